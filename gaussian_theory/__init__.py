@@ -1,0 +1,12 @@
+"""droplab's theory package: closed-form and Monte-Carlo risks of Gaussian mixtures under class
+pruning, and the class allocations of DRoP (Vysogorets, Ahuja, Kempe, ICLR 2025).
+
+Imports without torch. See the README for a map from the paper's formulas to functions.
+"""
+
+from .allocation import drop_counts, drop_densities, uniform_counts
+from .two_gaussians import SSPResult, TwoGaussians
+
+__version__ = "0.1.0"
+
+__all__ = ["TwoGaussians", "SSPResult", "drop_densities", "drop_counts", "uniform_counts", "__version__"]

@@ -1,0 +1,325 @@
+r"""The paper's toy model: a mixture of two 1-D Gaussians classified by a threshold.
+
+Model (DRoP paper, Sec. 4 / App. B; reconstruction in ``shared/reference/drop-paper-notes.md`` §1):
+
+.. math::
+
+    x \mid y=k \sim \mathcal N(\mu_k, \sigma_k^2),\quad P(y=k)=\phi_k,\quad \mu_0<\mu_1,
+    \qquad \hat y_t(x) = \mathbb 1\{x > t\},\ t\in\mathbb R\cup\{\pm\infty\}.
+
+Class risks (eq. 1):  :math:`R_0(t)=\Phi((\mu_0-t)/\sigma_0)`, :math:`R_1(t)=\Phi((t-\mu_1)/\sigma_1)`.
+Average risk (eq. 2): :math:`R(t)=\phi_0R_0(t)+\phi_1R_1(t)`; worst-class risk :math:`\max_k R_k(t)`.
+
+Random pruning inside classes keeps each class-conditional density and only re-weights the priors,
+:math:`\phi_k' \propto d_k\phi_k` (notes §1.6); the learned classifier is the population risk
+minimiser :math:`t^*(\phi_0'/\phi_1')` evaluated on the *unpruned* distribution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtr
+
+from ._validation import as_float_array, as_pair, check_density, check_priors
+
+__all__ = ["TwoGaussians", "SSPResult"]
+
+
+@dataclass(frozen=True)
+class SSPResult:
+    """Outcome of supervised SSP margin pruning (see :meth:`TwoGaussians.ssp_prune`).
+
+    Attributes
+    ----------
+    margin : the margin M; every sample with ``|x - mu_y| < M`` was dropped.
+    densities : kept fraction of each class, ``d_k = 2 Phi(-M / sigma_k)``.
+    density : overall kept fraction ``phi_0 d_0 + phi_1 d_1``.
+    threshold : global minimiser of the truncated mixture's average risk.
+    class_risks : ``(R_0, R_1)`` of that threshold on the unpruned distribution.
+    """
+
+    margin: float
+    densities: np.ndarray
+    density: float
+    threshold: float
+    class_risks: np.ndarray
+
+    @property
+    def worst_class_risk(self) -> float:
+        return float(np.max(self.class_risks))
+
+
+class TwoGaussians:
+    """Mixture of two univariate Gaussians with threshold classifiers ``y_hat = 1{x > t}``.
+
+    Parameters
+    ----------
+    means : (mu0, mu1), finite, ``mu0 < mu1``.
+    stds : (sigma0, sigma1), finite and > 0.
+    priors : (phi0, phi1) in [0, 1] summing to 1 (within 1e-9). A zero prior is allowed; it makes
+        the optimal threshold infinite.
+
+    Examples
+    --------
+    >>> model = TwoGaussians(means=(0, 6), stds=(1, 2), priors=(0.5, 0.5))
+    >>> round(model.optimal_threshold(), 4)
+    2.2251
+    """
+
+    def __init__(self, means=(0.0, 6.0), stds=(1.0, 2.0), priors=(0.5, 0.5)):
+        self.means = as_pair(means, "means")
+        self.stds = as_pair(stds, "stds")
+        self.priors = check_priors(as_pair(priors, "priors"))
+        if not self.means[0] < self.means[1]:
+            raise ValueError(f"means must satisfy mu0 < mu1, got {means!r}")
+        if not (self.stds > 0).all():
+            raise ValueError(f"stds must be > 0, got {stds!r}")
+        for arr in (self.means, self.stds, self.priors):
+            arr.setflags(write=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"TwoGaussians(means=({self.means[0]:g}, {self.means[1]:g}), "
+            f"stds=({self.stds[0]:g}, {self.stds[1]:g}), "
+            f"priors=({self.priors[0]:g}, {self.priors[1]:g}))"
+        )
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, TwoGaussians):
+            return NotImplemented
+        return all(
+            np.array_equal(a, b)
+            for a, b in ((self.means, other.means), (self.stds, other.stds), (self.priors, other.priors))
+        )
+
+    __hash__ = None  # mutable-looking numpy fields; equality is by value
+
+    # ------------------------------------------------------------------ risks
+    def class_risks(self, t) -> np.ndarray:
+        r"""Class-conditional 0-1 risks of the threshold(s) ``t`` (paper eq. 1).
+
+        :math:`R_0(t)=\Phi((\mu_0-t)/\sigma_0)` (class 0 predicted as 1) and
+        :math:`R_1(t)=\Phi((t-\mu_1)/\sigma_1)` (class 1 predicted as 0).
+
+        ``t`` may be any array (``+-inf`` allowed); the result has shape ``np.shape(t) + (2,)``.
+        ``scipy.special.ndtr`` evaluates the lower tail directly (via erfc), so tiny risks keep full
+        relative precision down to the smallest normal doubles instead of cancelling as ``1 - cdf``.
+        """
+        t = as_float_array(t, "t", allow_inf=True)
+        r0 = ndtr((self.means[0] - t) / self.stds[0])
+        r1 = ndtr((t - self.means[1]) / self.stds[1])
+        return np.stack([r0, r1], axis=-1)
+
+    def average_risk(self, t, priors=None) -> np.ndarray:
+        r""":math:`R(t)=\phi_0R_0(t)+\phi_1R_1(t)` (paper eq. 2), for the model's priors by default.
+
+        ``priors`` may be a pair or an array of pairs broadcasting against ``t``.
+        """
+        w = self.priors if priors is None else check_priors(priors)
+        return np.sum(self.class_risks(t) * w, axis=-1)
+
+    def worst_class_risk(self, t) -> np.ndarray:
+        r""":math:`\max\{R_0(t), R_1(t)\}`."""
+        return np.max(self.class_risks(t), axis=-1)
+
+    # ------------------------------------------------------ optimal thresholds
+    def optimal_threshold(self, priors=None):
+        r"""Minimiser :math:`t^*(\phi_0/\phi_1)` of the average risk over :math:`\mathbb R\cup\{\pm\infty\}`.
+
+        Stationarity :math:`\phi_0f_0(t)=\phi_1f_1(t)` is, after taking logs, the quadratic
+        (notes §1.4, paper eq. 3)
+
+        .. math::
+            \sigma_1^2(t-\mu_0)^2-\sigma_0^2(t-\mu_1)^2 = 2\sigma_0^2\sigma_1^2 L,\qquad
+            L=\log\frac{\phi_0\sigma_1}{\phi_1\sigma_0},
+
+        whose local minimum of :math:`R` is
+
+        .. math::
+            t^* = \frac{\mu_0\sigma_1^2-\mu_1\sigma_0^2+\sigma_0\sigma_1\sqrt{D}}{\sigma_1^2-\sigma_0^2},
+            \qquad D=(\mu_1-\mu_0)^2+2(\sigma_1^2-\sigma_0^2)L .
+
+        This is the root where :math:`R'=\phi_1f_1-\phi_0f_0` turns from negative to positive: the
+        larger root when :math:`\sigma_1>\sigma_0` (the paper's convention), the smaller when
+        :math:`\sigma_1<\sigma_0`, and :math:`(\mu_0+\mu_1)/2+\sigma^2\log(\phi_0/\phi_1)/(\mu_1-\mu_0)`
+        when the stds are equal. It is evaluated in the cancellation-free form
+        :math:`t^*=\mu_0+\sigma_0(\Delta^2+2\sigma_1^2L)/(\sigma_0\Delta+\sigma_1\sqrt D)`,
+        :math:`\Delta=\mu_1-\mu_0`, which is continuous through :math:`\sigma_0=\sigma_1`.
+
+        The infinite thresholds are returned when no finite one is better: when :math:`D\le0`
+        (:math:`R` is monotone) or when :math:`R(t^*)` exceeds :math:`R(-\infty)=\phi_0` or
+        :math:`R(+\infty)=\phi_1` (Theorem B.1's global-optimality condition). A zero prior gives
+        ``+inf`` (``phi1 = 0``: always predict class 0) or ``-inf`` (``phi0 = 0``).
+
+        Parameters
+        ----------
+        priors : training priors, a pair or an array of shape ``(..., 2)``; default the model's.
+
+        Returns
+        -------
+        float, or an array of shape ``priors.shape[:-1]``.
+        """
+        w = self.priors if priors is None else check_priors(priors)
+        phi0, phi1 = w[..., 0], w[..., 1]
+        with np.errstate(divide="ignore"):
+            log_ratio = np.log(phi0) - np.log(phi1)
+        t = self._threshold_from_log_prior_ratio(log_ratio)
+        return float(t) if np.ndim(t) == 0 else t
+
+    def _threshold_from_log_prior_ratio(self, log_ratio) -> np.ndarray:
+        """Vectorised t*(phi0/phi1) from log(phi0/phi1) in [-inf, inf] (see optimal_threshold)."""
+        log_ratio = np.asarray(log_ratio, dtype=float)
+        mu0, mu1 = self.means
+        s0, s1 = self.stds
+        delta = mu1 - mu0
+        a = s1 * s1 - s0 * s0
+        phi0 = 1.0 / (1.0 + np.exp(-log_ratio))  # exp overflow -> inf -> phi0 = 0, as wanted
+        phi1 = 1.0 - phi0
+        finite_ratio = np.isfinite(log_ratio)
+        lr = np.where(finite_ratio, log_ratio, 0.0)
+        log_term = lr + np.log(s1 / s0)
+        disc = delta * delta + 2.0 * a * log_term
+        has_root = finite_ratio & (disc > 0)
+        sqrt_disc = np.sqrt(np.where(has_root, disc, 1.0))
+        t_root = mu0 + s0 * (delta * delta + 2.0 * s1 * s1 * log_term) / (s0 * delta + s1 * sqrt_disc)
+        # Monotone R (no sign change of R'): the infimum sits at the end R decreases towards.
+        # R' has the sign of a = s1^2 - s0^2 far from the means, so a > 0 means R increasing -> -inf.
+        t_monotone = -np.inf if a > 0 else np.inf
+        r_root = self.average_risk(t_root, np.stack([phi0, phi1], axis=-1))
+        end_risk = np.minimum(phi0, phi1)
+        end_t = np.where(phi0 <= phi1, -np.inf, np.inf)  # R(-inf)=phi0, R(+inf)=phi1
+        t = np.where(has_root & (r_root <= end_risk), t_root, np.where(has_root, end_t, t_monotone))
+        # Zero priors: the other class is all there is.
+        t = np.where(log_ratio == np.inf, np.inf, np.where(log_ratio == -np.inf, -np.inf, t))
+        return t
+
+    def worst_class_threshold(self) -> float:
+        r"""Minimiser of the worst-class risk, where :math:`R_0=R_1` (notes eq. 4):
+        :math:`t_{wc}=(\mu_0\sigma_1+\mu_1\sigma_0)/(\sigma_0+\sigma_1)`, with
+        :math:`R_0=R_1=\Phi(-(\mu_1-\mu_0)/(\sigma_0+\sigma_1))`."""
+        (mu0, mu1), (s0, s1) = self.means, self.stds
+        return float((mu0 * s1 + mu1 * s0) / (s0 + s1))
+
+    def worst_class_optimal_priors(self) -> np.ndarray:
+        r"""Training priors whose average-risk minimiser is :math:`t_{wc}` (notes eq. 5):
+        :math:`\phi_k=\sigma_k/(\sigma_0+\sigma_1)`. The harder (wider) class gets more data.
+
+        At these priors the log term of :meth:`optimal_threshold` vanishes, so :math:`t^*=t_{wc}`
+        whenever :math:`t^*` is the global minimiser, i.e. when
+        :math:`\Phi(-(\mu_1-\mu_0)/(\sigma_0+\sigma_1))\le\min_k\phi_k`.
+        """
+        return self.stds / self.stds.sum()
+
+    # ----------------------------------------------------------------- pruning
+    def _check_class_densities(self, densities, name="densities") -> np.ndarray:
+        d = as_pair(densities, name)
+        if (d < 0).any() or (d > 1).any():
+            raise ValueError(f"{name} must lie in [0, 1], got {densities!r}")
+        if float(d @ self.priors) <= 0:
+            raise ValueError(f"{name} keep no data (phi0 d0 + phi1 d1 = 0), got {densities!r}")
+        return d
+
+    def prune(self, densities) -> "TwoGaussians":
+        r"""Random within-class pruning keeping fraction :math:`d_k` of class :math:`k`.
+
+        The class-conditionals are unchanged; the priors become
+        :math:`\phi_k'=d_k\phi_k/(d_0\phi_0+d_1\phi_1)` (notes §1.6).
+        """
+        d = self._check_class_densities(densities)
+        w = d * self.priors
+        return TwoGaussians(self.means, self.stds, w / w.sum())
+
+    def pruned_risks(self, densities) -> np.ndarray:
+        """Class risks, on this (unpruned) distribution, of the threshold learned after pruning."""
+        return self.class_risks(self.prune(densities).optimal_threshold())
+
+    def worst_class_optimal_densities(self, density) -> np.ndarray:
+        r"""Class densities :math:`(d_0,d_1)` at overall density :math:`d` minimising the worst-class
+        risk of the learned threshold.
+
+        The ideal pruned prior ratio is :math:`\sigma_0/\sigma_1` (notes §1.5–1.6), i.e.
+        :math:`d_k\phi_k=d\,\sigma_k/(\sigma_0+\sigma_1)`. If that asks for :math:`d_k>1`, class
+        :math:`k` saturates (:math:`d_k=1`) and the other takes the rest, :math:`(d-\phi_k)/\phi_{1-k}`:
+        the pruned prior ratio is monotone in :math:`d_0` along the budget line and the worst-class
+        risk of :math:`t^*` is quasi-convex in it, so the feasible point closest to the ideal
+        ratio is optimal. With a zero prior every allocation learns the same infinite threshold;
+        then ``(density, density)`` is returned.
+        """
+        d = check_density(density)
+        phi = self.priors
+        if (phi == 0).any():
+            return np.array([d, d])
+        target = d * self.stds / self.stds.sum() / phi
+        if target[0] > 1:
+            target = np.array([1.0, (d - phi[0]) / phi[1]])
+        elif target[1] > 1:
+            target = np.array([(d - phi[1]) / phi[0], 1.0])
+        return np.clip(target, 0.0, 1.0)
+
+    # --------------------------------------------------------------------- SSP
+    def ssp_prune(self, margin) -> SSPResult:
+        r"""Supervised SSP margin pruning: drop every sample with :math:`|x-\mu_y|<M`.
+
+        Kept class densities :math:`d_k=2\Phi(-M/\sigma_k)` (notes §1.7). The learned threshold is
+        the global minimiser over :math:`\mathbb R\cup\{\pm\infty\}` of the truncated mixture's risk
+
+        .. math::
+            \tilde R(t)=\phi_0P_0(x>t,\ |x-\mu_0|\ge M)+\phi_1P_1(x\le t,\ |x-\mu_1|\ge M)
+
+        (normalisation does not move the minimiser). :math:`\tilde R'` equals
+        :math:`\phi_1f_1\mathbb 1_1-\phi_0f_0\mathbb 1_0`, so on each piece between the cut points
+        :math:`\mu_k\pm M` it is monotone unless both classes are present, where its stationary points
+        are the two roots of the quadratic of :meth:`optimal_threshold`. The minimiser is therefore
+        among those roots, the cut points and :math:`\pm\infty`, all of which are evaluated.
+        Ties go to the first candidate in that order (roots, cut points, ends).
+        """
+        m = float(as_float_array(margin, "margin", shape=()))
+        if m < 0:
+            raise ValueError(f"margin must be >= 0, got {margin!r}")
+        mu, s, phi = self.means, self.stds, self.priors
+        densities = 2.0 * ndtr(-m / s)
+        # Candidate thresholds: both roots of phi0 f0 = phi1 f1, the cut points, the two ends.
+        candidates = list(self._stationary_points(phi))
+        candidates += [mu[0] - m, mu[0] + m, mu[1] - m, mu[1] + m, -np.inf, np.inf]
+        cand = np.array(candidates, dtype=float)
+        risk = phi[0] * self._truncated_upper(cand, 0, m) + phi[1] * self._truncated_lower(cand, 1, m)
+        best = cand[int(np.argmin(risk))]
+        return SSPResult(
+            margin=m,
+            densities=densities,
+            density=float(densities @ phi),
+            threshold=float(best),
+            class_risks=self.class_risks(best),
+        )
+
+    def _stationary_points(self, phi) -> np.ndarray:
+        """Real roots of phi0 f0(t) = phi1 f1(t) (0, 1 or 2 of them)."""
+        if (phi == 0).any():
+            return np.empty(0)
+        (mu0, mu1), (s0, s1) = self.means, self.stds
+        log_term = np.log(phi[0] * s1 / (phi[1] * s0))
+        a = s1 * s1 - s0 * s0
+        b = -2.0 * (mu0 * s1 * s1 - mu1 * s0 * s0)
+        c = s1 * s1 * mu0 * mu0 - s0 * s0 * mu1 * mu1 - 2.0 * s0 * s0 * s1 * s1 * log_term
+        if a == 0.0:
+            return np.array([-c / b])
+        roots = np.roots([a, b, c])
+        return np.real(roots[np.isreal(roots)])
+
+    def _truncated_upper(self, t, k, m):
+        """P_k(x > t and |x - mu_k| >= m), vectorised over t."""
+        mu, s = self.means[k], self.stds[k]
+        upper = ndtr((mu - t) / s)
+        lo = np.maximum(t, mu - m)
+        band = np.where(lo < mu + m, ndtr(m / s) - ndtr((lo - mu) / s), 0.0)
+        return upper - band
+
+    def _truncated_lower(self, t, k, m):
+        """P_k(x <= t and |x - mu_k| >= m), vectorised over t."""
+        mu, s = self.means[k], self.stds[k]
+        lower = ndtr((t - mu) / s)
+        hi = np.minimum(t, mu + m)
+        band = np.where(hi > mu - m, ndtr((hi - mu) / s) - ndtr(-m / s), 0.0)
+        return lower - band
