@@ -65,7 +65,7 @@ class TwoGaussians:
     --------
     >>> model = TwoGaussians(means=(0, 6), stds=(1, 2), priors=(0.5, 0.5))
     >>> round(model.optimal_threshold(), 4)
-    2.2251
+    2.2247
     """
 
     def __init__(self, means=(0.0, 6.0), stds=(1.0, 2.0), priors=(0.5, 0.5)):
