@@ -140,8 +140,10 @@ def largest_remainder(quotas, caps, total: int, priority=None) -> np.ndarray:
     frac = q - counts
     prio = np.zeros(q.size) if priority is None else np.asarray(priority, dtype=float)
     eligible = counts < cap
-    # lexsort: last key is primary -> sort by -frac, then priority, then index.
-    order = np.lexsort((np.arange(q.size), prio, -frac))
+    # lexsort: last key is primary -> sort by -frac, then priority, then index. Fractions are
+    # compared at 1e-9 (as in the floor above): quotas that tie exactly on paper (1.5 and 0.5) come
+    # out of water_fill a few ulps apart, in an order that depends on the class order.
+    order = np.lexsort((np.arange(q.size), prio, -np.round(frac, 9)))
     order = order[eligible[order]]
     if order.size < missing:
         raise ValueError(f"cannot place {missing} more units under the caps {cap.tolist()}")

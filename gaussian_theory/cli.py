@@ -50,7 +50,8 @@ def theory_report(model: TwoGaussians, density: float) -> str:
         )
     )
     lines.append("")
-    lines.append(f"worst-class-optimal training priors: phi0 = {opt_priors[0]:.4g}, phi1 = {opt_priors[1]:.4g}")
+    lines.append("worst-class-optimal training priors: "
+                 f"phi0 = {opt_priors[0]:.4g}, phi1 = {opt_priors[1]:.4g}")
     recalls = 1.0 - risks
     # Population model: class sizes proportional to the priors (any common N gives the same densities).
     sizes = np.round(model.priors * 1_000_000)
@@ -66,7 +67,8 @@ def theory_report(model: TwoGaussians, density: float) -> str:
                      float(r @ model.priors), r.max()])
     lines += ["", f"allocations at dataset density d = {density:g} (recalls of t*: "
               f"r0 = {recalls[0]:.4g}, r1 = {recalls[1]:.4g}):"]
-    lines.append(format_table(["allocation", "d0", "d1", "learned t", "R0", "R1", "average", "worst-class"], rows))
+    header = ["allocation", "d0", "d1", "learned t", "R0", "R1", "average", "worst-class"]
+    lines.append(format_table(header, rows))
     return "\n".join(lines)
 
 
@@ -99,7 +101,9 @@ def read_class_table(path) -> tuple[list[str], np.ndarray, np.ndarray]:
         sizes = np.array([float(r["size"]) for r in rows])
         recalls = np.array([float(r["recall"]) for r in rows])
     except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"--from {str(path)!r}: every row needs numeric 'size' and 'recall' ({exc})") from exc
+        raise ValueError(
+            f"--from {str(path)!r}: every row needs numeric 'size' and 'recall' ({exc})"
+        ) from exc
     return names, sizes, recalls
 
 

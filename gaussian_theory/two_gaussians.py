@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.special import expit, ndtr
 
 from ._validation import as_float_array, as_pair, check_density, check_priors
 
@@ -175,8 +175,8 @@ class TwoGaussians:
         s0, s1 = self.stds
         delta = mu1 - mu0
         a = s1 * s1 - s0 * s0
-        phi0 = 1.0 / (1.0 + np.exp(-log_ratio))  # exp overflow -> inf -> phi0 = 0, as wanted
-        phi1 = 1.0 - phi0
+        # Each prior from its own logistic: 1 - phi0 would lose all relative precision of a tiny phi1.
+        phi0, phi1 = expit(log_ratio), expit(-log_ratio)
         finite_ratio = np.isfinite(log_ratio)
         lr = np.where(finite_ratio, log_ratio, 0.0)
         log_term = lr + np.log(s1 / s0)
@@ -246,6 +246,14 @@ class TwoGaussians:
         risk of :math:`t^*` is quasi-convex in it, so the feasible point closest to the ideal
         ratio is optimal. With a zero prior every allocation learns the same infinite threshold;
         then ``(density, density)`` is returned.
+
+        That argument holds among allocations that learn a *finite* threshold. If the closest point
+        learns :math:`\pm\infty` (its root is not the global minimiser, so one class has risk 1), the
+        finite-threshold allocations form a half-line of ratios (larger :math:`d_0` when
+        :math:`\sigma_1>\sigma_0`, smaller when :math:`\sigma_1<\sigma_0`) on which the worst-class
+        risk moves away from its minimum, so the optimum is that half-line's end, found by bisection
+        along the budget line. If no feasible allocation learns a finite threshold, every one has
+        worst-class risk 1 and the closest point is returned.
         """
         d = check_density(density)
         phi = self.priors
@@ -256,7 +264,35 @@ class TwoGaussians:
             target = np.array([1.0, (d - phi[0]) / phi[1]])
         elif target[1] > 1:
             target = np.array([(d - phi[1]) / phi[0], 1.0])
-        return np.clip(target, 0.0, 1.0)
+        target = np.clip(target, 0.0, 1.0)
+        if self.stds[0] == self.stds[1] or np.isfinite(self.prune(target).optimal_threshold()):
+            return target
+
+        def on_line(d0):  # the point of the budget line phi0 d0 + phi1 d1 = d with this d0
+            return np.clip(np.array([d0, (d - phi[0] * d0) / phi[1]]), 0.0, 1.0)
+
+        def finite(d0):
+            dens = on_line(d0)
+            return dens @ phi > 0 and np.isfinite(self.prune(dens).optimal_threshold())
+
+        # Finite thresholds need more class-0 weight when sigma1 > sigma0, less otherwise.
+        end = min(1.0, d / phi[0]) if self.stds[1] > self.stds[0] else max(0.0, (d - phi[1]) / phi[0])
+        # The end itself may drop a class entirely (an infinite threshold again); step just inside.
+        for good in (end, end - 1e-9 * (end - target[0])):
+            if finite(good):
+                break
+        else:
+            return target
+        bad = target[0]
+        for _ in range(200):
+            mid = 0.5 * (bad + good)
+            if mid in (bad, good):
+                break
+            if finite(mid):
+                good = mid
+            else:
+                bad = mid
+        return on_line(good)
 
     # --------------------------------------------------------------------- SSP
     def ssp_prune(self, margin) -> SSPResult:

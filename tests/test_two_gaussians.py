@@ -1,0 +1,573 @@
+"""Tests of gaussian_theory.two_gaussians against independent references.
+
+References used: scipy.stats.norm and mpmath (high precision) for the risks; brute-force numerical
+minimisation (dense grid + bounded Brent refinement, plus the two infinite thresholds) for every
+optimiser; a piecewise norm.cdf formula and scipy.integrate.quad for SSP's truncated risk; the
+notes' tables (``shared/reference/drop-paper-notes.md``) for published-by-us numbers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+from scipy import integrate
+from scipy.optimize import minimize_scalar
+from scipy.stats import norm
+
+from gaussian_theory.two_gaussians import SSPResult, TwoGaussians
+
+# Rounding in the risk of a threshold: R_k = Phi(z) with z computed in floating point, so the
+# relative error is about |z| * |dz| <= z^2 * 1.1e-16 ~ 2e-13 for the |z| <= 40 we use. RTOL_RISK
+# leaves a 500x margin and still catches any real mistake (a wrong root or end changes R by >> 1e-10).
+RTOL_RISK = 1e-10
+
+
+# ----------------------------------------------------------------------------- references
+def ref_class_risks(model, t):
+    """R_0, R_1 from scipy.stats.norm (survival/cdf forms chosen independently of the library)."""
+    (mu0, mu1), (s0, s1) = model.means, model.stds
+    return norm.sf(t, loc=mu0, scale=s0), norm.cdf(t, loc=mu1, scale=s1)
+
+
+def ref_average_risk(model, t, priors):
+    r0, r1 = ref_class_risks(model, t)
+    return priors[0] * r0 + priors[1] * r1
+
+
+def brute_force_minimum(fun, lo, hi, ends, n=20001):
+    """Global minimum of ``fun`` over [lo, hi] (grid of n points, then Brent on the best cell) and
+    the extra candidates ``ends`` = {t: value}. Returns (t, value)."""
+    grid = np.linspace(lo, hi, n)
+    vals = fun(grid)
+    i = int(np.argmin(vals))
+    best_t, best_v = grid[i], vals[i]
+    a, b = grid[max(i - 1, 0)], grid[min(i + 1, n - 1)]
+    if b > a:
+        res = minimize_scalar(lambda x: float(fun(np.array(x))), bounds=(a, b), method="bounded",
+                              options={"xatol": 1e-13 * max(1.0, abs(best_t))})
+        if res.fun < best_v:
+            best_t, best_v = float(res.x), float(res.fun)
+    for t_end, v_end in ends.items():
+        if v_end <= best_v:
+            best_t, best_v = t_end, v_end
+    return best_t, best_v
+
+
+def search_interval(model, width=40.0):
+    (mu0, mu1), (s0, s1) = model.means, model.stds
+    return min(mu0 - width * s0, mu1 - width * s1), max(mu0 + width * s0, mu1 + width * s1)
+
+
+def brute_force_threshold(model, priors):
+    lo, hi = search_interval(model)
+    # R(-inf) = phi0 (everything called class 1), R(+inf) = phi1 (notes §1.3).
+    return brute_force_minimum(lambda t: ref_average_risk(model, t, priors), lo, hi,
+                               {-np.inf: priors[0], np.inf: priors[1]})
+
+
+def random_model(rng, std_mode, prior_mode):
+    mu0 = rng.uniform(-5, 5)
+    mu1 = mu0 + 10 ** rng.uniform(-1.5, 1)
+    s0 = 10 ** rng.uniform(-0.7, 0.7)
+    s1 = {
+        "equal": s0,
+        "nearly_equal": s0 * (1 + 1e-9),
+        "larger": s0 * 10 ** rng.uniform(0.01, 0.7),
+        "smaller": s0 * 10 ** -rng.uniform(0.01, 0.7),
+    }[std_mode]
+    if prior_mode == "moderate":
+        phi0 = rng.uniform(0.02, 0.98)
+        phi1 = 1.0 - phi0
+    else:  # one prior as small as 1e-300; the other is 1 - it, which rounds to exactly 1.0 below 1e-16
+        tiny = 10 ** -rng.uniform(3, 300)
+        phi0, phi1 = (tiny, 1.0 - tiny) if prior_mode == "extreme0" else (1.0 - tiny, tiny)
+    return TwoGaussians((mu0, mu1), (s0, s1), (phi0, phi1))
+
+
+# ----------------------------------------------------------------------------- class risks
+def test_class_risks_match_scipy_norm():
+    rng = np.random.default_rng(20240501)
+    for _ in range(50):
+        model = random_model(rng, "larger", "moderate")
+        t = rng.normal(model.means.mean(), 5 * model.stds.max(), size=64)
+        got = model.class_risks(t)
+        r0, r1 = ref_class_risks(model, t)
+        # Same double-precision special function underneath, different argument arithmetic: the
+        # z^2 * eps bound above (|z| <= ~30 here) keeps agreement well inside 1e-10.
+        np.testing.assert_allclose(got[..., 0], r0, rtol=RTOL_RISK, atol=0)
+        np.testing.assert_allclose(got[..., 1], r1, rtol=RTOL_RISK, atol=0)
+
+
+@pytest.mark.parametrize("z", [-37.0, -30.5, -20.0, -8.3, -1.0, 0.0, 2.5])
+def test_class_risks_far_tails_match_mpmath(z):
+    """Relative error < 1e-10 against 50-digit mpmath wherever the true risk exceeds 1e-300."""
+    model = TwoGaussians(means=(-1.25, 3.5), stds=(0.7, 2.3), priors=(0.5, 0.5))
+    (mu0, mu1), (s0, s1) = model.means, model.stds
+    mpmath.mp.dps = 50
+    # Thresholds putting class 0 (resp. class 1) at standardised distance z.
+    t0 = mu0 - z * s0
+    t1 = mu1 + z * s1
+    r0 = model.class_risks(t0)[0]
+    r1 = model.class_risks(t1)[1]
+    # Exact z of the float thresholds, so the reference includes no rounding of its own.
+    exact0 = mpmath.ncdf((mpmath.mpf(mu0) - mpmath.mpf(t0)) / mpmath.mpf(s0))
+    exact1 = mpmath.ncdf((mpmath.mpf(t1) - mpmath.mpf(mu1)) / mpmath.mpf(s1))
+    assert exact0 > mpmath.mpf("1e-300") and exact1 > mpmath.mpf("1e-300")
+    assert abs(mpmath.mpf(r0) / exact0 - 1) < 1e-10
+    assert abs(mpmath.mpf(r1) / exact1 - 1) < 1e-10
+
+
+@pytest.mark.parametrize(
+    "t, shape",
+    [(0.3, ()), (np.float64(2.0), ()), (np.inf, ()), (-np.inf, ()), ([1.0, 2.0, 3.0], (3,)),
+     (np.zeros((4, 5)), (4, 5)), ([[-np.inf], [np.inf]], (2, 1)), ([], (0,))],
+)
+def test_class_risks_shape(t, shape):
+    model = TwoGaussians()
+    out = model.class_risks(t)
+    assert out.shape == shape + (2,)
+    assert model.average_risk(t).shape == shape
+    assert model.worst_class_risk(t).shape == shape
+
+
+def test_class_risks_at_infinite_thresholds():
+    model = TwoGaussians(priors=(0.3, 0.7))
+    # t = -inf predicts class 1 everywhere: R0 = 1, R1 = 0; t = +inf the reverse (notes §1.3).
+    np.testing.assert_array_equal(model.class_risks([-np.inf, np.inf]), [[1.0, 0.0], [0.0, 1.0]])
+    np.testing.assert_array_equal(model.average_risk([-np.inf, np.inf]), [0.3, 0.7])
+
+
+# ----------------------------------------------------------------------------- optimal threshold
+def _random_threshold_cases():
+    rng = np.random.default_rng(7)
+    cases = []
+    for std_mode in ("equal", "nearly_equal", "larger", "smaller"):
+        for prior_mode in ("moderate", "extreme0", "extreme1"):
+            n = 40 if prior_mode == "moderate" else 12
+            cases += [(std_mode, prior_mode, random_model(rng, std_mode, prior_mode)) for _ in range(n)]
+    return cases
+
+
+def test_optimal_threshold_is_global_minimiser_on_random_models():
+    n_compared_t = 0
+    outcomes = set()
+    for std_mode, prior_mode, model in _random_threshold_cases():
+        phi = model.priors
+        t = model.optimal_threshold()
+        r_found = ref_average_risk(model, t, phi)
+        t_bf, r_bf = brute_force_threshold(model, phi)
+        outcomes.add("finite" if np.isfinite(t) else "inf")
+        # The brute force value is >= the true minimum, so the library must not be worse than it
+        # beyond evaluation rounding (RTOL_RISK).
+        assert r_found <= r_bf * (1 + RTOL_RISK), (std_mode, prior_mode, model, t, t_bf, r_found, r_bf)
+        if np.isfinite(t) and np.isfinite(t_bf):
+            # Conditioning: near a minimum R(t) - R* ~ R'' dt^2 / 2, so evaluations with relative
+            # error eps cannot locate it better than sqrt(2 eps R / R''). R'' = phi0 f0 h(t) at a
+            # root, h = (t-mu0)/s0^2 - (t-mu1)/s1^2 (notes §1.4). eps = 1e-12 covers both the risk
+            # rounding and Brent's own sqrt(machine eps) relative x-tolerance is added separately.
+            (mu0, mu1), (s0, s1) = model.means, model.stds
+            g = phi[0] * norm.pdf(t, mu0, s0)
+            r2 = g * ((t - mu0) / s0**2 - (t - mu1) / s1**2)
+            if r2 > 0 and r_found > 0:
+                tol_t = 10 * math.sqrt(2 * 1e-12 * r_found / r2) + 1e-7 * (1 + abs(t))
+                if tol_t < 1e-2 * (1 + abs(t)):
+                    assert abs(t - t_bf) <= tol_t, (model, t, t_bf, tol_t)
+                    n_compared_t += 1
+    assert n_compared_t >= 100  # most cases are well conditioned; make sure we did compare
+    assert outcomes == {"finite", "inf"}
+
+
+def test_optimal_threshold_satisfies_stationarity():
+    """A finite t* solves phi0 f0(t) = phi1 f1(t) (log form, scipy's logpdf) and R'' > 0 there."""
+    rng = np.random.default_rng(11)
+    n_checked = 0
+    for std_mode in ("equal", "nearly_equal", "larger", "smaller"):
+        for _ in range(30):
+            model = random_model(rng, std_mode, "moderate")
+            t = model.optimal_threshold()
+            if not np.isfinite(t):
+                continue
+            (mu0, mu1), (s0, s1), phi = model.means, model.stds, model.priors
+            lhs = math.log(phi[0]) + norm.logpdf(t, mu0, s0)
+            rhs = math.log(phi[1]) + norm.logpdf(t, mu1, s1)
+            # log-densities carry terms up to (t-mu)^2/(2 s^2); rounding is ~1e-15 of their size.
+            scale = 1 + abs(lhs) + abs(rhs)
+            assert abs(lhs - rhs) <= 1e-9 * scale
+            assert (t - mu0) / s0**2 - (t - mu1) / s1**2 > 0  # local minimum, not maximum
+            n_checked += 1
+    assert n_checked >= 80
+
+
+def test_optimal_threshold_equal_stds_formula():
+    # Equal variances: t* = (mu0 + mu1)/2 + s^2 log(phi0/phi1)/(mu1 - mu0) (textbook LDA threshold).
+    model = TwoGaussians(means=(-1.0, 2.0), stds=(1.5, 1.5), priors=(0.2, 0.8))
+    expected = 0.5 + 1.5**2 * math.log(0.2 / 0.8) / 3.0
+    assert model.optimal_threshold() == pytest.approx(expected, rel=1e-13, abs=1e-13)
+    # Nearly equal stds: continuous through s0 = s1. The exact root moves by O(s1 - s0) = O(1e-9).
+    near = TwoGaussians(means=(-1.0, 2.0), stds=(1.5, 1.5 * (1 + 1e-9)), priors=(0.2, 0.8))
+    assert near.optimal_threshold() == pytest.approx(expected, abs=1e-7)
+
+
+def test_optimal_threshold_paper_example():
+    # Provenance: notes §1.7, "mu=(0,6), sigma=(1,2), phi0=.5, so t*=2.225, R=(0.0130, 0.0295)";
+    # the class docstring's doctest gives 2.2247. Tolerance: half a unit of the quoted last digit.
+    model = TwoGaussians(means=(0, 6), stds=(1, 2), priors=(0.5, 0.5))
+    t = model.optimal_threshold()
+    assert t == pytest.approx(2.2247, abs=5e-5)
+    np.testing.assert_allclose(model.class_risks(t), [0.0130, 0.0295], atol=5e-5)
+
+
+@pytest.mark.parametrize(
+    "means, stds, priors, expected",
+    [
+        # Negative discriminant: D = 1 + 2*3*log(0.01*2/0.99) = -22.4 < 0, R increasing -> -inf.
+        ((0, 1), (1, 2), (0.01, 0.99), -np.inf),
+        # Mirror image (s0 > s1): D = 1 - 2*3*log(0.99/(0.01*2)) < 0, R decreasing -> +inf.
+        ((0, 1), (2, 1), (0.99, 0.01), np.inf),
+        # D = 1 + 2*8*log(0.3*3/0.7) = 5.02 > 0, but R(t_root) = 0.395 > R(-inf) = phi0 = 0.3.
+        ((0, 1), (1, 3), (0.3, 0.7), -np.inf),
+        ((0, 1), (3, 1), (0.7, 0.3), np.inf),
+    ],
+)
+def test_optimal_threshold_infinite_cases(means, stds, priors, expected):
+    model = TwoGaussians(means, stds, priors)
+    assert model.optimal_threshold() == expected
+    t_bf, r_bf = brute_force_threshold(model, model.priors)
+    # Brute force agrees that no finite threshold beats the infinite one.
+    assert t_bf == expected
+    assert ref_average_risk(model, expected, model.priors) <= r_bf
+
+
+def test_optimal_threshold_root_case_has_positive_discriminant_but_loses():
+    # Check the third case above is really the "global condition" case, not a negative discriminant.
+    (mu0, mu1), (s0, s1), (p0, p1) = (0, 1), (1, 3), (0.3, 0.7)
+    disc = (mu1 - mu0) ** 2 + 2 * (s1**2 - s0**2) * math.log(p0 * s1 / (p1 * s0))
+    assert disc > 0
+    t_root = (mu0 * s1**2 - mu1 * s0**2 + s0 * s1 * math.sqrt(disc)) / (s1**2 - s0**2)
+    model = TwoGaussians((mu0, mu1), (s0, s1), (p0, p1))
+    assert ref_average_risk(model, t_root, model.priors) > p0
+
+
+def test_optimal_threshold_extreme_prior_precision():
+    # phi1 = 1e-20 (phi0 rounds to 1.0): the finite root still beats R(+inf) = 1e-20 by ~2%;
+    # an implementation computing phi1 as 1 - phi0 gets 0 and wrongly answers +inf.
+    model = TwoGaussians(means=(0, 6), stds=(1, 2), priors=(1.0, 1e-20))
+    t = model.optimal_threshold()
+    t_bf, r_bf = brute_force_threshold(model, model.priors)
+    assert np.isfinite(t)
+    assert ref_average_risk(model, t, model.priors) <= r_bf * (1 + RTOL_RISK)
+    assert ref_average_risk(model, t, model.priors) < 0.99e-20
+
+
+def test_optimal_threshold_vectorised_priors():
+    model = TwoGaussians(means=(0, 3), stds=(1, 2), priors=(0.5, 0.5))
+    rng = np.random.default_rng(3)
+    p0 = rng.uniform(0, 1, size=(3, 4))
+    p0[0, 0], p0[0, 1] = 0.0, 1.0  # zero priors inside an array
+    p0[1, 0] = 1e-4  # negative discriminant -> -inf
+    priors = np.stack([p0, 1 - p0], axis=-1)
+    out = model.optimal_threshold(priors)
+    assert isinstance(out, np.ndarray) and out.shape == (3, 4)
+    for idx in np.ndindex(3, 4):
+        assert out[idx] == model.optimal_threshold(priors[idx])
+        t_bf, r_bf = brute_force_threshold(model, priors[idx])
+        assert ref_average_risk(model, out[idx], priors[idx]) <= r_bf * (1 + RTOL_RISK)
+    assert out[0, 0] == -np.inf and out[0, 1] == np.inf and out[1, 0] == -np.inf
+
+
+@pytest.mark.parametrize("stds", [(1, 2), (2, 1), (1, 1)])
+def test_zero_prior_gives_infinite_threshold(stds):
+    # phi1 = 0: always predicting class 0 (t = +inf) has risk 0; phi0 = 0: t = -inf.
+    assert TwoGaussians((0, 1), stds, (1.0, 0.0)).optimal_threshold() == np.inf
+    assert TwoGaussians((0, 1), stds, (0.0, 1.0)).optimal_threshold() == -np.inf
+    assert isinstance(TwoGaussians((0, 1), stds).optimal_threshold(), float)
+
+
+# ----------------------------------------------------------------------------- worst class
+WORST_CLASS_MODELS = [((0, 6), (1, 2), (0.5, 0.5)), ((-1, 1), (1, 1.5), (0.2, 0.8)),
+                      ((0, 3), (2, 0.5), (0.9, 0.1)), ((2, 2.5), (0.3, 0.3), (0.5, 0.5))]
+
+
+@pytest.mark.parametrize("means, stds, priors", WORST_CLASS_MODELS)
+def test_worst_class_threshold_equalises_and_minimises(means, stds, priors):
+    model = TwoGaussians(means, stds, priors)
+    t_wc = model.worst_class_threshold()
+    r0, r1 = ref_class_risks(model, t_wc)
+    assert r0 == pytest.approx(r1, rel=1e-12)
+    lo, hi = search_interval(model)
+    t_bf, r_bf = brute_force_minimum(
+        lambda t: np.maximum(*ref_class_risks(model, t)), lo, hi, {-np.inf: 1.0, np.inf: 1.0}
+    )
+    assert max(r0, r1) <= r_bf * (1 + RTOL_RISK)
+    # max(R0, R1) has a kink (not a smooth minimum) at t_wc, so Brent locates it to its x-tolerance.
+    assert t_bf == pytest.approx(t_wc, abs=1e-6 * (1 + abs(t_wc)))
+    # Closed value Phi(-(mu1-mu0)/(s0+s1)) (notes eq. 4).
+    assert max(r0, r1) == pytest.approx(norm.cdf(-(means[1] - means[0]) / (stds[0] + stds[1])), rel=1e-12)
+
+
+@pytest.mark.parametrize("means, stds, priors", WORST_CLASS_MODELS)
+def test_worst_class_optimal_priors(means, stds, priors):
+    model = TwoGaussians(means, stds, priors)
+    opt = model.worst_class_optimal_priors()
+    np.testing.assert_allclose(opt, np.asarray(stds) / sum(stds), rtol=1e-15)
+    t_wc = model.worst_class_threshold()
+    r_wc = norm.cdf(-(means[1] - means[0]) / (stds[0] + stds[1]))
+    if r_wc <= opt.min():  # global-optimality condition (notes §1.5)
+        t = model.optimal_threshold(opt)
+        assert t == pytest.approx(t_wc, rel=1e-12, abs=1e-12)
+        # "optimal class priors align average and worst-class risks" (notes §1.5).
+        assert ref_average_risk(model, t, opt) == pytest.approx(model.worst_class_risk(t), rel=1e-10)
+
+
+def test_worst_class_optimal_priors_example_with_condition():
+    model = TwoGaussians((0, 6), (1, 2))
+    opt = model.worst_class_optimal_priors()
+    np.testing.assert_allclose(opt, [1 / 3, 2 / 3])
+    assert model.optimal_threshold(opt) == pytest.approx(2.0, rel=1e-12)  # (0*2 + 6*1)/3 = 2
+
+
+# ----------------------------------------------------------------------------- pruning
+def test_prune_priors_proportional_to_density_times_prior():
+    model = TwoGaussians((0, 6), (1, 2), (0.25, 0.75))
+    # d = (0.6, 0.2): d*phi = (0.15, 0.15) -> priors (0.5, 0.5).
+    pruned = model.prune((0.6, 0.2))
+    np.testing.assert_allclose(pruned.priors, [0.5, 0.5], rtol=1e-15)
+    np.testing.assert_array_equal(pruned.means, model.means)
+    np.testing.assert_array_equal(pruned.stds, model.stds)
+    # d = (1, 0.5): (0.25, 0.375) / 0.625 = (0.4, 0.6).
+    np.testing.assert_allclose(model.prune((1.0, 0.5)).priors, [0.4, 0.6], rtol=1e-15)
+    # Uniform pruning changes nothing (notes §1.6).
+    assert model.prune((0.3, 0.3)) == model
+
+
+def test_pruned_risks_are_risks_of_the_threshold_learned_on_pruned_priors():
+    model = TwoGaussians((0, 6), (1, 2), (0.5, 0.5))
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        d = rng.uniform(0.05, 1, size=2)
+        w = d * model.priors / (d @ model.priors)
+        t_bf, _ = brute_force_threshold(model, w)
+        got = model.pruned_risks(d)
+        # Risks at the brute-force minimiser; R_k has slope <= max pdf ~ 0.4, and t_bf is within
+        # ~1e-7 of the minimiser, so the class risks agree to ~1e-7.
+        np.testing.assert_allclose(got, ref_class_risks(model, t_bf), atol=1e-6)
+
+
+def budget_line_worst(model, d, n=4001):
+    """Worst-class risk of the learned threshold along the budget line phi0 d0 + phi1 d1 = d."""
+    phi = model.priors
+    lo, hi = max(0.0, (d - phi[1]) / phi[0]), min(1.0, d / phi[0])
+    d0 = np.linspace(lo, hi, n)
+    d1 = (d - phi[0] * d0) / phi[1]
+    w = np.stack([d0 * phi[0], d1 * phi[1]], axis=-1)
+    w = w / w.sum(axis=-1, keepdims=True)
+    t = model.optimal_threshold(w)  # tested above against brute force
+    return d0, np.maximum(*ref_class_risks(model, t))
+
+
+@pytest.mark.parametrize(
+    "means, stds, priors, d",
+    [
+        ((0, 6), (1, 2), (0.5, 0.5), 0.5),      # interior optimum d0/d1 = s0/s1
+        ((0, 6), (1, 2), (0.5, 0.5), 0.9),      # class 1 saturates (ideal d1 = 1.2)
+        ((0, 6), (1, 2), (0.9, 0.1), 0.5),      # imbalanced: class 1 saturates
+        ((0, 6), (2, 1), (0.1, 0.9), 0.5),      # class 0 saturates
+        ((0, 4), (1, 3), (0.3, 0.7), 0.2),
+        ((0, 1), (1, 3), (0.5, 0.5), 0.5),      # ideal ratio learns t = -inf (see two_gaussians)
+        ((0, 2), (3, 1), (0.5, 0.5), 0.5),      # mirror: ideal ratio learns t = +inf
+    ],
+)
+def test_worst_class_optimal_densities_vs_budget_line_grid(means, stds, priors, d):
+    model = TwoGaussians(means, stds, priors)
+    dens = model.worst_class_optimal_densities(d)
+    assert dens @ model.priors == pytest.approx(d, rel=1e-12)
+    assert ((0 <= dens) & (dens <= 1)).all()
+    found = model.pruned_risks(dens).max()
+    _, grid_worst = budget_line_worst(model, d)
+    assert found <= grid_worst.min() * (1 + RTOL_RISK)
+    assert found < 1.0
+
+
+def test_worst_class_optimal_densities_saturation_values():
+    # phi = (0.9, 0.1), s = (1, 2), d = 0.5: ideal d1 = 0.5*(2/3)/0.1 = 3.33 > 1, so d1 = 1 and
+    # d0 = (0.5 - 0.1)/0.9 = 4/9.
+    model = TwoGaussians((0, 6), (1, 2), (0.9, 0.1))
+    np.testing.assert_allclose(model.worst_class_optimal_densities(0.5), [4 / 9, 1.0], rtol=1e-14)
+    # Balanced, no saturation: d_k = d s_k/(s0+s1)/phi_k = (1/3, 2/3) at d = 0.5.
+    balanced = TwoGaussians((0, 6), (1, 2), (0.5, 0.5))
+    np.testing.assert_allclose(balanced.worst_class_optimal_densities(0.5), [1 / 3, 2 / 3], rtol=1e-14)
+    # Zero prior: every allocation learns the same infinite threshold -> (d, d).
+    np.testing.assert_array_equal(TwoGaussians((0, 6), (1, 2), (1, 0)).worst_class_optimal_densities(0.4),
+                                  [0.4, 0.4])
+
+
+# ----------------------------------------------------------------------------- SSP
+def ref_truncated_risk(model, t, m):
+    """phi0 P0(x > t, |x-mu0| >= m) + phi1 P1(x <= t, |x-mu1| >= m), as a union of disjoint pieces
+    (a different decomposition from the library's "tail minus band")."""
+    (mu0, mu1), (s0, s1), (p0, p1) = model.means, model.stds, model.priors
+    t = np.asarray(t, dtype=float)
+    # {x > t} ∩ ({x <= mu0-m} ∪ {x >= mu0+m}) = (t, mu0-m] ∪ [max(t, mu0+m), inf)
+    up0 = np.clip(norm.cdf(mu0 - m, mu0, s0) - norm.cdf(t, mu0, s0), 0, None) \
+        + norm.sf(np.maximum(t, mu0 + m), mu0, s0)
+    # {x <= t} ∩ (...) = (-inf, min(t, mu1-m)] ∪ [mu1+m, t]
+    low1 = norm.cdf(np.minimum(t, mu1 - m), mu1, s1) \
+        + np.clip(norm.cdf(t, mu1, s1) - norm.cdf(mu1 + m, mu1, s1), 0, None)
+    return p0 * up0 + p1 * low1
+
+
+def quad_truncated_risk(model, t, m):
+    """The same by numerical integration of the truncated joint densities (scipy.integrate.quad)."""
+    (mu0, mu1), (s0, s1), (p0, p1) = model.means, model.stds, model.priors
+
+    def piece(mu, s, a, b):
+        lo, hi = max(a, mu - 40 * s), min(b, mu + 40 * s)
+        if lo >= hi:
+            return 0.0
+        pts = [x for x in (mu - m, mu + m, mu) if lo < x < hi]
+        val, _ = integrate.quad(lambda x: norm.pdf(x, mu, s) * (abs(x - mu) >= m), lo, hi,
+                                points=pts or None, epsabs=1e-14, epsrel=1e-12, limit=200)
+        return val
+
+    return p0 * piece(mu0, s0, t, np.inf) + p1 * piece(mu1, s1, -np.inf, t)
+
+
+SSP_MODELS = [((0, 6), (1, 2), (0.5, 0.5)), ((0, 3), (1, 2), (0.4, 0.6)), ((-1, 1), (1.5, 1), (0.5, 0.5)),
+              ((0, 4), (1, 1), (0.7, 0.3)), ((0, 6), (1, 2), (0.9, 0.1))]
+
+
+@pytest.mark.parametrize("means, stds, priors", SSP_MODELS)
+@pytest.mark.parametrize("margin", [0.0, 0.3, 1.0, 1.7, 2.0, 3.5])
+def test_ssp_prune_is_global_minimiser_of_truncated_risk(means, stds, priors, margin):
+    model = TwoGaussians(means, stds, priors)
+    res = model.ssp_prune(margin)
+    assert isinstance(res, SSPResult)
+    np.testing.assert_allclose(res.densities, 2 * norm.cdf(-margin / np.asarray(stds, float)), rtol=1e-14)
+    assert res.density == pytest.approx(res.densities @ model.priors, rel=1e-14)
+    lo, hi = search_interval(model, width=12)
+    ends = {-np.inf: float(ref_truncated_risk(model, -np.inf, margin)),
+            np.inf: float(ref_truncated_risk(model, np.inf, margin))}
+    _, r_bf = brute_force_minimum(lambda t: ref_truncated_risk(model, t, margin), lo, hi, ends, n=40001)
+    r_found = float(ref_truncated_risk(model, res.threshold, margin))
+    assert r_found <= r_bf * (1 + RTOL_RISK) + 1e-300
+    np.testing.assert_allclose(res.class_risks, ref_class_risks(model, res.threshold), rtol=RTOL_RISK)
+    assert res.worst_class_risk == max(res.class_risks)
+    if np.isfinite(res.threshold):
+        # quad is an independent evaluation of the same integral (its tolerance epsrel=1e-12).
+        r_quad = quad_truncated_risk(model, res.threshold, margin)
+        assert r_quad == pytest.approx(r_found, rel=1e-9, abs=1e-13)
+
+
+def test_ssp_zero_margin_is_unpruned_optimum():
+    model = TwoGaussians((0, 6), (1, 2), (0.5, 0.5))
+    res = model.ssp_prune(0.0)
+    np.testing.assert_array_equal(res.densities, [1.0, 1.0])
+    assert res.threshold == pytest.approx(model.optimal_threshold(), rel=1e-12)
+
+
+# Provenance: notes §1.7 table, "My numerical illustration": mu=(0,6), sigma=(1,2), phi0=.5.
+# Columns: M, kept d0, kept d1, overall density, SSP-trained worst-class risk, SSP threshold,
+# then Random+StrategyQ (random pruning with the same class densities): threshold, worst-class risk.
+NOTES_SSP_TABLE = [
+    (0.5, 0.617, 0.803, 0.710, 0.0295, 2.225, 2.14, 0.0268),
+    (1.0, 0.317, 0.617, 0.467, 0.0295, 2.225, 2.01, 0.0230),
+    (1.5, 0.134, 0.453, 0.293, 0.0295, 2.225, 1.82, 0.0344),
+    (2.0, 0.046, 0.317, 0.181, None, -2.0, 1.56, 0.0595),  # "jumps to the class-0 margin edge t=-2"
+]
+
+
+@pytest.mark.parametrize("row", NOTES_SSP_TABLE, ids=lambda r: f"M={r[0]}")
+def test_ssp_reproduces_notes_table(row):
+    m, d0, d1, dens, worst, t_ssp, t_rand, worst_rand = row
+    model = TwoGaussians((0, 6), (1, 2), (0.5, 0.5))
+    res = model.ssp_prune(m)
+    # Tolerances: half a unit in the last digit the notes print.
+    np.testing.assert_allclose(res.densities, [d0, d1], atol=5e-4)
+    assert res.density == pytest.approx(dens, abs=5e-4)
+    assert res.threshold == pytest.approx(t_ssp, abs=5e-4)
+    if worst is not None:
+        assert res.worst_class_risk == pytest.approx(worst, abs=5e-5)
+    else:  # degenerate: t = mu0 - M = -2 misclassifies almost all of class 0 (R0 = Phi(2) = .977)
+        assert res.worst_class_risk == pytest.approx(norm.cdf(2.0), rel=1e-12)
+    assert model.prune(res.densities).optimal_threshold() == pytest.approx(t_rand, abs=5e-3)
+    assert model.pruned_risks(res.densities).max() == pytest.approx(worst_rand, abs=5e-5)
+
+
+# ----------------------------------------------------------------------------- validation
+@pytest.mark.parametrize(
+    "kwargs, exc, name",
+    [
+        ({"means": (1, 0)}, ValueError, "means"),
+        ({"means": (1, 1)}, ValueError, "means"),
+        ({"means": (0, 1, 2)}, ValueError, "means"),
+        ({"means": (0,)}, ValueError, "means"),
+        ({"means": (0, np.nan)}, ValueError, "means"),
+        ({"means": (0, np.inf)}, ValueError, "means"),
+        ({"means": "ab"}, TypeError, "means"),
+        ({"means": ("a", "b")}, TypeError, "means"),
+        ({"means": 3.0}, TypeError, "means"),
+        ({"stds": (0, 1)}, ValueError, "stds"),
+        ({"stds": (1, -2)}, ValueError, "stds"),
+        ({"stds": (1, np.nan)}, ValueError, "stds"),
+        ({"stds": (1, np.inf)}, ValueError, "stds"),
+        ({"stds": (1, 2, 3)}, ValueError, "stds"),
+        ({"stds": "12"}, TypeError, "stds"),
+        ({"priors": (-0.1, 1.1)}, ValueError, "priors"),
+        ({"priors": (0.5, 0.6)}, ValueError, "priors"),
+        ({"priors": (0.3, 0.3)}, ValueError, "priors"),
+        ({"priors": (np.nan, 0.5)}, ValueError, "priors"),
+        ({"priors": (np.inf, 0.0)}, ValueError, "priors"),
+        ({"priors": (1.0,)}, ValueError, "priors"),
+        ({"priors": (0.2, 0.3, 0.5)}, ValueError, "priors"),
+        ({"priors": "xy"}, TypeError, "priors"),
+        ({"priors": 0.5}, TypeError, "priors"),
+    ],
+)
+def test_constructor_rejects_invalid_input(kwargs, exc, name):
+    with pytest.raises(exc, match=name):
+        TwoGaussians(**kwargs)
+
+
+def test_methods_reject_invalid_input():
+    model = TwoGaussians()
+    with pytest.raises(TypeError, match="t must be numeric"):
+        model.class_risks("1.0")
+    with pytest.raises(ValueError, match="t must not contain NaN"):
+        model.class_risks([0.0, np.nan])
+    for bad in [(0.5, 0.6), (-0.5, 1.5), (np.nan, 1.0), [[0.5, 0.5, 0.0]]]:
+        with pytest.raises(ValueError, match="priors"):
+            model.optimal_threshold(bad)
+        with pytest.raises(ValueError, match="priors"):
+            model.average_risk(0.0, bad)
+    for bad in [(1.5, 0.5), (-0.1, 0.5), (0.0, 0.0), (np.nan, 0.5), (0.5,)]:
+        with pytest.raises(ValueError, match="densities"):
+            model.prune(bad)
+        with pytest.raises(ValueError, match="densities"):
+            model.pruned_risks(bad)
+    with pytest.raises(TypeError, match="densities"):
+        model.prune("ab")
+    for bad in [0, 0.0, 1.5, -0.2, np.nan]:
+        with pytest.raises(ValueError, match="density"):
+            model.worst_class_optimal_densities(bad)
+    with pytest.raises(TypeError, match="density"):
+        model.worst_class_optimal_densities("0.5")
+    with pytest.raises(ValueError, match="margin"):
+        model.ssp_prune(-1.0)
+    with pytest.raises(ValueError, match="margin"):
+        model.ssp_prune(np.nan)
+    with pytest.raises(ValueError, match="margin"):
+        model.ssp_prune([1.0, 2.0])
+    with pytest.raises(TypeError, match="margin"):
+        model.ssp_prune("1")
+
+
+def test_model_is_immutable_and_compares_by_value():
+    model = TwoGaussians((0, 6), (1, 2), (0.5, 0.5))
+    with pytest.raises(ValueError):
+        model.means[0] = 3.0  # read-only array
+    assert model == TwoGaussians([0.0, 6.0], [1.0, 2.0], [0.5, 0.5])
+    assert model != TwoGaussians((0, 6), (1, 2), (0.4, 0.6))
+    assert "TwoGaussians(means=(0, 6)" in repr(model)
