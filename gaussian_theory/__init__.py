@@ -5,8 +5,15 @@ Imports without torch. See the README for a map from the paper's formulas to fun
 """
 
 from .allocation import drop_counts, drop_densities, uniform_counts
+from .mixture import GaussianMixture
+from .simulation import RandomPruning, ScorePruning, SSPPruning, optimal_densities_mc, simulate
+from .surrogate import fit_gaussian_surrogate
 from .two_gaussians import SSPResult, TwoGaussians
 
 __version__ = "0.1.0"
 
-__all__ = ["TwoGaussians", "SSPResult", "drop_densities", "drop_counts", "uniform_counts", "__version__"]
+__all__ = [
+    "TwoGaussians", "SSPResult", "GaussianMixture", "fit_gaussian_surrogate",
+    "simulate", "optimal_densities_mc", "RandomPruning", "SSPPruning", "ScorePruning",
+    "drop_densities", "drop_counts", "uniform_counts", "__version__",
+]

@@ -45,7 +45,7 @@ def check_priors(priors, name: str = "priors") -> np.ndarray:
 
 def check_density(density, name: str = "density") -> float:
     """A dataset density (fraction kept) in (0, 1]."""
-    if isinstance(density, (bool, np.bool_)) or not isinstance(density, (numbers.Real, np.floating, np.integer)):
+    if isinstance(density, (bool, np.bool_)) or not isinstance(density, numbers.Real):
         raise TypeError(f"{name} must be a real number in (0, 1], got {density!r}")
     d = float(density)
     if not (0.0 < d <= 1.0):  # also rejects NaN

@@ -53,12 +53,10 @@ def theory_report(model: TwoGaussians, density: float) -> str:
     lines.append("worst-class-optimal training priors: "
                  f"phi0 = {opt_priors[0]:.4g}, phi1 = {opt_priors[1]:.4g}")
     recalls = 1.0 - risks
-    # Population model: class sizes proportional to the priors (any common N gives the same densities).
-    sizes = np.round(model.priors * 1_000_000)
     rows = []
     allocations = {
         "uniform": np.array([density, density]),
-        "DRoP (recalls of t*)": drop_densities(recalls, sizes, density),
+        "DRoP (recalls of t*)": model.drop_densities(density),
         "worst-class optimal": model.worst_class_optimal_densities(density),
     }
     for name, d in allocations.items():

@@ -235,6 +235,19 @@ class TwoGaussians:
         """Class risks, on this (unpruned) distribution, of the threshold learned after pruning."""
         return self.class_risks(self.prune(densities).optimal_threshold())
 
+    def drop_densities(self, density) -> np.ndarray:
+        r"""DRoP's class densities at dataset density :math:`d` (paper Algorithm 1, notes §1.8).
+
+        The query model is the one trained on all data, so the recalls are
+        :math:`r_k=1-R_k(t^*(\phi_0/\phi_1))`; class sizes are proportional to the priors (a
+        population: any large common :math:`N` gives the same densities, here :math:`N=10^6`).
+        Delegates to :func:`gaussian_theory.allocation.drop_densities`, the one DRoP implementation.
+        """
+        from .allocation import drop_densities
+
+        recalls = 1.0 - self.class_risks(self.optimal_threshold())
+        return drop_densities(recalls, np.round(self.priors * 1_000_000), density)
+
     def worst_class_optimal_densities(self, density) -> np.ndarray:
         r"""Class densities :math:`(d_0,d_1)` at overall density :math:`d` minimising the worst-class
         risk of the learned threshold.
