@@ -1012,7 +1012,8 @@ def _figure_6(s: Settings) -> FigureResult:
             "lifting the worst class at the cost of the easy ones. At d = 0.5 the hardest classes are kept "
             "whole and no allocation can equalise every recall; the minimax densities (GaussianMixture."
             "minimax_densities: worst class minimised over the capped priors) still lift the worst class "
-            "above DRoP's; that minimiser is not unique, so its density profile can be jagged. (c) The class densities: DRoP and minimax both prune the "
+            "above DRoP's; that minimiser is not unique, so its density profile can be jagged. "
+            "(c) The class densities: DRoP and minimax both prune the "
             "easy classes hardest, minimax far more aggressively."
         ),
         params={"mixture": repr(mixture), "densities": ", ".join(f"{d:g}" for d in densities),
