@@ -32,7 +32,7 @@ import numpy as np
 
 from ._validation import check_density
 
-__all__ = ["drop_densities", "drop_counts", "uniform_counts", "water_fill", "largest_remainder"]
+__all__ = ["drop_densities", "drop_counts", "uniform_counts", "total_kept", "water_fill", "largest_remainder"]
 
 RULES = ("paper", "code")
 
@@ -151,9 +151,11 @@ def largest_remainder(quotas, caps, total: int, priority=None) -> np.ndarray:
     return counts
 
 
-def _total(class_sizes: np.ndarray, density: float) -> int:
-    """round(d N), halves rounded up (floor(dN + 1/2)), so the total is deterministic."""
-    return int(np.floor(density * class_sizes.sum() + 0.5 + 1e-9))
+def total_kept(n_samples: int, density: float) -> int:
+    r"""The number of samples a pruning to ``density`` keeps: round(d N) with halves rounded up,
+    :math:`\lfloor dN+1/2\rfloor` (+1e-9 so that e.g. 0.3 * 5 = 1.4999999999999998 rounds as written).
+    Every rule here, and the empirical pipeline's global top-k, uses this one total."""
+    return int(np.floor(density * n_samples + 0.5 + 1e-9))
 
 
 # ----------------------------------------------------------------------------- public rules
@@ -219,7 +221,7 @@ def drop_counts(recalls, class_sizes, density, rule: str = "paper") -> np.ndarra
     d = check_density(density)
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
-    total = _total(sizes, d)
+    total = total_kept(int(sizes.sum()), d)
     weights = sizes * (1.0 - r) if rule == "paper" else (1.0 - r) * (sizes > 0)
     quotas = water_fill(weights, sizes, total)
     return largest_remainder(quotas, sizes, total, priority=r)
@@ -235,6 +237,6 @@ def uniform_counts(class_sizes, density) -> np.ndarray:
     """
     sizes = _check_sizes(class_sizes)
     d = check_density(density)
-    total = _total(sizes, d)
+    total = total_kept(int(sizes.sum()), d)
     quotas = water_fill(sizes.astype(float), sizes, total)
     return largest_remainder(quotas, sizes, total)

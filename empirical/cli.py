@@ -1,0 +1,197 @@
+"""``droplab empirical {run,report,sweep}``: registered through the ``droplab.commands`` entry point.
+
+Examples::
+
+    droplab empirical run --dataset cifar10 --data-dir ../shared/data/cifar10 --model smallcnn \\
+        --density 0.5 --score random --quota drop --seeds 0 --recipe fast --device auto --out results/demo
+    droplab empirical report results/demo
+    droplab empirical sweep --dataset cifar10 --data-dir DATA --model vgg16 --recipe paper \\
+        --densities 0.3 0.5 0.8 --scores random el2n --quotas none drop --seeds 0 1 2 \\
+        --cluster slurm --partition gpu --gpus-per-node 1 --cpus-per-task 8 --mem-gb 32 \\
+        --timeout-min 600 --array-parallelism 16 --out results/vgg16
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from . import data, models, scores, selection, train
+
+__all__ = ["register"]
+
+_DATA_HELP = ("CIFAR python pickles (the cifar-10-batches-py / cifar-100-python folder, its parent, or the "
+              ".tar.gz), an image folder (train/<class>/*, test/<class>/*), or the CIFAR-10 JPEG copy folder "
+              "(cifar10_index_labels_exactsubset.npz + .tar.gz)")
+
+
+def _density(s: str) -> float:
+    try:
+        d = float(s)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"density must be a number in (0, 1], got {s!r}") from exc
+    if not 0 < d <= 1:
+        raise argparse.ArgumentTypeError(f"density must lie in (0, 1], got {s!r}")
+    return d
+
+
+def _add_config_args(p: argparse.ArgumentParser, grid: bool) -> None:
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset", choices=data.DATASETS, required=True)
+    g.add_argument("--data-dir", help=_DATA_HELP)
+    g.add_argument("--data-format", choices=data.FORMATS, default="auto")
+    g.add_argument("--limit-per-class", type=int, metavar="N",
+                   help="keep only the first N training images of each class (quick runs)")
+    g = p.add_argument_group("method")
+    g.add_argument("--model", choices=models.MODELS, required=True)
+    if grid:
+        g.add_argument("--densities", type=_density, nargs="+", required=True)
+        g.add_argument("--scores", choices=scores.SCORES, nargs="+", default=["random"])
+        g.add_argument("--quotas", choices=selection.QUOTAS, nargs="+", default=["none", "drop"])
+        g.add_argument("--rules", choices=["paper", "code"], nargs="+", default=["paper"],
+                       help="DRoP rounding rules to compare (only for --quotas drop)")
+    else:
+        g.add_argument("--density", type=_density, required=True, help="fraction of the training set kept")
+        g.add_argument("--score", choices=scores.SCORES, default="random",
+                       help="within-class ranking (higher = kept)")
+        g.add_argument("--quota", choices=selection.QUOTAS, default="drop",
+                       help="none: global top-k; uniform: class proportions kept; drop: DRoP quotas")
+        g.add_argument("--rule", choices=["paper", "code"], default="paper",
+                       help="DRoP: 'paper' densities ∝ 1-recall (Algorithm 1), 'code' counts ∝ 1-recall")
+    g.add_argument("--seeds", type=int, nargs="+", default=[0])
+    g = p.add_argument_group("training")
+    g.add_argument("--recipe", choices=tuple(train.RECIPES), default="fast",
+                   help="paper: official step schedules; fast: one-cycle + label smoothing, few epochs")
+    g.add_argument("--epochs", type=int, help="final-training epochs on full data (overrides the recipe)")
+    g.add_argument("--batch-size", type=int)
+    g.add_argument("--lr", type=float)
+    g.add_argument("--epoch-rule", choices=["fixed", "code"], default="fixed",
+                   help="code: E_d = floor((0.5+0.5d)E/d) epochs on pruned data (official code)")
+    g.add_argument("--query-epochs", type=int, help="query-model epochs (default: per score, see docs)")
+    g.add_argument("--query-inits", type=int,
+                   help="query models averaged (default: 5 for EL2N/GraNd, else 1)")
+    g.add_argument("--query-augment", action="store_true", help="augment the query model (default: off)")
+    g.add_argument("--no-augment", dest="augment", action="store_false",
+                   help="no augmentation in final training")
+    g.add_argument("--shift", type=int, default=4, help="max random translation in pixels (default 4)")
+    g.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
+    g.add_argument("--channels-last", choices=["auto", "on", "off"], default="auto",
+                   help="channels_last memory format (auto: on for image models; bf16 autocast is always on "
+                   "for CUDA)")
+    g.add_argument("--surrogate", choices=["isotropic", "diagonal", "off"], default="isotropic",
+                   help="Gaussian surrogate of the query model's features (theory bridge)")
+    p.add_argument("--out", required=True, help="output folder (one JSON per run)")
+
+
+def _config(args, **over):
+    from .pipeline import RunConfig
+
+    kw = dict(dataset=args.dataset, data_dir=args.data_dir, data_format=args.data_format, model=args.model,
+              recipe=args.recipe, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+              query_epochs=args.query_epochs, query_inits=args.query_inits, query_augment=args.query_augment,
+              epoch_rule=args.epoch_rule, augment=args.augment, shift=args.shift, device=args.device,
+              surrogate=args.surrogate, limit_per_class=args.limit_per_class,
+              channels_last={"auto": None, "on": True, "off": False}[args.channels_last])
+    kw.update(over)
+    return RunConfig(**kw)
+
+
+def _cmd_run(args) -> int:
+    from .pipeline import run_many
+
+    cfg = _config(args, density=args.density, score=args.score, quota=args.quota, rule=args.rule)
+    cfg.validate()  # every input error surfaces here, before data loading or training
+    run_many(cfg, args.seeds, args.out, resume=args.resume, progress=not args.no_progress, force=args.force)
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from .report import make_report
+
+    rep = make_report(args.paths, args.out, plots=not args.no_plots)
+    print(f"{rep['runs']} runs")
+    for s in rep["summary"]:
+        print(f"  {s['dataset']}/{s['model']}/{s['recipe']} {s['method']:<22} {s['rule']:<5} "
+              f"d={s['density']:<5g}"
+              f" seeds={s['seeds']}  accuracy {s['accuracy_mean']:.4f} [{s['accuracy_min']:.4f}, "
+              f"{s['accuracy_max']:.4f}]  worst-class {s['worst_class_accuracy_mean']:.4f} "
+              f"[{s['worst_class_accuracy_min']:.4f}, {s['worst_class_accuracy_max']:.4f}]")
+    for f in rep["files"]:
+        print(f"wrote {f}")
+    return 0
+
+
+def _cmd_sweep(args) -> int:
+    from .sweep import sweep
+
+    base = _config(args, rule=args.rules[0])
+    res = sweep(base, args.densities, args.scores, args.quotas, args.seeds, args.out, rules=args.rules,
+                cluster=args.cluster, chunk_size=args.chunk_size, wait=not args.no_wait,
+                timeout_min=args.timeout_min, gpus_per_node=args.gpus_per_node,
+                cpus_per_task=args.cpus_per_task,
+                mem_gb=args.mem_gb, partition=args.partition, account=args.account, qos=args.qos,
+                constraint=args.constraint, array_parallelism=args.array_parallelism, job_name=args.job_name)
+    print(f"submitted {res['submitted']}, already done {res['skipped']}, finished {len(res['results'])}, "
+          f"failed jobs {len(res['failed'])}")
+    return 1 if res["failed"] else 0
+
+
+SWEEP_EPILOG = """\
+executors (submitit):
+  --cluster local   subprocesses on this machine (default; the whole grid in one job unless --chunk-size)
+  --cluster slurm   one SLURM array job, one run per task unless --chunk-size; pre-empted or timed-out
+                    tasks are requeued and resume from their last epoch checkpoint
+  --cluster debug   in this process
+
+SLURM flags: --partition P --account A --qos Q --constraint C --gpus-per-node G --cpus-per-task C
+  --mem-gb M --timeout-min T --array-parallelism N --job-name NAME
+  e.g.  --cluster slurm --partition gpu --gpus-per-node 1 --cpus-per-task 8 --mem-gb 32 --timeout-min 600
+Runs whose JSON exists in --out are not submitted again; submitit logs go to OUT/_submitit/.
+Runs of one score and seed share a query model (OUT/_query/): grid points are ordered by score and
+seed, so --chunk-size K puts runs sharing it in one task, which trains it once.
+"""
+
+
+def register(subparsers) -> None:
+    """Add ``empirical`` (with ``run``, ``report``, ``sweep``) to the ``droplab`` sub-commands."""
+    p = subparsers.add_parser("empirical", help="DRoP on real data: query model, quotas, pruning, training",
+                              description="The DRoP pipeline on real data (torch).")
+    sub = p.add_subparsers(dest="empirical_command", metavar="SUBCOMMAND", required=True)
+
+    r = sub.add_parser("run", help="run the pipeline for one configuration and one or more seeds",
+                       description="Query model -> per-class validation recalls -> quotas -> top-k by "
+                       "score within classes -> final training -> average and worst-class test accuracy. "
+                       "Writes OUT/<run_id>.json per seed (skipped when it exists).")
+    _add_config_args(r, grid=False)
+    r.add_argument("--resume", action="store_true",
+                   help="continue from the per-epoch checkpoints in OUT/_ckpt")
+    r.add_argument("--force", action="store_true", help="re-run even if the JSON exists")
+    r.add_argument("--no-progress", action="store_true", help="no progress bars or per-epoch lines")
+    r.set_defaults(func=_cmd_run)
+
+    r = sub.add_parser("report", help="tidy CSVs and plots from run JSONs",
+                       description="Collect run JSONs into runs.csv, classes.csv, summary.csv and plots of "
+                       "average and worst-class accuracy against density (min/max bands over seeds).")
+    r.add_argument("paths", nargs="+", help="run JSONs or folders (searched recursively)")
+    r.add_argument("--out", help="output folder (default: PATHS[0]/report)")
+    r.add_argument("--no-plots", action="store_true")
+    r.set_defaults(func=_cmd_report)
+
+    r = sub.add_parser("sweep", help="run a grid (densities x scores x quotas x seeds) through submitit",
+                       description="Grid of runs through submitit (local subprocesses or SLURM).",
+                       epilog=SWEEP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_config_args(r, grid=True)
+    g = r.add_argument_group("submitit")
+    g.add_argument("--cluster", choices=["local", "slurm", "debug"], default="local")
+    g.add_argument("--chunk-size", type=int, default=0, help="runs per job (0: all for local, 1 for slurm)")
+    g.add_argument("--no-wait", action="store_true", help="submit and return without waiting")
+    g.add_argument("--timeout-min", type=int, default=240)
+    g.add_argument("--gpus-per-node", type=int, default=0)
+    g.add_argument("--cpus-per-task", type=int)
+    g.add_argument("--mem-gb", type=float)
+    g.add_argument("--partition")
+    g.add_argument("--account")
+    g.add_argument("--qos")
+    g.add_argument("--constraint")
+    g.add_argument("--array-parallelism", type=int, default=16)
+    g.add_argument("--job-name", default="droplab")
+    r.set_defaults(func=_cmd_sweep)

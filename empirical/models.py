@@ -1,0 +1,187 @@
+"""Models in plain torch: CIFAR ResNet-18 (3x3 stem), VGG-16/19 with batch norm, a small CPU CNN, and an
+MLP / linear model for feature (synthetic) data.
+
+Every model exposes ``features(x)`` (penultimate-layer embedding, used by CoreSet and the Gaussian
+surrogate) and ``head`` (the final ``nn.Linear``); ``forward(x) = head(features(x))``. Weights are
+initialised as in the official DRoP code: Xavier-normal with gain sqrt(2) for conv/linear weights,
+zero biases, BN weight 1 and bias 0, drawn from a ``torch.Generator``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = ["MODELS", "IMAGE_MODELS", "build_model", "ResNet18", "VGG", "SmallCNN", "MLP", "Linear"]
+
+
+class Classifier(nn.Module):
+    """Base: ``forward = head ∘ features``."""
+
+    head: nn.Linear
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def _conv_bn(cin: int, cout: int, stride: int = 1) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return torch.relu(out + self.shortcut(x))
+
+
+class ResNet18(Classifier):
+    """ResNet-18 for 32x32 inputs: 3x3 stride-1 stem, no max-pool, stages of 64/128/256/512 channels
+    (11.17 M parameters for 10 classes)."""
+
+    def __init__(self, num_classes: int, in_channels: int = 3):
+        super().__init__()
+        self.stem = nn.Sequential(*_conv_bn(in_channels, 64))
+        layers, cin = [], 64
+        for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+            layers += [BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)]
+            cin = cout
+        self.layers = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.head = nn.Linear(512, num_classes)
+
+    def features(self, x):
+        return torch.flatten(self.pool(self.layers(self.stem(x))), 1)
+
+
+VGG_CFG = {
+    "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
+              512, 512, 512, 512, "M"],
+}
+
+
+class VGG(Classifier):
+    """VGG-16/19 with batch norm and a single linear classifier on the 512-d pooled features
+    (the official code's CIFAR variant: no FC stack). Convolutions have no bias (BN follows), so
+    VGG-16 has 14.72 M parameters for 10 classes and VGG-19 20.04 M."""
+
+    def __init__(self, depth: str, num_classes: int, in_channels: int = 3):
+        super().__init__()
+        layers, cin = [], in_channels
+        for v in VGG_CFG[depth]:
+            if v == "M":
+                layers.append(nn.MaxPool2d(2))
+            else:
+                layers += _conv_bn(cin, v)
+                cin = v
+        self.body = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.head = nn.Linear(512, num_classes)
+
+    def features(self, x):
+        return torch.flatten(self.pool(self.body(x)), 1)
+
+
+class SmallCNN(Classifier):
+    """Four conv-BN-ReLU blocks of ``w, 2w, 4w, 8w`` channels, each but the first followed by a 2x2
+    max-pool, then global average pooling (8w-d features). With the default ``w=32``: 0.39 M
+    parameters and ~16 M multiply-adds per 32x32 image, so an epoch of CIFAR-10 takes about a
+    minute on two CPU cores."""
+
+    def __init__(self, num_classes: int, in_channels: int = 3, width: int = 32):
+        super().__init__()
+        w = width
+        self.body = nn.Sequential(
+            *_conv_bn(in_channels, w), nn.MaxPool2d(2),
+            *_conv_bn(w, 2 * w), nn.MaxPool2d(2),
+            *_conv_bn(2 * w, 4 * w), nn.MaxPool2d(2),
+            *_conv_bn(4 * w, 8 * w),
+        )
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.head = nn.Linear(8 * w, num_classes)
+
+    def features(self, x):
+        return torch.flatten(self.pool(self.body(x)), 1)
+
+
+class MLP(Classifier):
+    """Two hidden ReLU layers of ``hidden`` units on flattened inputs."""
+
+    def __init__(self, num_classes: int, in_features: int, hidden: int = 64):
+        super().__init__()
+        self.body = nn.Sequential(nn.Flatten(), nn.Linear(in_features, hidden), nn.ReLU(),
+                                  nn.Linear(hidden, hidden), nn.ReLU())
+        self.head = nn.Linear(hidden, num_classes)
+
+    def features(self, x):
+        return self.body(x)
+
+
+class Linear(Classifier):
+    """Multinomial logistic regression; its features are the (flattened) inputs."""
+
+    def __init__(self, num_classes: int, in_features: int):
+        super().__init__()
+        self.flat = nn.Flatten()
+        self.head = nn.Linear(in_features, num_classes)
+
+    def features(self, x):
+        return self.flat(x)
+
+
+IMAGE_MODELS = ("resnet18", "vgg16", "vgg19", "smallcnn")
+MODELS = IMAGE_MODELS + ("mlp", "linear")
+
+
+def init_weights(model: nn.Module, generator: torch.Generator) -> nn.Module:
+    """Xavier-normal (gain sqrt 2) conv/linear weights, zero biases; BN weight 1, bias 0."""
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.xavier_normal_(m.weight, gain=math.sqrt(2.0), generator=generator)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+    return model
+
+
+def build_model(name: str, num_classes: int, input_shape: tuple[int, ...],
+                generator: torch.Generator | None = None) -> Classifier:
+    """Build model ``name`` for inputs of shape ``input_shape`` (one sample: (C, H, W) or (p,)),
+    initialised from ``generator`` (a fresh seed-0 generator if None)."""
+    if name not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {name!r}")
+    if not (isinstance(num_classes, int) and num_classes >= 2):
+        raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
+    shape = tuple(int(s) for s in input_shape)
+    if name in IMAGE_MODELS and len(shape) != 3:
+        raise ValueError(f"model {name!r} needs image inputs (C, H, W), got input shape {shape}")
+    if name == "resnet18":
+        model = ResNet18(num_classes, shape[0])
+    elif name in ("vgg16", "vgg19"):
+        model = VGG(name, num_classes, shape[0])
+    elif name == "smallcnn":
+        model = SmallCNN(num_classes, shape[0])
+    else:
+        in_features = math.prod(shape)
+        model = MLP(num_classes, in_features) if name == "mlp" else Linear(num_classes, in_features)
+    if generator is None:
+        generator = torch.Generator().manual_seed(0)
+    return init_weights(model, generator)

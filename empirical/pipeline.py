@@ -1,0 +1,429 @@
+r"""The DRoP pipeline on real data, one JSON per (configuration, seed).
+
+1. load the data; split the test set into validation/test halves per class;
+2. query model(s) (:func:`empirical.scores.query_plan`): per-class validation recalls at the best
+   validation epoch, averaged over initialisations; the strategy's scores; the Gaussian surrogate of
+   the penultimate features (:mod:`empirical.bridge`);
+3. quotas (:mod:`empirical.selection`, allocation from :mod:`gaussian_theory.allocation`) and
+   top-k by score within each class;
+4. final training on the selection (optionally :math:`E_d=\lfloor(0.5+0.5d)E/d\rfloor` epochs);
+5. average accuracy, worst-class accuracy and per-class recalls on the test half.
+
+Query-stage results are cached under ``OUT/_query`` (shared by every density and quota of one
+score and seed); training state is checkpointed every epoch under ``OUT/_ckpt`` and ``resume=True``
+continues a killed run to the same result. Result JSONs are written atomically and a run whose
+JSON exists is skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gaussian_theory._validation import check_density
+
+from . import bridge, data, models, scores, selection, train
+from .augment import BatchAugment
+
+__all__ = ["RunConfig", "run_one", "run_many", "derive_seed", "load_data", "run_path", "method_label"]
+
+EPOCH_RULES = ("fixed", "code")
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a run except the seed (see ``droplab empirical run --help``)."""
+
+    dataset: str = "gaussian"
+    data_dir: str | None = None
+    data_format: str = "auto"
+    model: str = "mlp"
+    density: float = 0.5
+    score: str = "random"
+    quota: str = "drop"
+    rule: str = "paper"
+    recipe: str = "fast"
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    query_epochs: int | None = None
+    query_inits: int | None = None
+    query_augment: bool = False
+    epoch_rule: str = "fixed"
+    augment: bool = True
+    shift: int = 4
+    channels_last: bool | None = None
+    device: str = "auto"
+    surrogate: str = "isotropic"
+    limit_per_class: int | None = None
+    synthetic: dict = field(default_factory=dict)
+
+    def validate(self, check_data: bool = True) -> RunConfig:
+        """Raise ValueError/TypeError on any bad field (before any training); returns self."""
+        if self.dataset not in data.DATASETS:
+            raise ValueError(f"dataset must be one of {data.DATASETS}, got {self.dataset!r}")
+        if self.model not in models.MODELS:
+            raise ValueError(f"model must be one of {models.MODELS}, got {self.model!r}")
+        if self.score not in scores.SCORES:
+            raise ValueError(f"score must be one of {scores.SCORES}, got {self.score!r}")
+        if self.quota not in selection.QUOTAS:
+            raise ValueError(f"quota must be one of {selection.QUOTAS}, got {self.quota!r}")
+        if self.rule not in ("paper", "code"):
+            raise ValueError(f"rule must be 'paper' or 'code', got {self.rule!r}")
+        if self.epoch_rule not in EPOCH_RULES:
+            raise ValueError(f"epoch_rule must be one of {EPOCH_RULES}, got {self.epoch_rule!r}")
+        if self.surrogate not in bridge.COVARIANCES + ("off",):
+            raise ValueError(f"surrogate must be 'isotropic', 'diagonal' or 'off', got {self.surrogate!r}")
+        check_density(self.density)
+        if self.dataset == "gaussian" and self.model in models.IMAGE_MODELS:
+            raise ValueError(f"model {self.model!r} needs images; the gaussian dataset has feature vectors "
+                             f"(use 'mlp' or 'linear')")
+        if self.limit_per_class is not None and not (isinstance(self.limit_per_class, int)
+                                                     and self.limit_per_class >= 2):
+            raise ValueError(f"limit_per_class must be an int >= 2, got {self.limit_per_class!r}")
+        rec = self.final_recipe()
+        scores.query_plan(self.score, rec, self.query_epochs, self.query_inits)
+        if self.device != "auto":
+            train.resolve_device(self.device)
+        if check_data:
+            data.resolve_source(self.dataset, self.data_dir, self.data_format)
+        return self
+
+    def base_recipe(self) -> train.Recipe:
+        return train.get_recipe(self.recipe, self.model, epochs=self.epochs, batch_size=self.batch_size,
+                                lr=self.lr)
+
+    def final_recipe(self) -> train.Recipe:
+        r = self.base_recipe()
+        if self.epoch_rule == "code" and self.density < 1:
+            r = r.with_epochs(train.epochs_correction(r.epochs, self.density))
+        return r
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def digest(self, exclude=("data_dir", "device")) -> str:
+        d = {k: v for k, v in self.to_dict().items() if k not in exclude}
+        return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:8]
+
+    def run_id(self, seed: int) -> str:
+        q = self.quota + (f"-{self.rule}" if self.quota == "drop" else "")
+        return (f"{self.dataset}_{self.model}_{self.score}_{q}_d{self.density:g}_{self.recipe}"
+                f"_s{seed}_{self.digest()}")
+
+    def query_id(self, seed: int) -> str:
+        keys = ("dataset", "data_format", "model", "score", "recipe", "epochs", "batch_size", "lr",
+                "query_epochs", "query_inits", "query_augment", "shift", "surrogate", "limit_per_class",
+                "synthetic")
+        d = {k: getattr(self, k) for k in keys}
+        h = hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
+        return f"{self.dataset}_{self.model}_{self.score}_s{seed}_{h}"
+
+
+def method_label(score: str, quota: str) -> str:
+    """Paper-style name: ``Random``, ``Random+DRoP``, ``EL2N+Uniform`` ..."""
+    q = selection.QUOTA_LABELS[quota]
+    return scores.SCORE_LABELS[score] + (f"+{q}" if q else "")
+
+
+def derive_seed(seed: int, *tags) -> int:
+    """A 63-bit seed for one stream of a run: SeedSequence of (seed, crc32 of each tag)."""
+    ent = [int(seed)] + [zlib.crc32(str(t).encode()) for t in tags]
+    return int(np.random.SeedSequence(ent).generate_state(2, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+def _gen(seed: int, *tags) -> torch.Generator:
+    return torch.Generator().manual_seed(derive_seed(seed, *tags))
+
+
+def run_path(out_dir, config: RunConfig, seed: int) -> Path:
+    return Path(out_dir) / f"{config.run_id(seed)}.json"
+
+
+def load_data(config: RunConfig) -> data.ArrayDataset:
+    """Load the configured dataset (and apply ``limit_per_class``: the first n of each class)."""
+    ds = data.load_dataset(config.dataset, config.data_dir, config.data_format, **config.synthetic)
+    if config.limit_per_class is not None:
+        y = ds.y_train
+        order = np.argsort(y, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(np.bincount(y, minlength=ds.num_classes))[:-1]])
+        rank = np.empty(y.size, dtype=np.int64)
+        rank[order] = np.arange(y.size) - starts[y[order]]
+        ds = ds.subset(train_idx=np.flatnonzero(rank < config.limit_per_class))
+    return ds
+
+
+def _atomic_json(obj, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=1, allow_nan=True))
+    os.replace(tmp, path)
+
+
+def _versions() -> dict:
+    import gaussian_theory
+
+    return {"droplab": gaussian_theory.__version__, "torch": torch.__version__, "numpy": np.__version__,
+            "python": sys.version.split()[0], "platform": platform.platform()}
+
+
+class _Tensors:
+    """The dataset's splits as tensors on the training device."""
+
+    def __init__(self, ds: data.ArrayDataset, device: torch.device, channels_last: bool, shift: int):
+        val_idx, test_idx = data.validation_split(ds.y_test, ds.num_classes)
+        self.device = device
+        self.x = torch.as_tensor(ds.x_train).to(device)
+        self.y = torch.as_tensor(ds.y_train).to(device)
+        self.x_val = torch.as_tensor(ds.x_test[val_idx]).to(device)
+        self.y_val = torch.as_tensor(ds.y_test[val_idx]).to(device)
+        self.x_test = torch.as_tensor(ds.x_test[test_idx]).to(device)
+        self.y_test = torch.as_tensor(ds.y_test[test_idx]).to(device)
+        self.aug = (BatchAugment(ds.mean, ds.std, shift=shift, channels_last=channels_last)
+                    if ds.is_image else None)
+        self.input_shape = tuple(ds.x_train.shape[1:])
+        self.num_classes = ds.num_classes
+
+
+def _new_model(config, t: _Tensors, gen, channels_last):
+    m = models.build_model(config.model, t.num_classes, t.input_shape, generator=gen).to(t.device)
+    if channels_last:
+        m = m.to(memory_format=torch.channels_last)
+    return m
+
+
+# ----------------------------------------------------------------------------- query stage
+def _run_query(config: RunConfig, seed: int, ds, t: _Tensors, out_dir: Path, *, resume, progress,
+               channels_last, hooks) -> dict:
+    """Train the query model(s); return recalls, scores, embeddings (CoreSet) and the surrogate."""
+    qid = config.query_id(seed)
+    cache = out_dir / "_query" / f"{qid}.pt"
+    if cache.is_file():
+        res = torch.load(cache, map_location="cpu", weights_only=False)
+        res["cached"] = True
+        return res
+    t0 = time.perf_counter()
+    plan = scores.query_plan(config.score, config.base_recipe(), config.query_epochs, config.query_inits)
+    rec: train.Recipe = plan["recipe"]
+    n = len(t.x)
+    per_init, best_epochs, val_acc, histories, score_runs = [], [], [], [], []
+    emb, surrogate = None, None
+    for i in range(plan["inits"]):
+        model = _new_model(config, t, _gen(seed, "query-init", i), channels_last)
+        trackers = []
+        if config.score == "forgetting":
+            trackers = [scores.ForgettingTracker(n, t.device)]
+        elif config.score == "dynunc":
+            trackers = [scores.DynamicUncertaintyTracker(n, rec.epochs, t.device)]
+        ckpt = out_dir / "_ckpt" / f"{qid}_init{i}.pt"
+        res = train.train_model(
+            model, t.x, t.y, rec, generator=_gen(seed, "query-train", i), aug=t.aug,
+            augment=config.query_augment, val=(t.x_val, t.y_val), num_classes=t.num_classes,
+            trackers=trackers, checkpoint=ckpt, resume=resume, fingerprint=qid, keep_best=(i == 0),
+            on_epoch_end=hooks.get("query_epoch_end"), desc=f"query {i + 1}/{plan['inits']}",
+            progress=progress)
+        per_init.append(res.best_val["recalls"])
+        best_epochs.append(res.best_epoch)
+        val_acc.append(res.best_val["accuracy"])
+        histories.append(res.history)
+        if config.score in ("el2n", "grand"):
+            if config.score == "el2n":
+                score_runs.append(scores.el2n_scores(train.predict(model, t.x, t.aug), t.y))
+            else:
+                score_runs.append(scores.grand_scores(model, t.x, t.y, t.aug))
+        elif trackers:
+            score_runs.append(trackers[0].scores())
+        elif config.score == "coreset":
+            emb = train.predict(model, t.x, t.aug, features=True).cpu()
+        if i == 0 and config.surrogate != "off":
+            best = _new_model(config, t, _gen(0, "unused"), channels_last)
+            best.load_state_dict(res.best_state)
+            feats = train.predict(best, t.x_val, t.aug, features=True).cpu().numpy()
+            try:
+                surrogate = bridge.surrogate_report(
+                    feats, t.y_val.cpu().numpy(), t.num_classes, best.head.weight.detach().cpu().numpy(),
+                    best.head.bias.detach().cpu().numpy(), covariance=config.surrogate,
+                    seed=derive_seed(seed, "surrogate"))
+            except ValueError as exc:  # e.g. too few validation samples in a class: record, go on
+                surrogate = {"error": str(exc)}
+    recalls = np.nanmean(np.asarray(per_init, dtype=float), axis=0)
+    out = {
+        "query_id": qid, "recipe": rec.to_dict(), "inits": plan["inits"], "augment": config.query_augment,
+        "best_epochs": best_epochs, "val_accuracy": val_acc, "recalls_per_init": per_init,
+        "recalls": np.nan_to_num(recalls, nan=0.0).tolist(), "history": histories,
+        "scores": np.mean(score_runs, axis=0) if score_runs else None, "embeddings": emb,
+        "surrogate": surrogate, "seconds": time.perf_counter() - t0, "cached": False,
+    }
+    train.atomic_torch_save(out, cache)
+    for i in range(plan["inits"]):
+        (out_dir / "_ckpt" / f"{qid}_init{i}.pt").unlink(missing_ok=True)
+    return out
+
+
+# ----------------------------------------------------------------------------- one run
+def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset | None = None,
+            resume: bool = False, progress: bool = True, hooks: dict | None = None,
+            keep_checkpoints: bool = False, force: bool = False, data_seconds: float | None = None) -> dict:
+    """Run the pipeline for one seed and write ``OUT/<run_id>.json``; return the result dict.
+
+    A run whose JSON already exists is skipped (its result returned, ``"skipped": True``) unless
+    ``force``. ``hooks``: optional ``{"query_epoch_end": f, "final_epoch_end": f}`` with
+    ``f(epoch, row)`` called after each epoch's checkpoint (tests use them to simulate a kill).
+    ``data_seconds``: loading time of a preloaded ``dataset``, recorded as ``timings["data_s"]``.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, got {seed!r}")
+    config.validate(check_data=dataset is None)
+    out_dir = Path(out_dir)
+    path = run_path(out_dir, config, seed)
+    if path.is_file() and not force:
+        done = json.loads(path.read_text())
+        done["skipped"] = True
+        return done
+    hooks = hooks or {}
+    t_start = time.perf_counter() - (data_seconds or 0.0)
+    timings = {}
+    t0 = time.perf_counter()
+    ds = dataset if dataset is not None else load_data(config)
+    timings["data_s"] = time.perf_counter() - t0 if data_seconds is None else float(data_seconds)
+    device = train.resolve_device(config.device)
+    chl = (ds.is_image and config.model in models.IMAGE_MODELS) if config.channels_last is None \
+        else bool(config.channels_last)
+    t = _Tensors(ds, device, chl, config.shift)
+    sizes = np.bincount(ds.y_train, minlength=ds.num_classes)
+
+    # query model: needed for DRoP recalls and for every non-random score
+    query = None
+    if config.quota == "drop" or config.score != "random":
+        t0 = time.perf_counter()
+        query = _run_query(config, seed, ds, t, out_dir, resume=resume, progress=progress, channels_last=chl,
+                           hooks=hooks)
+        timings["query_s"] = time.perf_counter() - t0
+        timings["query_train_s"] = query["seconds"]
+
+    # scores, quotas, selection
+    t0 = time.perf_counter()
+    recalls = None if query is None else np.asarray(query["recalls"])
+    counts = selection.quota_counts(config.quota, sizes, config.density, recalls, config.rule)
+    total = selection.total_kept(int(sizes.sum()), config.density)
+    if config.score == "random":
+        sc = scores.random_scores(len(ds.y_train), _gen(seed, "random-scores"))
+    elif config.score == "coreset":
+        sc = scores.coreset_scores(query["embeddings"].to(device), ds.y_train, counts, total,
+                                   _gen(seed, "coreset"))
+    else:
+        sc = np.asarray(query["scores"])
+    idx = (selection.select_top_k(sc, total) if counts is None
+           else selection.select_within_classes(sc, ds.y_train, counts))
+    kept = np.bincount(ds.y_train[idx], minlength=ds.num_classes)
+    timings["selection_s"] = time.perf_counter() - t0
+
+    # final training
+    rec = config.final_recipe()
+    run_id = config.run_id(seed)
+    ckpt = out_dir / "_ckpt" / f"{run_id}_final.pt"
+    t0 = time.perf_counter()
+    model = _new_model(config, t, _gen(seed, "final-init"), chl)
+    idx_dev = torch.as_tensor(idx, device=device)
+    res = train.train_model(
+        model, t.x[idx_dev], t.y[idx_dev], rec, generator=_gen(seed, "final-train"), aug=t.aug,
+        augment=config.augment and ds.is_image, val=(t.x_val, t.y_val), num_classes=t.num_classes,
+        checkpoint=ckpt, resume=resume, fingerprint=run_id, on_epoch_end=hooks.get("final_epoch_end"),
+        desc="final", progress=progress)
+    timings["final_train_s"] = time.perf_counter() - t0
+    timings["final_train_epochs_s"] = res.seconds
+    t0 = time.perf_counter()
+    test = train.evaluate(model, t.x_test, t.y_test, t.aug, t.num_classes)
+    val = train.evaluate(model, t.x_val, t.y_val, t.aug, t.num_classes)
+    timings["eval_s"] = time.perf_counter() - t0
+    timings["total_s"] = time.perf_counter() - t_start
+
+    theory = None
+    if query is not None and query.get("surrogate") is not None and "error" in query["surrogate"]:
+        theory = dict(query["surrogate"])
+    elif query is not None and query.get("surrogate") is not None:
+        pred = np.asarray(query["surrogate"]["predicted_recalls"])
+        pc = selection.quota_counts("drop", sizes, config.density, pred, config.rule)
+        theory = {**query["surrogate"], "measured_recalls": query["recalls"],
+                  "predicted_drop_counts": pc.tolist(), "predicted_drop_densities": (pc / sizes).tolist(),
+                  "measured_drop_counts": selection.quota_counts("drop", sizes, config.density, recalls,
+                                                                 config.rule).tolist()}
+    q_json = None
+    if query is not None:
+        keys = ("query_id", "recipe", "inits", "augment", "best_epochs", "val_accuracy", "recalls_per_init",
+                "recalls", "seconds", "cached")
+        q_json = {k: query[k] for k in keys}
+        q_json["history"] = query["history"]
+    result = {
+        "status": "done", "run_id": run_id, "seed": int(seed),
+        "method": method_label(config.score, config.quota),
+        "config": config.to_dict(),
+        "dataset": {"name": ds.name, "source": ds.source, "class_names": ds.class_names,
+                    "class_sizes": sizes.tolist(), "n_train": int(sizes.sum()), "n_val": len(t.y_val),
+                    "n_test": len(t.y_test), "image": ds.is_image},
+        "query": q_json,
+        "quota": {"kind": config.quota, "rule": config.rule if config.quota == "drop" else None,
+                  "counts": None if counts is None else counts.tolist(), "total": total},
+        "selection": {"n_selected": int(idx.size), "class_counts": kept.tolist(),
+                      "class_densities": (kept / np.maximum(sizes, 1)).tolist(),
+                      "sha256": hashlib.sha256(np.asarray(idx, dtype=np.int64).tobytes()).hexdigest()},
+        "final": {"recipe": rec.to_dict(), "epochs": rec.epochs, "history": res.history,
+                  "resumed_from_epoch": res.resumed_from, "val": val, "test": test},
+        "metrics": {"accuracy": test["accuracy"], "worst_class_accuracy": test["worst_class_accuracy"],
+                    "recalls": test["recalls"], "class_densities": (kept / np.maximum(sizes, 1)).tolist()},
+        "theory": theory, "timings": timings, "device": _device_name(device), "versions": _versions(),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    _atomic_json(result, path)
+    if not keep_checkpoints:
+        ckpt.unlink(missing_ok=True)
+    result["skipped"] = False
+    return result
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return f"{device.type} ({torch.get_num_threads()} threads)"
+
+
+def run_many(config: RunConfig, seeds, out_dir, *, resume: bool = False, progress: bool = True,
+             force: bool = False, log=print) -> list[dict]:
+    """:func:`run_one` for each seed, loading the data once (and not at all if every run is done)."""
+    config.validate()
+    seeds = [int(s) for s in seeds]
+    ds = None
+    load_s = 0.0
+    results = []
+    for s in seeds:
+        path = run_path(out_dir, config, s)
+        if path.is_file() and not force:
+            log(f"skip (done): {path}")
+            results.append({**json.loads(path.read_text()), "skipped": True})
+            continue
+        if ds is None:
+            t0 = time.perf_counter()
+            ds = load_data(config)
+            load_s = time.perf_counter() - t0
+        r = run_one(config, s, out_dir, dataset=ds, resume=resume, progress=progress, force=force,
+                    data_seconds=load_s)
+        load_s = 0.0  # later seeds reuse the loaded data
+        tm = r["timings"]
+        log(f"{r['method']} d={config.density:g} seed {s}: test accuracy {r['metrics']['accuracy']:.4f}, "
+            f"worst-class {r['metrics']['worst_class_accuracy']:.4f}, wall {tm['total_s']:.1f}s "
+            f"(data {tm['data_s']:.1f}s, query {tm.get('query_s', 0):.1f}s, final {tm['final_train_s']:.1f}s)"
+            f" -> {path}")
+        results.append(r)
+    return results

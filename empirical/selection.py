@@ -1,0 +1,65 @@
+r"""Class quotas and top-k selection.
+
+Quotas (``quota``):
+
+* ``none``: no class quotas, the global top-:math:`\mathrm{round}(dN)` samples by score;
+* ``uniform``: keep the class proportions, :func:`gaussian_theory.allocation.uniform_counts`;
+* ``drop``: DRoP, :func:`gaussian_theory.allocation.drop_counts` on the query model's per-class
+  validation recalls (``rule="paper"``: densities :math:`\propto1-r_k`; ``"code"``: counts
+  :math:`\propto1-r_k`).
+
+Then the top-:math:`n_k` samples by score are kept within each class (ties: lower index first).
+The allocation itself lives only in :mod:`gaussian_theory.allocation`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gaussian_theory.allocation import drop_counts, total_kept, uniform_counts
+
+__all__ = ["QUOTAS", "QUOTA_LABELS", "quota_counts", "select_top_k", "select_within_classes", "total_kept"]
+
+QUOTAS = ("none", "uniform", "drop")
+QUOTA_LABELS = {"none": "", "uniform": "Uniform", "drop": "DRoP"}
+
+
+def quota_counts(quota: str, class_sizes, density: float, recalls=None, rule: str = "paper"):
+    """Per-class counts for ``quota`` (None for ``"none"``)."""
+    if quota not in QUOTAS:
+        raise ValueError(f"quota must be one of {QUOTAS}, got {quota!r}")
+    if quota == "none":
+        return None
+    if quota == "uniform":
+        return uniform_counts(class_sizes, density)
+    if recalls is None:
+        raise ValueError("quota 'drop' needs the query model's per-class recalls")
+    return drop_counts(recalls, class_sizes, density, rule=rule)
+
+
+def _order(scores: np.ndarray) -> np.ndarray:
+    """Indices by decreasing score, ties by increasing index."""
+    return np.lexsort((np.arange(scores.size), -scores))
+
+
+def select_top_k(scores, k: int) -> np.ndarray:
+    """Sorted indices of the ``k`` highest scores."""
+    s = np.asarray(scores, dtype=float)
+    if not 0 <= k <= s.size:
+        raise ValueError(f"k must lie in [0, {s.size}], got {k!r}")
+    return np.sort(_order(s)[:k])
+
+
+def select_within_classes(scores, labels, counts) -> np.ndarray:
+    """Sorted indices of the ``counts[k]`` highest-scored samples of each class ``k`` (vectorised:
+    one lexsort by (label, -score, index), then the within-class rank)."""
+    s = np.asarray(scores, dtype=float)
+    y = np.asarray(labels, dtype=np.int64)
+    c = np.asarray(counts, dtype=np.int64)
+    sizes = np.bincount(y, minlength=c.size)
+    if sizes.size != c.size or (c > sizes).any() or (c < 0).any():
+        raise ValueError(f"counts {c.tolist()} must lie in [0, class sizes {sizes.tolist()}]")
+    order = np.lexsort((np.arange(s.size), -s, y))
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    rank = np.arange(s.size) - starts[y[order]]
+    return np.sort(order[rank < c[y[order]]])

@@ -1,0 +1,356 @@
+r"""Training: SGD recipes, the epoch loop with per-epoch checkpoints and exact resume, and evaluation.
+
+Recipes
+-------
+``paper``: the official code's step schedule (SGD, momentum 0.9, ``MultiStepLR`` with
+:math:`\gamma=0.2`, cross-entropy) with its per-model presets (notes §3.2): VGG-16 lr 0.1, wd 1e-4,
+batch 128, 160 epochs, drops at 80/120; VGG-19 the same with wd 5e-4; ResNet-18 lr 0.2, wd 1e-4,
+batch 256, 200 epochs, drops at 100/150 (the official ResNet-18 row). ``smallcnn``/``mlp``/``linear``
+presets are ours, in the same style.
+
+``fast``: for sweeps. Nesterov SGD with a one-cycle learning rate (per step: linear warm-up from
+lr/25 over the first 25% of the steps, then cosine annealing to 0), label smoothing 0.1, weight
+decay 5e-4, larger batches and far fewer epochs (ResNet-18/VGG 30, small CNN 10).
+
+Pruned data (option ``epoch_rule="code"``): the official code trains for
+:math:`E_d=\lfloor(0.5+0.5d)E/d\rfloor` epochs with the LR drops scaled by :math:`E_d/E`.
+
+Determinism: the only randomness in training (shuffling, augmentation) comes from one CPU
+``torch.Generator`` whose state is checkpointed with the model, optimiser and scheduler after every
+epoch, so a killed run resumed from its checkpoint finishes with the same weights as an
+uninterrupted one (on CPU; CUDA kernels may add their own nondeterminism).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from .augment import BatchAugment
+
+__all__ = ["Recipe", "RECIPES", "get_recipe", "epochs_correction", "resolve_device", "train_model",
+           "predict", "per_class_recall", "TrainResult", "atomic_torch_save"]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One training recipe. ``schedule``: ``"step"`` (MultiStepLR at ``milestones``, factor ``gamma``),
+    ``"onecycle"`` or ``"constant"``. ``query_epochs``: length of the Random+DRoP query model."""
+
+    name: str
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    schedule: str = "step"
+    milestones: tuple[int, ...] = ()
+    gamma: float = 0.2
+    momentum: float = 0.9
+    nesterov: bool = False
+    label_smoothing: float = 0.0
+    query_epochs: int = 16
+
+    def __post_init__(self):
+        if self.schedule not in ("step", "onecycle", "constant"):
+            raise ValueError(f"schedule must be 'step', 'onecycle' or 'constant', got {self.schedule!r}")
+        for f in ("epochs", "batch_size", "query_epochs"):
+            v = getattr(self, f)
+            if not (isinstance(v, (int, np.integer)) and v >= 1):
+                raise ValueError(f"{f} must be a positive int, got {v!r}")
+        if not (self.lr > 0 and self.weight_decay >= 0 and 0 <= self.label_smoothing < 1):
+            raise ValueError(f"invalid lr/weight_decay/label_smoothing in {self!r}")
+
+    def with_epochs(self, epochs: int) -> Recipe:
+        """Same recipe for ``epochs`` epochs, LR milestones scaled by ``epochs / self.epochs``."""
+        ms = tuple(int(round(m * epochs / self.epochs)) for m in self.milestones)
+        return dataclasses.replace(self, epochs=int(epochs), milestones=ms)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _paper(epochs, bs, lr, wd, ms):
+    return Recipe("paper", epochs, bs, lr, wd, "step", ms, query_epochs=16)
+
+
+def _fast(epochs, bs, lr, q):
+    return Recipe("fast", epochs, bs, lr, 5e-4, "onecycle", (), nesterov=True, label_smoothing=0.1,
+                  query_epochs=q)
+
+
+RECIPES = {
+    "paper": {
+        "vgg16": _paper(160, 128, 0.1, 1e-4, (80, 120)),
+        "vgg19": _paper(160, 128, 0.1, 5e-4, (80, 120)),
+        "resnet18": _paper(200, 256, 0.2, 1e-4, (100, 150)),
+        "smallcnn": _paper(60, 128, 0.1, 5e-4, (30, 45)),
+        "mlp": _paper(40, 128, 0.05, 5e-4, (20, 30)),
+        "linear": _paper(40, 128, 0.05, 5e-4, (20, 30)),
+    },
+    "fast": {
+        "vgg16": _fast(30, 512, 0.2, 10),
+        "vgg19": _fast(30, 512, 0.2, 10),
+        "resnet18": _fast(30, 512, 0.4, 10),
+        "smallcnn": _fast(10, 256, 0.2, 4),
+        "mlp": _fast(10, 64, 0.1, 5),
+        "linear": _fast(10, 64, 0.1, 5),
+    },
+}
+
+
+def get_recipe(kind: str, model: str, **overrides) -> Recipe:
+    """Preset ``RECIPES[kind][model]`` with non-None ``overrides`` applied (``epochs`` rescales the
+    milestones)."""
+    if kind not in RECIPES:
+        raise ValueError(f"recipe must be one of {tuple(RECIPES)}, got {kind!r}")
+    if model not in RECIPES[kind]:
+        raise ValueError(f"no {kind!r} recipe for model {model!r}")
+    r = RECIPES[kind][model]
+    over = {k: v for k, v in overrides.items() if v is not None}
+    if "epochs" in over:
+        r = r.with_epochs(over.pop("epochs"))
+    return dataclasses.replace(r, **over) if over else r
+
+
+def epochs_correction(epochs: int, density: float) -> int:
+    r"""Official code's budget for pruned data: :math:`E_d=\lfloor(0.5+0.5d)E/d\rfloor`.
+
+    >>> epochs_correction(160, 0.3), epochs_correction(160, 1.0)
+    (346, 160)
+    """
+    return int(math.floor((0.5 + 0.5 * density) * epochs / density + 1e-9))
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``"auto"``: CUDA if available, else CPU; otherwise ``torch.device(device)`` (validated)."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available")
+    return dev
+
+
+def atomic_torch_save(obj, path: Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+# ----------------------------------------------------------------------------- evaluation
+def _autocast(device: torch.device):
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+@torch.no_grad()
+def predict(model, x: torch.Tensor, aug: BatchAugment | None, batch_size: int = 1024,
+            features: bool = False) -> torch.Tensor:
+    """Logits (or penultimate features) of ``x`` in eval mode, float32 on x's device, no augmentation."""
+    was = model.training
+    model.eval()
+    dev = x.device
+    outs = []
+    for i in range(0, len(x), batch_size):
+        xb = x[i:i + batch_size]
+        xb = aug(xb) if aug is not None else xb.float()
+        with _autocast(dev):
+            out = model.features(xb) if features else model(xb)
+        outs.append(out.float())
+    model.train(was)
+    if not outs:
+        return torch.zeros(0, device=dev)
+    return torch.cat(outs)
+
+
+def per_class_recall(pred, y, num_classes: int) -> np.ndarray:
+    """Recall of each class (= per-class accuracy): ``#{pred==y==k} / #{y==k}``; NaN for absent classes."""
+    pred = torch.as_tensor(pred).cpu()
+    y = torch.as_tensor(y).cpu()
+    tot = torch.bincount(y, minlength=num_classes).double()
+    hit = torch.bincount(y[pred == y], minlength=num_classes).double()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (hit / tot).numpy()
+
+
+def evaluate(model, x, y, aug, num_classes: int, batch_size: int = 1024) -> dict:
+    """Accuracy, per-class recalls and worst-class accuracy of ``model`` on (x, y)."""
+    logits = predict(model, x, aug, batch_size)
+    pred = logits.argmax(1)
+    rec = per_class_recall(pred, y, num_classes)
+    return {"accuracy": float((pred == y).float().mean().item()) if len(y) else float("nan"),
+            "worst_class_accuracy": float(np.nanmin(rec)), "recalls": rec.tolist()}
+
+
+# ----------------------------------------------------------------------------- training
+@dataclass
+class TrainResult:
+    history: list[dict]
+    best_epoch: int | None = None       # 1-based epoch with the best validation accuracy
+    best_val: dict | None = None        # its validation metrics
+    best_state: dict | None = None      # model weights at that epoch (if keep_best)
+    seconds: float = 0.0
+    resumed_from: int = 0
+
+
+class _OneCycle:
+    r"""One-cycle LR factor per step :math:`s` of :math:`T`: linear warm-up from 1/25 to 1 over the
+    first 25% of the steps, then cosine annealing to 0 (robust for any :math:`T\ge1`)."""
+
+    def __init__(self, total: int, warmup: float = 0.25):
+        self.total, self.warm = max(int(total), 1), warmup
+
+    def __call__(self, step: int) -> float:
+        t = min(step / self.total, 1.0)
+        if t < self.warm:
+            return 0.04 + 0.96 * t / self.warm
+        return 0.5 * (1.0 + math.cos(math.pi * (t - self.warm) / (1.0 - self.warm)))
+
+
+def _make_optim(model, recipe: Recipe, steps_per_epoch: int):
+    # Weight decay on all parameters, as in the official code.
+    opt = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
+                          nesterov=recipe.nesterov, weight_decay=recipe.weight_decay)
+    if recipe.schedule == "onecycle":
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, _OneCycle(recipe.epochs * steps_per_epoch))
+    elif recipe.schedule == "step":
+        sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(recipe.milestones),
+                                                     gamma=recipe.gamma)
+    else:
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
+    return opt, sched
+
+
+def _batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """A random permutation cut into batches; a trailing batch of one sample is dropped (BatchNorm)."""
+    perm = torch.randperm(n, generator=generator)
+    out = list(perm.split(batch_size))
+    if len(out) > 1 and len(out[-1]) == 1:
+        out.pop()
+    return out
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    k = -(-n // batch_size)
+    return k - 1 if (k > 1 and n % batch_size == 1) else k
+
+
+def train_model(model, x: torch.Tensor, y: torch.Tensor, recipe: Recipe, *, generator: torch.Generator,
+                aug: BatchAugment | None = None, augment: bool = False, val: tuple | None = None,
+                num_classes: int | None = None, trackers=(), checkpoint: Path | None = None,
+                resume: bool = False, fingerprint: str = "", keep_best: bool = False,
+                on_epoch_end=None, desc: str = "train", progress: bool = True) -> TrainResult:
+    """Train ``model`` on device tensors (x, y) with ``recipe``.
+
+    x: uint8 images or float features on the training device; y: int64 labels there. ``generator``:
+    CPU generator for shuffling and augmentation (advanced in place). ``val = (x_val, y_val)`` is
+    evaluated after every epoch (best epoch = highest validation accuracy). ``trackers`` receive
+    ``update(idx, logits, y)`` for every minibatch and ``end_epoch()`` (Forgetting, Dynamic
+    Uncertainty). With ``checkpoint`` the full state is saved after every epoch; ``resume=True``
+    continues from it when its ``fingerprint`` matches. ``on_epoch_end(epoch, row)`` runs after the
+    checkpoint is written (an exception there leaves a resumable run).
+    """
+    dev = x.device
+    n = len(x)
+    if n < 2:
+        raise ValueError(f"need at least 2 training samples, got {n}")
+    k = int(num_classes if num_classes is not None else int(y.max()) + 1)
+    spe = steps_per_epoch(n, recipe.batch_size)
+    opt, sched = _make_optim(model, recipe, spe)
+    res = TrainResult(history=[])
+    start = 0
+    if checkpoint is not None and resume and Path(checkpoint).is_file():
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        if state.get("fingerprint") == fingerprint:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            sched.load_state_dict(state["scheduler"])
+            generator.set_state(state["generator"])
+            for t, s in zip(trackers, state["trackers"]):
+                t.load_state_dict(s)
+            res.history = state["history"]
+            res.best_epoch, res.best_val = state["best_epoch"], state["best_val"]
+            res.best_state = state["best_state"]
+            res.seconds = state["seconds"]
+            start = res.resumed_from = state["epoch"]
+    model.train()
+    for epoch in range(start, recipe.epochs):
+        t0 = time.perf_counter()
+        batches = _batches(n, recipe.batch_size, generator)
+        loss_sum = torch.zeros((), device=dev)
+        correct = torch.zeros((), device=dev, dtype=torch.long)
+        seen = 0
+        bar = tqdm(batches, desc=f"{desc} {epoch + 1}/{recipe.epochs}", disable=not progress, leave=False,
+                   mininterval=1.0)
+        for step, idx_cpu in enumerate(bar):
+            idx = idx_cpu.to(dev, non_blocking=True)
+            xb = x[idx]
+            yb = y[idx]
+            xb = aug(xb, generator if augment else None) if aug is not None else xb.float()
+            with _autocast(dev):
+                logits = model(xb)
+            logits = logits.float()
+            loss = F.cross_entropy(logits, yb, label_smoothing=recipe.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if recipe.schedule == "onecycle":
+                sched.step()
+            with torch.no_grad():
+                det = logits.detach()
+                loss_sum += loss.detach() * len(idx)
+                correct += (det.argmax(1) == yb).sum()
+                for t in trackers:
+                    t.update(idx, det, yb)
+            seen += len(idx)
+            if progress and step % 20 == 0:
+                bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", acc=f"{correct.item() / seen:.3f}")
+        if recipe.schedule != "onecycle":
+            sched.step()
+        for t in trackers:
+            t.end_epoch()
+        row = {"epoch": epoch + 1, "loss": loss_sum.item() / seen, "train_acc": correct.item() / seen,
+               "lr": opt.param_groups[0]["lr"]}
+        if val is not None:
+            m = evaluate(model, val[0], val[1], aug, k)
+            row.update(val_acc=m["accuracy"], val_worst=m["worst_class_accuracy"], val_recalls=m["recalls"])
+            if res.best_val is None or m["accuracy"] > res.best_val["accuracy"]:
+                res.best_epoch, res.best_val = epoch + 1, m
+                if keep_best:
+                    res.best_state = {kk: v.detach().cpu().clone() for kk, v in model.state_dict().items()}
+            model.train()
+        row["seconds"] = time.perf_counter() - t0
+        res.seconds += row["seconds"]
+        res.history.append(row)
+        if progress:
+            msg = (f"{desc} epoch {epoch + 1}/{recipe.epochs}: loss {row['loss']:.3f} "
+                   f"acc {row['train_acc']:.3f}")
+            if val is not None:
+                msg += f" val {row['val_acc']:.3f} worst {row['val_worst']:.3f}"
+            tqdm.write(msg + f" ({row['seconds']:.1f}s)")
+        if checkpoint is not None:
+            atomic_torch_save({
+                "fingerprint": fingerprint, "epoch": epoch + 1, "model": model.state_dict(),
+                "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "generator": generator.get_state(), "trackers": [t.state_dict() for t in trackers],
+                "history": res.history, "best_epoch": res.best_epoch, "best_val": res.best_val,
+                "best_state": res.best_state, "seconds": res.seconds}, checkpoint)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1, row)
+    if keep_best and res.best_state is None:
+        res.best_state = copy.deepcopy({kk: v.detach().cpu() for kk, v in model.state_dict().items()})
+    return res

@@ -1,0 +1,174 @@
+"""End to end: the pipeline on synthetic data, resume after a kill, quotas, CLI, report, sweep."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from empirical.pipeline import RunConfig, run_one  # noqa: E402
+from gaussian_theory.allocation import drop_counts  # noqa: E402
+from gaussian_theory.cli import main  # noqa: E402
+
+SYN = {"n_train_per_class": 100, "n_test_per_class": 100}
+
+
+def cfg(**kw):
+    base = dict(dataset="gaussian", model="mlp", synthetic=SYN, device="cpu", recipe="fast", epochs=6,
+                query_epochs=4)
+    base.update(kw)
+    return RunConfig(**base)
+
+
+@pytest.mark.parametrize("score, quota, rule", [
+    ("random", "drop", "paper"), ("el2n", "drop", "code"), ("forgetting", "uniform", "paper"),
+    ("coreset", "none", "paper"), ("dynunc", "drop", "paper"), ("grand", "none", "paper")])
+def test_pipeline_end_to_end(tmp_path, score, quota, rule):
+    c = cfg(score=score, quota=quota, rule=rule, query_inits=2 if score in ("el2n", "grand") else None)
+    r = run_one(c, 0, tmp_path, progress=False)
+    saved = json.loads((tmp_path / f"{c.run_id(0)}.json").read_text())
+    assert saved["status"] == "done" and saved["method"] == r["method"]
+    sizes = np.array(saved["dataset"]["class_sizes"])
+    kept = np.array(saved["selection"]["class_counts"])
+    assert kept.sum() == saved["quota"]["total"] == round(0.5 * sizes.sum())
+    m = saved["metrics"]
+    assert 0.4 < m["accuracy"] <= 1 and m["worst_class_accuracy"] <= m["accuracy"]
+    assert len(m["recalls"]) == 4 and saved["timings"]["total_s"] > 0 and saved["versions"]["torch"]
+    if quota == "drop":
+        # the quotas used are exactly drop_counts on the recorded recalls
+        expect = drop_counts(saved["query"]["recalls"], sizes, c.density, rule=rule)
+        np.testing.assert_array_equal(saved["quota"]["counts"], expect)
+        np.testing.assert_array_equal(kept, expect)
+        th = saved["theory"]
+        assert len(th["predicted_recalls"]) == 4 and sum(th["predicted_drop_counts"]) == kept.sum()
+        np.testing.assert_array_equal(th["measured_drop_counts"], expect)
+    if quota == "uniform":
+        np.testing.assert_array_equal(kept, [50, 50, 50, 50])
+    again = run_one(c, 0, tmp_path, progress=False)
+    assert again["skipped"] and again["metrics"] == saved["metrics"]
+
+
+class Killed(Exception):
+    pass
+
+
+def _kill_at(epoch):
+    def hook(e, row):
+        if e == epoch:
+            raise Killed(f"killed after epoch {e}")
+    return hook
+
+
+def test_resume_after_interrupt_gives_same_result(tmp_path):
+    c = cfg(score="forgetting", quota="drop", epochs=5)
+    full = run_one(c, 3, tmp_path / "a", progress=False)
+    with pytest.raises(Killed):
+        run_one(c, 3, tmp_path / "b", progress=False, hooks={"query_epoch_end": _kill_at(2)})
+    assert list((tmp_path / "b" / "_ckpt").glob("*.pt"))
+    with pytest.raises(Killed):
+        run_one(c, 3, tmp_path / "b", progress=False, resume=True, hooks={"final_epoch_end": _kill_at(3)})
+    resumed = run_one(c, 3, tmp_path / "b", progress=False, resume=True)
+    assert resumed["final"]["resumed_from_epoch"] == 3
+    assert resumed["metrics"] == full["metrics"]
+    assert resumed["query"]["recalls"] == full["query"]["recalls"]
+    assert resumed["selection"]["sha256"] == full["selection"]["sha256"]
+    strip = [{k: v for k, v in row.items() if k != "seconds"} for row in resumed["final"]["history"]]
+    assert strip == [{k: v for k, v in row.items() if k != "seconds"} for row in full["final"]["history"]]
+    assert not list((tmp_path / "b" / "_ckpt").glob("*.pt"))  # cleaned up after success
+
+
+def test_same_seed_same_result_and_seeds_differ(tmp_path):
+    c = cfg(score="random", quota="none")
+    a = run_one(c, 1, tmp_path / "a", progress=False)
+    b = run_one(c, 1, tmp_path / "b", progress=False)
+    d = run_one(c, 2, tmp_path / "a", progress=False)
+    assert a["metrics"] == b["metrics"] and a["selection"]["sha256"] == b["selection"]["sha256"]
+    assert a["selection"]["sha256"] != d["selection"]["sha256"]
+
+
+def test_image_pipeline_on_tiny_cifar_pickles(tmp_path):
+    from test_empirical_data import make_cifar_pickles
+
+    folder, _, _ = make_cifar_pickles(tmp_path / "data", n=20)
+    c = RunConfig(dataset="cifar10", data_dir=str(folder), model="smallcnn", score="el2n", quota="drop",
+                  density=0.5, epochs=2, query_epochs=1, query_inits=1, batch_size=32, device="cpu",
+                  epoch_rule="code")
+    r = run_one(c, 0, tmp_path / "out", progress=False)
+    assert r["final"]["epochs"] == 3  # floor(0.75 * 2 / 0.5)
+    assert r["selection"]["n_selected"] == 50 and r["dataset"]["n_val"] == 10 and r["dataset"]["n_test"] == 10
+    assert ">= 2" in r["theory"]["error"]  # one validation image per class: no surrogate fit
+
+
+def test_cli_run_report_and_bad_input(tmp_path, capsys):
+    out = tmp_path / "res"
+    common = ["empirical", "run", "--dataset", "gaussian", "--model", "linear", "--density", "0.5",
+              "--epochs", "3", "--query-epochs", "2", "--device", "cpu", "--out", str(out), "--no-progress"]
+    assert main(common + ["--quota", "drop", "--seeds", "0", "1"]) == 0
+    assert main(common + ["--quota", "none", "--seeds", "0"]) == 0
+    assert len(list(out.glob("*.json"))) == 3
+    assert main(["empirical", "report", str(out)]) == 0
+    rep = out / "report"
+    assert (rep / "runs.csv").read_text().count("\n") == 4
+    assert (rep / "accuracy_gaussian_linear_fast.png").stat().st_size > 1000
+    capsys.readouterr()
+    bad = ["empirical", "run", "--model", "smallcnn", "--density", "0.5", "--out", str(tmp_path / "bad")]
+    assert main(bad + ["--dataset", "cifar10", "--data-dir", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "x.zip").write_bytes(b"PK")
+    assert main(bad + ["--dataset", "cifar10", "--data-dir", str(tmp_path / "x.zip")]) == 2
+    assert "not a .tar.gz" in capsys.readouterr().err
+    assert main(bad + ["--dataset", "gaussian"]) == 2  # image model on feature data
+    assert not (tmp_path / "bad").exists()
+    for argv in (["--dataset", "mnist"], ["--dataset", "gaussian", "--score", "margin"],
+                 ["--dataset", "gaussian", "--density", "0"]):
+        with pytest.raises(SystemExit):
+            main(bad[:-6] + ["--model", "mlp", "--density", "0.5", "--out", str(tmp_path / "bad")] + argv)
+
+
+def test_bad_config_raises_before_training(tmp_path):
+    for kw, match in [({"density": 1.5}, "density"), ({"density": 0.0}, "density"), ({"score": "x"}, "score"),
+                      ({"model": "x"}, "model"), ({"quota": "x"}, "quota"), ({"dataset": "x"}, "dataset"),
+                      ({"recipe": "x"}, "recipe"), ({"device": "tpu:0"}, "device")]:
+        with pytest.raises((ValueError, TypeError), match=match):
+            run_one(cfg(**kw), 0, tmp_path, progress=False)
+    assert not any(tmp_path.iterdir())
+
+
+def test_sweep_through_submitit_local_executor(tmp_path):
+    pytest.importorskip("submitit")
+    from empirical.sweep import sweep
+
+    base = cfg(model="linear", epochs=3, query_epochs=2)
+    res = sweep(base, [0.3, 0.6], ["random"], ["none", "drop"], [0], tmp_path, cluster="local",
+                timeout_min=5, log=lambda *_: None)
+    assert res["failed"] == [] and res["submitted"] == 4 and len(res["results"]) == 4
+    assert len(list(tmp_path.glob("*.json"))) == 4
+    res2 = sweep(base, [0.3, 0.6], ["random"], ["none", "drop"], [0], tmp_path, cluster="local",
+                 log=lambda *_: None)
+    assert res2["submitted"] == 0 and res2["skipped"] == 4
+
+
+def test_slurm_flags_reach_sbatch(tmp_path, monkeypatch):
+    pytest.importorskip("submitit")
+    from submitit.slurm.slurm import _make_sbatch_string
+
+    from empirical.sweep import make_executor
+
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "srun").write_text("#!/bin/sh\nexit 0\n")
+    (fake / "srun").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    ex = make_executor("slurm", tmp_path / "logs", partition="gpu", account="lab", qos="high",
+                       constraint="a100", gpus_per_node=1, cpus_per_task=8, mem_gb=32, timeout_min=600,
+                       array_parallelism=4)
+    sbatch = _make_sbatch_string(command="python job.py", folder=str(tmp_path / "logs"),
+                                 **ex._executor.parameters)
+    for line in ("--partition=gpu", "--account=lab", "--qos=high", "--constraint=a100", "--gpus-per-node=1",
+                 "--cpus-per-task=8", "--mem=32GB", "--time=600"):
+        assert f"#SBATCH {line}" in sbatch
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(ValueError, match="slurm"):
+        make_executor("slurm", tmp_path / "logs")
