@@ -38,39 +38,38 @@ RULES = ("paper", "code")
 
 
 # ----------------------------------------------------------------------------- validation
-def _check_sizes(class_sizes, name: str = "class_sizes") -> np.ndarray:
-    if isinstance(class_sizes, (numbers.Number, str, bytes)):
-        raise TypeError(f"{name} must be a sequence of class sizes, got {class_sizes!r}")
+def _as_vector(value, name: str, what: str) -> np.ndarray:
+    """A non-empty 1-D float vector, one entry per class."""
+    if isinstance(value, (numbers.Number, str, bytes)):
+        raise TypeError(f"{name} must be a sequence of {what}, got {value!r}")
     try:
-        raw = np.asarray(class_sizes, dtype=float)
+        arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be numeric, got {class_sizes!r}") from exc
-    if raw.ndim != 1 or raw.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D sequence, got {class_sizes!r}")
-    bad = ~np.isfinite(raw) | (raw < 0) | (raw != np.round(raw))
+        raise TypeError(f"{name} must be numeric, got {value!r}") from exc
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence, got {value!r}")
+    return arr
+
+
+def _first_bad(arr: np.ndarray, bad: np.ndarray, name: str, rule: str) -> None:
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name} must be non-negative integers, got {name}[{k}] = {float(raw[k])!r}")
+        raise ValueError(f"{name} must {rule}, got {name}[{k}] = {float(arr[k])!r}")
+
+
+def _check_sizes(class_sizes, name: str = "class_sizes") -> np.ndarray:
+    raw = _as_vector(class_sizes, name, "class sizes")
+    _first_bad(raw, ~np.isfinite(raw) | (raw < 0) | (raw != np.round(raw)), name, "be non-negative integers")
     if raw.sum() <= 0:
         raise ValueError(f"{name} must contain at least one sample, got {class_sizes!r}")
     return raw.astype(np.int64)
 
 
 def _check_recalls(recalls, n_classes: int, name: str = "recalls") -> np.ndarray:
-    if isinstance(recalls, (numbers.Number, str, bytes)):
-        raise TypeError(f"{name} must be a sequence of per-class recalls, got {recalls!r}")
-    try:
-        r = np.asarray(recalls, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be numeric, got {recalls!r}") from exc
-    if r.ndim != 1 or r.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D sequence, got {recalls!r}")
+    r = _as_vector(recalls, name, "per-class recalls")
     if r.size != n_classes:
         raise ValueError(f"{name} has {r.size} entries but class_sizes has {n_classes}: {recalls!r}")
-    bad = np.isnan(r) | (r < 0) | (r > 1)
-    if bad.any():
-        k = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name} must lie in [0, 1], got {name}[{k}] = {float(r[k])!r}")
+    _first_bad(r, np.isnan(r) | (r < 0) | (r > 1), name, "lie in [0, 1]")
     return r
 
 
