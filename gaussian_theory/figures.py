@@ -1081,7 +1081,7 @@ def write_figure(result: FigureResult, out_dir) -> list[Path]:
     return paths
 
 
-def _readme(results: list[FigureResult], s: Settings, total_seconds: float) -> str:
+def _readme(results: list[FigureResult], s: Settings) -> str:
     mode = "--quick" if s.quick else "full"
     lines = [
         "# droplab figures",
@@ -1094,15 +1094,15 @@ def _readme(results: list[FigureResult], s: Settings, total_seconds: float) -> s
         "`gaussian_theory/figures.py`). Each figure comes as PNG and PDF plus a CSV holding every number "
         "plotted (tidy: one row per point). Colours: Okabe-Ito (colour-blind safe).",
         "",
-        f"Run: {mode} settings, seed {s.seed}, {total_seconds:.0f} s in total.",
+        # No timings here: the file is committed, and regenerating must reproduce it byte for byte.
+        f"Run: {mode} settings, seed {s.seed}.",
         "",
     ]
     for r in results:
         lines += [f"## {r.title}", "", f"![{r.title}]({r.name}.png)", "", r.caption, ""]
         lines.append("Parameters: " + "; ".join(f"{k} = {v}" for k, v in r.params.items()) + ".")
         lines += ["", f"Files: `{r.name}.png`, `{r.name}.pdf`, `{r.name}.csv` "
-                  f"({len(r.table)} rows; columns {', '.join(f'`{c}`' for c in r.table.columns)}). "
-                  f"Built and written in {r.seconds:.1f} s.", ""]
+                  f"({len(r.table)} rows; columns {', '.join(f'`{c}`' for c in r.table.columns)}).", ""]
     return "\n".join(lines)
 
 
@@ -1124,7 +1124,6 @@ def make_figures(out_dir="figures", quick: bool = False, seed: int = 0, only=Non
             raise ValueError(f"unknown figure(s) {sorted(unknown)}; choose from "
                              f"{[f.number for f in FIGURES]} or {[f.name for f in FIGURES]}")
     results = []
-    start = time.perf_counter()
     bar = tqdm(specs, desc="figures", unit="fig", disable=not progress)
     for spec in bar:
         bar.set_postfix_str(spec.name)
@@ -1135,7 +1134,7 @@ def make_figures(out_dir="figures", quick: bool = False, seed: int = 0, only=Non
         result.figure = None  # free the drawing; the files hold it
         results.append(result)
     if readme and len(specs) == len(FIGURES):  # a partial run must not shrink the captions file
-        text = _readme(results, s, time.perf_counter() - start)
+        text = _readme(results, s)
         path = Path(out_dir) / "README.md"
         _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return results
