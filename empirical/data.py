@@ -380,18 +380,13 @@ def gaussian_parameters(num_classes: int = 4, dim: int = 8, separation: float = 
 
 
 def _sample_mixture(means, stds, n_per_class: int, rng: np.random.Generator):
-    k = len(means)
-    try:  # the shared mixture sampler, when gaussian_theory provides it
-        from gaussian_theory.mixture import GaussianMixture
+    """``n_per_class`` draws of each class from gaussian_theory's mixture sampler."""
+    from gaussian_theory.mixture import GaussianMixture
 
-        gm = GaussianMixture(means=means, stds=stds, priors=np.full(k, 1.0 / k))
-        x, y = gm.sample(n_per_class * k, rng, class_counts="exact")
-        return np.asarray(x, dtype=np.float32), np.asarray(y, dtype=np.int64), "gaussian_theory.mixture"
-    except ImportError:
-        pass
-    y = np.repeat(np.arange(k), n_per_class)
-    x = means[y] + rng.standard_normal((y.size, means.shape[1])) * stds[y, None]
-    return x.astype(np.float32), y, "numpy"
+    k = len(means)
+    gm = GaussianMixture(means=means, stds=stds, priors=np.full(k, 1.0 / k))
+    x, y = gm.sample(n_per_class * k, rng, class_counts="exact")
+    return np.asarray(x, dtype=np.float32), np.asarray(y, dtype=np.int64)
 
 
 def make_gaussian_dataset(n_train_per_class: int = 200, n_test_per_class: int = 200, num_classes: int = 4,
@@ -401,10 +396,10 @@ def make_gaussian_dataset(n_train_per_class: int = 200, n_test_per_class: int = 
     equal class sizes (see :func:`gaussian_parameters`); float32 features, not images."""
     means, stds = gaussian_parameters(num_classes, dim, separation, std_ratio)
     rng = np.random.default_rng(seed)
-    x_tr, y_tr, how = _sample_mixture(means, stds, n_train_per_class, rng)
-    x_te, y_te, _ = _sample_mixture(means, stds, n_test_per_class, rng)
+    x_tr, y_tr = _sample_mixture(means, stds, n_train_per_class, rng)
+    x_te, y_te = _sample_mixture(means, stds, n_test_per_class, rng)
     return ArrayDataset("gaussian", x_tr, y_tr, x_te, y_te, [f"class{k}" for k in range(num_classes)],
-                        source=f"synthetic:{how}",
+                        source="synthetic:gaussian_theory.mixture",
                         meta={"means": means.tolist(), "stds": stds.tolist(), "seed": seed})
 
 
