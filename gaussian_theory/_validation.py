@@ -51,3 +51,18 @@ def check_density(density, name: str = "density") -> float:
     if not (0.0 < d <= 1.0):  # also rejects NaN
         raise ValueError(f"{name} must lie in (0, 1], got {density!r}")
     return d
+
+
+def check_class_densities(densities, priors: np.ndarray, name: str = "densities") -> np.ndarray:
+    """Kept fraction of each class: one entry per class in [0, 1], keeping some data."""
+    k = len(priors)
+    if isinstance(densities, (numbers.Number, str, bytes)):
+        raise TypeError(f"{name} must be a sequence of {k} class densities, got {densities!r}")
+    d = as_float_array(densities, name)
+    if d.shape != (k,):
+        raise ValueError(f"{name} must have shape ({k},), got shape {d.shape}: {densities!r}")
+    if (d < 0).any() or (d > 1).any():
+        raise ValueError(f"{name} must lie in [0, 1], got {densities!r}")
+    if float(d @ priors) <= 0:
+        raise ValueError(f"{name} keep no data (sum of priors x densities is 0), got {densities!r}")
+    return d

@@ -51,7 +51,7 @@ from scipy.optimize import brentq
 from scipy.special import expit, ndtr
 from scipy.stats import chi, chi2, ncx2
 
-from ._validation import as_float_array, check_density
+from ._validation import as_float_array, check_class_densities, check_density
 from .allocation import drop_densities as _drop_densities
 from .allocation import largest_remainder, water_fill
 from .two_gaussians import TwoGaussians
@@ -579,26 +579,10 @@ class GaussianMixture:
         return self.minimax(n_mc=n_mc, seed=seed, tol=tol, max_iter=max_iter, method=method).priors
 
     # ---------------------------------------------------------------- pruning and allocations
-    def _check_densities(self, densities, name="densities") -> np.ndarray:
-        if isinstance(densities, (numbers.Number, str, bytes)):
-            raise TypeError(
-                f"{name} must be a sequence of {self.n_classes} class densities, got {densities!r}"
-            )
-        d = as_float_array(densities, name)
-        if d.shape != (self.n_classes,):
-            raise ValueError(
-                f"{name} must have shape ({self.n_classes},), got shape {d.shape}: {densities!r}"
-            )
-        if (d < 0).any() or (d > 1).any():
-            raise ValueError(f"{name} must lie in [0, 1], got {densities!r}")
-        if float(d @ self.priors) <= 0:
-            raise ValueError(f"{name} keep no data, got {densities!r}")
-        return d
-
     def prune(self, densities) -> "GaussianMixture":
         r"""Random within-class pruning keeping fraction :math:`d_k` of class :math:`k`: same classes,
         priors :math:`\pi_k'=d_k\pi_k/\sum_jd_j\pi_j` (notes §1.6)."""
-        d = self._check_densities(densities)
+        d = check_class_densities(densities, self.priors)
         w = d * self.priors
         return self._with_priors(w / w.sum())
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit, ndtr
 
-from ._validation import as_float_array, as_pair, check_density, check_priors
+from ._validation import as_float_array, as_pair, check_class_densities, check_density, check_priors
 
 __all__ = ["TwoGaussians", "SSPResult"]
 
@@ -213,21 +213,13 @@ class TwoGaussians:
         return self.stds / self.stds.sum()
 
     # ----------------------------------------------------------------- pruning
-    def _check_class_densities(self, densities, name="densities") -> np.ndarray:
-        d = as_pair(densities, name)
-        if (d < 0).any() or (d > 1).any():
-            raise ValueError(f"{name} must lie in [0, 1], got {densities!r}")
-        if float(d @ self.priors) <= 0:
-            raise ValueError(f"{name} keep no data (phi0 d0 + phi1 d1 = 0), got {densities!r}")
-        return d
-
     def prune(self, densities) -> "TwoGaussians":
         r"""Random within-class pruning keeping fraction :math:`d_k` of class :math:`k`.
 
         The class-conditionals are unchanged; the priors become
         :math:`\phi_k'=d_k\phi_k/(d_0\phi_0+d_1\phi_1)` (notes §1.6).
         """
-        d = self._check_class_densities(densities)
+        d = check_class_densities(densities, self.priors)
         w = d * self.priors
         return TwoGaussians(self.means, self.stds, w / w.sum())
 
