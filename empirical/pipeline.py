@@ -21,7 +21,6 @@ import dataclasses
 import datetime as _dt
 import hashlib
 import json
-import os
 import platform
 import sys
 import time
@@ -33,6 +32,7 @@ import numpy as np
 import torch
 
 from gaussian_theory._validation import check_density
+from gaussian_theory.atomic import atomic_write
 
 from . import bridge, data, models, scores, selection, train
 from .augment import BatchAugment
@@ -166,10 +166,8 @@ def load_data(config: RunConfig) -> data.ArrayDataset:
 
 
 def _atomic_json(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=1, allow_nan=True))
-    os.replace(tmp, path)
+    text = json.dumps(obj, indent=1, allow_nan=True)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
 def _versions() -> dict:

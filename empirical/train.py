@@ -26,7 +26,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
+
+from gaussian_theory.atomic import atomic_write
 
 from .augment import BatchAugment
 
@@ -145,11 +146,7 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 
 def atomic_torch_save(obj, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 # ----------------------------------------------------------------------------- evaluation

@@ -31,16 +31,38 @@ def as_pair(value, name: str) -> np.ndarray:
     return as_float_array(value, name, shape=(2,))
 
 
+def _check_simplex(arr: np.ndarray, name: str, value) -> np.ndarray:
+    """Entries in [0, 1] summing to 1 (within 1e-9) along the last axis."""
+    if (arr < 0).any() or (arr > 1).any():
+        raise ValueError(f"{name} must lie in [0, 1], got {value!r}")
+    if (np.abs(arr.sum(axis=-1) - 1.0) > 1e-9).any():
+        raise ValueError(f"{name} must sum to 1 (within 1e-9), got {value!r}")
+    return arr
+
+
 def check_priors(priors, name: str = "priors") -> np.ndarray:
-    """Priors: entries in [0, 1] summing to 1 within 1e-9; last axis has length 2."""
+    """Two-class priors, or an array of them: last axis of length 2, on the simplex."""
     arr = as_float_array(priors, name)
     if arr.ndim == 0 or arr.shape[-1] != 2:
         raise ValueError(f"{name} must have a last axis of length 2, got shape {arr.shape}: {priors!r}")
+    return _check_simplex(arr, name, priors)
+
+
+def _class_vector(value, name: str, n_classes: int, what: str) -> np.ndarray:
+    """One finite entry per class, in [0, 1]."""
+    if isinstance(value, (numbers.Number, str, bytes)):
+        raise TypeError(f"{name} must be a sequence of {n_classes} {what}, got {value!r}")
+    arr = as_float_array(value, name)
+    if arr.shape != (n_classes,):
+        raise ValueError(f"{name} must have shape ({n_classes},), got shape {arr.shape}: {value!r}")
     if (arr < 0).any() or (arr > 1).any():
-        raise ValueError(f"{name} must lie in [0, 1], got {priors!r}")
-    if (np.abs(arr.sum(axis=-1) - 1.0) > 1e-9).any():
-        raise ValueError(f"{name} must sum to 1 (within 1e-9), got {priors!r}")
+        raise ValueError(f"{name} must lie in [0, 1], got {value!r}")
     return arr
+
+
+def check_class_priors(priors, n_classes: int, name: str = "priors") -> np.ndarray:
+    """Priors of ``n_classes`` classes: shape (K,), on the simplex."""
+    return _check_simplex(_class_vector(priors, name, n_classes, "class priors"), name, priors)
 
 
 def check_density(density, name: str = "density") -> float:
@@ -55,14 +77,7 @@ def check_density(density, name: str = "density") -> float:
 
 def check_class_densities(densities, priors: np.ndarray, name: str = "densities") -> np.ndarray:
     """Kept fraction of each class: one entry per class in [0, 1], keeping some data."""
-    k = len(priors)
-    if isinstance(densities, (numbers.Number, str, bytes)):
-        raise TypeError(f"{name} must be a sequence of {k} class densities, got {densities!r}")
-    d = as_float_array(densities, name)
-    if d.shape != (k,):
-        raise ValueError(f"{name} must have shape ({k},), got shape {d.shape}: {densities!r}")
-    if (d < 0).any() or (d > 1).any():
-        raise ValueError(f"{name} must lie in [0, 1], got {densities!r}")
+    d = _class_vector(densities, name, len(priors), "class densities")
     if float(d @ priors) <= 0:
         raise ValueError(f"{name} keep no data (sum of priors x densities is 0), got {densities!r}")
     return d

@@ -32,7 +32,10 @@ import numpy as np
 
 from ._validation import check_density
 
-__all__ = ["drop_densities", "drop_counts", "uniform_counts", "total_kept", "water_fill", "largest_remainder"]
+__all__ = [
+    "drop_densities", "drop_counts", "uniform_counts", "total_kept", "round_half_up", "water_fill",
+    "largest_remainder",
+]
 
 RULES = ("paper", "code")
 
@@ -150,11 +153,17 @@ def largest_remainder(quotas, caps, total: int, priority=None) -> np.ndarray:
     return counts
 
 
+def round_half_up(x) -> np.ndarray:
+    r"""Round to the nearest integer, halves up: :math:`\lfloor x+1/2\rfloor` (+1e-9 so that a
+    product such as 0.3 * 5 = 1.4999999999999998 rounds as written). Vectorised."""
+    return np.floor(np.asarray(x, dtype=float) + 0.5 + 1e-9).astype(np.int64)
+
+
 def total_kept(n_samples: int, density: float) -> int:
     r"""The number of samples a pruning to ``density`` keeps: round(d N) with halves rounded up,
-    :math:`\lfloor dN+1/2\rfloor` (+1e-9 so that e.g. 0.3 * 5 = 1.4999999999999998 rounds as written).
+    :func:`round_half_up` of :math:`dN`.
     Every rule here, and the empirical pipeline's global top-k, uses this one total."""
-    return int(np.floor(density * n_samples + 0.5 + 1e-9))
+    return int(round_half_up(density * n_samples))
 
 
 # ----------------------------------------------------------------------------- public rules

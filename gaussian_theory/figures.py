@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +23,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from .atomic import atomic_write
 from .two_gaussians import TwoGaussians
 
 if TYPE_CHECKING:  # matplotlib is imported lazily, so that `droplab` starts fast
@@ -1043,27 +1042,6 @@ FIGURES: list[FigureSpec] = [
 ]
 
 
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Write via a temporary file in the same folder, then rename over ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def write_figure(result: FigureResult, out_dir) -> list[Path]:
     """Write ``<name>.png``, ``<name>.pdf`` and ``<name>.csv`` into ``out_dir``; return the paths."""
     out = Path(out_dir)
@@ -1071,11 +1049,11 @@ def write_figure(result: FigureResult, out_dir) -> list[Path]:
     paths = []
     for ext, meta in (("png", {"Software": None}), ("pdf", {"CreationDate": None, "Creator": None})):
         p = out / f"{result.name}.{ext}"
-        _atomic_write(p, lambda tmp, ext=ext, meta=meta: result.figure.savefig(
+        atomic_write(p, lambda tmp, ext=ext, meta=meta: result.figure.savefig(
             tmp, format=ext, dpi=150, metadata=meta, bbox_inches="tight", pad_inches=0.08))
         paths.append(p)
     p = out / f"{result.name}.csv"
-    _atomic_write(p, result.table.to_csv)
+    atomic_write(p, result.table.to_csv)
     paths.append(p)
     result.files = paths
     return paths
@@ -1136,7 +1114,7 @@ def make_figures(out_dir="figures", quick: bool = False, seed: int = 0, only=Non
     if readme and len(specs) == len(FIGURES):  # a partial run must not shrink the captions file
         text = _readme(results, s)
         path = Path(out_dir) / "README.md"
-        _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return results
 
 

@@ -51,7 +51,7 @@ from scipy.optimize import brentq
 from scipy.special import expit, ndtr
 from scipy.stats import chi, chi2, ncx2
 
-from ._validation import as_float_array, check_class_densities, check_density
+from ._validation import as_float_array, check_class_densities, check_class_priors, check_density
 from .allocation import drop_densities as _drop_densities
 from .allocation import largest_remainder, water_fill
 from .two_gaussians import TwoGaussians
@@ -105,19 +105,6 @@ class MinimaxResult:
     iterations: int
     method: str
     message: str
-
-
-def _check_priors_k(priors, k: int, name: str = "priors") -> np.ndarray:
-    if isinstance(priors, (numbers.Number, str, bytes)):
-        raise TypeError(f"{name} must be a sequence of {k} class priors, got {priors!r}")
-    w = as_float_array(priors, name)
-    if w.shape != (k,):
-        raise ValueError(f"{name} must have shape ({k},), got shape {w.shape}: {priors!r}")
-    if (w < 0).any() or (w > 1).any():
-        raise ValueError(f"{name} must lie in [0, 1], got {priors!r}")
-    if abs(w.sum() - 1.0) > 1e-9:
-        raise ValueError(f"{name} must sum to 1 (within 1e-9), got {priors!r} (sum {w.sum()!r})")
-    return w
 
 
 class GaussianMixture:
@@ -187,7 +174,7 @@ class GaussianMixture:
                 self._stds = np.sqrt(diag[:, 0])
         self.means = mu
         self.covariances = cov
-        self.priors = np.full(k, 1.0 / k) if priors is None else _check_priors_k(priors, k)
+        self.priors = np.full(k, 1.0 / k) if priors is None else check_class_priors(priors, k)
         self.n_classes, self.dim = k, p
         self.class_labels = None if class_labels is None else np.asarray(class_labels)
         if self.class_labels is not None and self.class_labels.shape != (k,):
@@ -278,7 +265,7 @@ class GaussianMixture:
     def predict(self, x, priors=None) -> np.ndarray:
         r"""Bayes rule :math:`\arg\max_k[\log w_k+\log\mathcal N(x;\mu_k,\Sigma_k)]` for training priors
         ``priors`` (default the mixture's). Ties go to the lower class index."""
-        w = self.priors if priors is None else _check_priors_k(priors, self.n_classes)
+        w = self.priors if priors is None else check_class_priors(priors, self.n_classes)
         with np.errstate(divide="ignore"):
             return np.argmax(self.log_densities(x) + np.log(w), axis=1)
 
@@ -293,7 +280,7 @@ class GaussianMixture:
         and binomial standard errors :math:`\sqrt{\hat R_k(1-\hat R_k)/n_{mc}}`. The same seed gives the
         same draws for every ``priors`` (common random numbers).
         """
-        w = self.priors if priors is None else _check_priors_k(priors, self.n_classes)
+        w = self.priors if priors is None else check_class_priors(priors, self.n_classes)
         if method not in ("auto", "exact", "mc"):
             raise ValueError(f"method must be 'auto', 'exact' or 'mc', got {method!r}")
         exact_ok = self.n_classes == 2 and self.isotropic
@@ -445,7 +432,7 @@ class GaussianMixture:
         where the Bayes rule switches class (0, 1 or 2 of them)."""
         if self.dim != 1 or self.n_classes != 2:
             raise ValueError(f"bayes_intervals_1d needs p = 1 and K = 2, got {self!r}")
-        w = self.priors if priors is None else _check_priors_k(priors, 2)
+        w = self.priors if priors is None else check_class_priors(priors, 2)
         if (w == 0).any():
             return np.empty(0)
         (mu0,), (mu1,) = self.means

@@ -51,7 +51,7 @@ import numpy as np
 from scipy.special import expit, ndtr, ndtri
 
 from ._validation import as_float_array, as_pair, check_density
-from .allocation import largest_remainder
+from .allocation import largest_remainder, round_half_up
 from .two_gaussians import TwoGaussians
 
 __all__ = [
@@ -261,10 +261,6 @@ def _check_learner(learner) -> str:
     if learner not in LEARNERS:
         raise ValueError(f"learner must be one of {LEARNERS}, got {learner!r}")
     return learner
-
-
-def _round_half_up(x):
-    return np.floor(np.asarray(x, dtype=float) + 0.5 + 1e-9).astype(np.int64)
 
 
 def _exact_class_counts(model: TwoGaussians, n: int) -> np.ndarray:
@@ -542,7 +538,7 @@ def _prune_chunk(pruning, model, x, n0):
         return None
     if isinstance(pruning, RandomPruning):
         d0, d1 = pruning.densities
-        m0, m1 = _round_half_up(d0 * n0), _round_half_up(d1 * n1)
+        m0, m1 = round_half_up(d0 * n0), round_half_up(d1 * n1)
         col = np.arange(n)[None, :]
         return (col < m0[:, None]) | (lab1 & (col - n0[:, None] < m1[:, None]))
     if isinstance(pruning, SSPPruning):
@@ -553,10 +549,10 @@ def _prune_chunk(pruning, model, x, n0):
         score = np.abs(x - t_full)
         key = score if pruning.keep == "hardest" else -score
         if pruning.class_densities is None:
-            return _kth_smallest_mask(key, np.full(T, _round_half_up(pruning.density * n)))
+            return _kth_smallest_mask(key, np.full(T, round_half_up(pruning.density * n)))
         d0, d1 = pruning.class_densities
-        k0 = _kth_smallest_mask(np.where(lab1, np.inf, key), _round_half_up(d0 * n0))
-        k1 = _kth_smallest_mask(np.where(lab1, key, np.inf), _round_half_up(d1 * n1))
+        k0 = _kth_smallest_mask(np.where(lab1, np.inf, key), round_half_up(d0 * n0))
+        k1 = _kth_smallest_mask(np.where(lab1, key, np.inf), round_half_up(d1 * n1))
         return k0 | k1
     raise TypeError(
         f"pruning must be None, RandomPruning, SSPPruning or ScorePruning, got {type(pruning).__name__}: "
@@ -669,8 +665,8 @@ def simulate(
     if isinstance(pruning, RandomPruning) and class_counts == "exact":
         kept = np.array(
             [
-                _round_half_up(pruning.densities[0] * n0_all[0]),
-                _round_half_up(pruning.densities[1] * (n - n0_all[0])),
+                round_half_up(pruning.densities[0] * n0_all[0]),
+                round_half_up(pruning.densities[1] * (n - n0_all[0])),
             ]
         )
         if kept.min() < need:
@@ -859,7 +855,7 @@ def optimal_densities_mc(
     vt = trials if validation_trials is None else _check_int(validation_trials, "validation_trials", 2)
     need = MIN_PER_CLASS[learner]
     n0, n1 = (int(v) for v in _exact_class_counts(model, n))
-    budget = int(_round_half_up(d * n))
+    budget = int(round_half_up(d * n))
     lo, hi = max(need, budget - n1), min(n0, budget - need)
     if lo > hi:
         raise ValueError(
@@ -900,8 +896,8 @@ def optimal_densities_mc(
     best = min(cache, key=lambda m: (cache[m], m))
 
     pop_d = model.worst_class_optimal_densities(d)
-    pop_m0 = int(np.clip(_round_half_up(pop_d[0] * n0), lo, hi))
-    uni_m0 = int(np.clip(_round_half_up(d * n0), lo, hi))
+    pop_m0 = int(np.clip(round_half_up(pop_d[0] * n0), lo, hi))
+    uni_m0 = int(np.clip(round_half_up(d * n0), lo, hi))
     v0, v1 = draws(val_rng, vt)
     r_best = _risks_for_counts(model, v0, v1, best, budget - best, learner, logistic_l2)
     r_pop = _risks_for_counts(model, v0, v1, pop_m0, budget - pop_m0, learner, logistic_l2)
