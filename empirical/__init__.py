@@ -9,6 +9,12 @@ surrogate), :mod:`~empirical.pipeline`, :mod:`~empirical.report`, :mod:`~empiric
 :mod:`~empirical.cli` (``droplab empirical ...``).
 """
 
-from .pipeline import RunConfig, run_many, run_one
-
 __all__ = ["RunConfig", "run_one", "run_many"]
+
+
+def __getattr__(name):  # PEP 562: import the torch pipeline only when it is used
+    if name in __all__:
+        from . import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'empirical' has no attribute {name!r}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import data, models, scores, selection, train
+from .options import DATASETS, FORMATS, MODELS, QUOTAS, RECIPE_KINDS, SCORES
 
 __all__ = ["register"]
 
@@ -36,30 +36,30 @@ def _density(s: str) -> float:
 
 def _add_config_args(p: argparse.ArgumentParser, grid: bool) -> None:
     g = p.add_argument_group("data")
-    g.add_argument("--dataset", choices=data.DATASETS, required=True)
+    g.add_argument("--dataset", choices=DATASETS, required=True)
     g.add_argument("--data-dir", help=_DATA_HELP)
-    g.add_argument("--data-format", choices=data.FORMATS, default="auto")
+    g.add_argument("--data-format", choices=FORMATS, default="auto")
     g.add_argument("--limit-per-class", type=int, metavar="N",
                    help="keep only the first N training images of each class (quick runs)")
     g = p.add_argument_group("method")
-    g.add_argument("--model", choices=models.MODELS, required=True)
+    g.add_argument("--model", choices=MODELS, required=True)
     if grid:
         g.add_argument("--densities", type=_density, nargs="+", required=True)
-        g.add_argument("--scores", choices=scores.SCORES, nargs="+", default=["random"])
-        g.add_argument("--quotas", choices=selection.QUOTAS, nargs="+", default=["none", "drop"])
+        g.add_argument("--scores", choices=SCORES, nargs="+", default=["random"])
+        g.add_argument("--quotas", choices=QUOTAS, nargs="+", default=["none", "drop"])
         g.add_argument("--rules", choices=["paper", "code"], nargs="+", default=["paper"],
                        help="DRoP rounding rules to compare (only for --quotas drop)")
     else:
         g.add_argument("--density", type=_density, required=True, help="fraction of the training set kept")
-        g.add_argument("--score", choices=scores.SCORES, default="random",
+        g.add_argument("--score", choices=SCORES, default="random",
                        help="within-class ranking (higher = kept)")
-        g.add_argument("--quota", choices=selection.QUOTAS, default="drop",
+        g.add_argument("--quota", choices=QUOTAS, default="drop",
                        help="none: global top-k; uniform: class proportions kept; drop: DRoP quotas")
         g.add_argument("--rule", choices=["paper", "code"], default="paper",
                        help="DRoP: 'paper' densities ∝ 1-recall (Algorithm 1), 'code' counts ∝ 1-recall")
     g.add_argument("--seeds", type=int, nargs="+", default=[0])
     g = p.add_argument_group("training")
-    g.add_argument("--recipe", choices=tuple(train.RECIPES), default="fast",
+    g.add_argument("--recipe", choices=RECIPE_KINDS, default="fast",
                    help="paper: official step schedules; fast: one-cycle + label smoothing, few epochs")
     g.add_argument("--epochs", type=int, help="final-training epochs on full data (overrides the recipe)")
     g.add_argument("--batch-size", type=int)

@@ -26,8 +26,8 @@ __all__ = [
     "validation_split",
 ]
 
-DATASETS = ("cifar10", "cifar100", "imagefolder", "gaussian")
-FORMATS = ("auto", "pickle", "imagefolder", "jpeg-index")
+from .options import DATASETS, FORMATS
+
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 # Per-channel statistics of the CIFAR training sets (official code, data/vision/cifar*.py).
 CIFAR_STATS = {

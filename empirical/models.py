@@ -14,6 +14,8 @@ import math
 import torch
 from torch import nn
 
+from .options import IMAGE_MODELS, MODELS
+
 __all__ = ["MODELS", "IMAGE_MODELS", "build_model", "ResNet18", "VGG", "SmallCNN", "MLP", "Linear"]
 
 
@@ -145,8 +147,6 @@ class Linear(Classifier):
         return self.flat(x)
 
 
-IMAGE_MODELS = ("resnet18", "vgg16", "vgg19", "smallcnn")
-MODELS = IMAGE_MODELS + ("mlp", "linear")
 
 
 def init_weights(model: nn.Module, generator: torch.Generator) -> nn.Module:

@@ -30,7 +30,8 @@ from .train import Recipe
 __all__ = ["SCORES", "SCORE_LABELS", "query_plan", "random_scores", "el2n_scores", "grand_scores",
            "ForgettingTracker", "DynamicUncertaintyTracker", "kcenter_greedy", "coreset_scores"]
 
-SCORES = ("random", "el2n", "grand", "forgetting", "dynunc", "coreset")
+from .options import SCORES
+
 SCORE_LABELS = {"random": "Random", "el2n": "EL2N", "grand": "GraNd", "forgetting": "Forgetting",
                 "dynunc": "DynUnc", "coreset": "CoreSet"}
 

@@ -20,7 +20,8 @@ from gaussian_theory.allocation import drop_counts, total_kept, uniform_counts
 
 __all__ = ["QUOTAS", "QUOTA_LABELS", "quota_counts", "select_top_k", "select_within_classes", "total_kept"]
 
-QUOTAS = ("none", "uniform", "drop")
+from .options import QUOTAS
+
 QUOTA_LABELS = {"none": "", "uniform": "Uniform", "drop": "DRoP"}
 
 

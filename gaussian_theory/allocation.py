@@ -91,7 +91,8 @@ def water_fill(weights, caps, budget: float) -> np.ndarray:
     total_cap = cap.sum()
     if not (0 <= budget <= total_cap * (1 + 1e-12)):
         raise ValueError(f"budget must lie in [0, sum(caps)={total_cap}], got {budget!r}")
-    budget = min(budget, total_cap)
+    if budget >= total_cap:  # everything fits: exact, without c's rounding error
+        return cap.copy()
     x = np.zeros_like(cap)
     active = (w > 0) & (cap > 0)
     if active.any():
@@ -194,8 +195,6 @@ def drop_densities(recalls, class_sizes, density) -> np.ndarray:
     kept = water_fill(sizes * (1.0 - r), sizes, d * sizes.sum())
     with np.errstate(invalid="ignore", divide="ignore"):
         dens = np.where(sizes > 0, kept / np.maximum(sizes, 1), 0.0)
-    if d == 1.0:
-        dens[sizes > 0] = 1.0
     return np.clip(dens, 0.0, 1.0)
 
 

@@ -18,6 +18,8 @@ import numpy as np
 
 from . import __version__
 from .allocation import drop_counts, drop_densities, uniform_counts
+from .figures import register_cli as register_figures
+from .surrogate import register_cli as register_surrogate
 from .two_gaussians import TwoGaussians
 
 
@@ -162,22 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(official repository); they differ on imbalanced data")
     p.set_defaults(func=_cmd_allocate)
 
-    for register in _builtin_registrars() + _plugin_registrars():
+    for register in (register_surrogate, register_figures, *_plugin_registrars()):
         register(sub)
     return parser
-
-
-def _builtin_registrars():
-    """Sub-commands of gaussian_theory that live in their own modules (imported lazily)."""
-    regs = []
-    for module in ("gaussian_theory.surrogate", "gaussian_theory.figures"):
-        try:
-            mod = __import__(module, fromlist=["register_cli"])
-        except ImportError:  # module not present in this version
-            continue
-        if hasattr(mod, "register_cli"):
-            regs.append(mod.register_cli)
-    return regs
 
 
 def _plugin_registrars():

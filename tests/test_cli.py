@@ -178,3 +178,11 @@ def test_installed_console_script_help():
     assert proc.returncode == 0, proc.stderr
     assert "usage: droplab" in proc.stdout
     assert "theory" in proc.stdout and "allocate" in proc.stdout
+
+
+def test_building_the_cli_imports_no_torch():
+    # gaussian_theory must work without torch, and `droplab theory` must not pay torch's import time:
+    # the empirical sub-command is registered from the torch-free empirical.options.
+    code = ("import sys, gaussian_theory.cli as c; c.build_parser(); "
+            "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if m.startswith('torch'))")
+    subprocess.run([sys.executable, "-c", code], check=True)

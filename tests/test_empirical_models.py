@@ -39,3 +39,16 @@ def test_bad_model_arguments():
     with pytest.raises(ValueError, match="num_classes"):
         build_model("mlp", 1, (8,))
     assert "smallcnn" in MODELS
+
+
+def test_options_match_the_implementations():
+    # empirical.options lists the CLI's choices without importing torch; each must be implemented.
+    from empirical import options, selection, train
+    from empirical.models import build_model
+
+    assert tuple(train.RECIPES) == options.RECIPE_KINDS
+    assert all(set(train.RECIPES[k]) == set(options.MODELS) for k in options.RECIPE_KINDS)
+    assert selection.QUOTAS == options.QUOTAS
+    for name in options.MODELS:
+        shape = (3, 32, 32) if name in options.IMAGE_MODELS else (8,)
+        assert build_model(name, 10, shape, torch.Generator().manual_seed(0)) is not None
