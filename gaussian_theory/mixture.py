@@ -54,7 +54,7 @@ from scipy.stats import chi, chi2, ncx2
 from ._validation import as_float_array, check_class_densities, check_class_priors, check_density
 from .allocation import drop_densities as _drop_densities
 from .allocation import largest_remainder, water_fill
-from .two_gaussians import TwoGaussians
+from .two_gaussians import TwoGaussians, stationary_roots
 
 __all__ = ["GaussianMixture", "RiskEstimate", "MinimaxResult"]
 
@@ -437,17 +437,8 @@ class GaussianMixture:
             return np.empty(0)
         (mu0,), (mu1,) = self.means
         s0, s1 = np.sqrt(self.covariances[:, 0, 0])
-        log_term = np.log(w[0] * s1 / (w[1] * s0))
-        a = s1 * s1 - s0 * s0
-        b = -2.0 * (mu0 * s1 * s1 - mu1 * s0 * s0)
-        c = s1 * s1 * mu0 * mu0 - s0 * s0 * mu1 * mu1 - 2.0 * s0 * s0 * s1 * s1 * log_term
-        if a == 0:
-            return np.array([-c / b]) if b != 0 else np.empty(0)
-        disc = b * b - 4 * a * c
-        if disc <= 0:
-            return np.empty(0)
-        q = -0.5 * (b + np.copysign(np.sqrt(disc), b))
-        return np.sort(np.array([q / a, c / q]))
+        roots = np.array(stationary_roots(mu0, mu1, s0, s1, np.log(w[0]) - np.log(w[1])))
+        return np.sort(roots[~np.isnan(roots)])
 
     # ---------------------------------------------------------------- minimax priors
     def minimax(self, n_mc=50_000, seed=0, tol=None, max_iter=100, method="auto") -> MinimaxResult:

@@ -48,11 +48,11 @@ import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import expit, ndtr, ndtri
+from scipy.special import expit, ndtri
 
 from ._validation import as_float_array, as_pair, check_density
 from .allocation import largest_remainder, round_half_up
-from .two_gaussians import TwoGaussians
+from .two_gaussians import TwoGaussians, optimal_threshold_from_params
 
 __all__ = [
     "RandomPruning",
@@ -270,46 +270,13 @@ def _exact_class_counts(model: TwoGaussians, n: int) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- plug-in rule
 def plugin_thresholds(mu0, mu1, s0, s1, phi0) -> np.ndarray:
-    r"""Vectorised :math:`t^*(\phi_0/\phi_1)` of :meth:`TwoGaussians.optimal_threshold` for arrays of
-    parameters (any :math:`\mu_0,\mu_1` order, :math:`\sigma_k>0`, :math:`\phi_0\in[0,1]`).
-
-    The stationarity condition :math:`\phi_0f_0(t)=\phi_1f_1(t)` in :math:`u=t-\mu_0` is
-    :math:`Au^2+Bu+C=0` with :math:`A=\sigma_1^2-\sigma_0^2`, :math:`B=2\sigma_0^2\Delta`,
-    :math:`C=-\sigma_0^2(\Delta^2+2\sigma_1^2L)`, :math:`\Delta=\mu_1-\mu_0`,
-    :math:`L=\log\frac{\phi_0\sigma_1}{\phi_1\sigma_0}`, discriminant :math:`4\sigma_0^2\sigma_1^2D`,
-    :math:`D=\Delta^2+2AL`. Its roots are taken in the cancellation-free pair
-    :math:`q/A,\ C/q` with :math:`q=-\sigma_0(\sigma_0\Delta+\mathrm{sgn}(\Delta)\sigma_1\sqrt D)`.
-    The threshold is the candidate among the real roots, :math:`-\infty` and :math:`+\infty` with the
-    smallest :math:`R(t)=\phi_0\Phi((\mu_0-t)/\sigma_0)+\phi_1\Phi((t-\mu_1)/\sigma_1)`
-    (:math:`R(-\infty)=\phi_0`, :math:`R(+\infty)=\phi_1`), ties going to the roots, then
-    :math:`-\infty`: exactly the choice of :meth:`TwoGaussians.optimal_threshold` when :math:`\mu_0<\mu_1`.
-    """
-    mu0, mu1, s0, s1, phi0 = np.broadcast_arrays(
-        *(np.asarray(a, dtype=float) for a in (mu0, mu1, s0, s1, phi0))
-    )
-    phi1 = 1.0 - phi0
-    delta = mu1 - mu0
-    a = s1 * s1 - s0 * s0
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        log_term = np.log(phi0) - np.log(phi1) + np.log(s1 / s0)
-        disc = delta * delta + 2.0 * a * log_term
-        ok = np.isfinite(log_term) & (disc > 0)
-        sqrt_d = np.sqrt(np.where(ok, disc, 0.0))
-        sign = np.where(delta >= 0, 1.0, -1.0)
-        q = -s0 * (s0 * delta + sign * s1 * sqrt_d)
-        c = -s0 * s0 * (delta * delta + 2.0 * s1 * s1 * log_term)
-        root_a = mu0 + c / q  # the local-minimum root in the paper's orientation
-        root_b = mu0 + q / a
-    cands = np.stack([root_a, root_b, np.full_like(mu0, -np.inf), np.full_like(mu0, np.inf)], axis=-1)
-    finite = np.isfinite(cands[..., :2]) & ok[..., None]
-    with np.errstate(invalid="ignore"):
-        r_roots = phi0[..., None] * ndtr((mu0[..., None] - cands[..., :2]) / s0[..., None]) + phi1[
-            ..., None
-        ] * ndtr((cands[..., :2] - mu1[..., None]) / s1[..., None])
-    r_roots = np.where(finite, r_roots, np.inf)
-    risk = np.concatenate([r_roots, phi0[..., None], phi1[..., None]], axis=-1)
-    best = np.argmin(risk, axis=-1)
-    return np.take_along_axis(cands, best[..., None], axis=-1)[..., 0]
+    r"""Vectorised :math:`t^*(\phi_0/\phi_1)` for arrays of (estimated) parameters: eq. 3 via
+    :func:`gaussian_theory.two_gaussians.optimal_threshold_from_params`, the function behind
+    :meth:`TwoGaussians.optimal_threshold` (any order of the means, :math:`\phi_0\in[0,1]`)."""
+    phi0 = np.asarray(phi0, dtype=float)
+    with np.errstate(divide="ignore"):
+        log_ratio = np.log(phi0) - np.log1p(-phi0)
+    return optimal_threshold_from_params(mu0, mu1, s0, s1, log_ratio)
 
 
 # ----------------------------------------------------------------------------- learners on a chunk

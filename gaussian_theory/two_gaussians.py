@@ -24,7 +24,65 @@ from scipy.special import expit, ndtr
 
 from ._validation import as_float_array, as_pair, check_class_densities, check_density, check_priors
 
-__all__ = ["TwoGaussians", "SSPResult"]
+__all__ = ["TwoGaussians", "SSPResult", "stationary_roots", "optimal_threshold_from_params"]
+
+
+def stationary_roots(mu0, mu1, s0, s1, log_prior_ratio):
+    r"""Roots of :math:`\phi_0f_0(t)=\phi_1f_1(t)` (paper eq. 3), vectorised over every argument.
+
+    In :math:`u=t-\mu_0` the condition is :math:`Au^2+Bu+C=0` with :math:`A=\sigma_1^2-\sigma_0^2`,
+    :math:`B=2\sigma_0^2\Delta`, :math:`C=-\sigma_0^2(\Delta^2+2\sigma_1^2L)`, :math:`\Delta=\mu_1-\mu_0`,
+    :math:`L=\log\frac{\phi_0\sigma_1}{\phi_1\sigma_0}`, discriminant :math:`4\sigma_0^2\sigma_1^2D`,
+    :math:`D=\Delta^2+2AL`. The roots are taken in the cancellation-free pair :math:`C/q,\ q/A`,
+    :math:`q=-\sigma_0(\sigma_0\Delta+\mathrm{sgn}(\Delta)\sigma_1\sqrt D)`, continuous through
+    :math:`\sigma_0=\sigma_1`. For :math:`\mu_0<\mu_1` the first is
+    :math:`t^*=\mu_0+\sigma_0(\Delta^2+2\sigma_1^2L)/(\sigma_0\Delta+\sigma_1\sqrt D)`, where
+    :math:`R'=\phi_1f_1-\phi_0f_0` turns from negative to positive (a local minimum of :math:`R`).
+
+    Returns ``(t_min, t_other)``, NaN where there is no such root (:math:`D\le0`, a zero prior, or
+    equal stds for ``t_other``).
+    """
+    mu0, mu1, s0, s1, lr = np.broadcast_arrays(
+        *(np.asarray(v, dtype=float) for v in (mu0, mu1, s0, s1, log_prior_ratio))
+    )
+    delta = mu1 - mu0
+    a = s1 * s1 - s0 * s0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        log_term = lr + np.log(s1 / s0)
+        disc = delta * delta + 2.0 * a * log_term
+        ok = np.isfinite(log_term) & (disc > 0)
+        sqrt_d = np.sqrt(np.where(ok, disc, 0.0))
+        q = -s0 * (s0 * delta + np.where(delta >= 0, 1.0, -1.0) * s1 * sqrt_d)
+        c = -s0 * s0 * (delta * delta + 2.0 * s1 * s1 * log_term)
+        t_min = mu0 + c / q
+        t_other = mu0 + q / a
+    return np.where(ok, t_min, np.nan), np.where(ok & np.isfinite(t_other), t_other, np.nan)
+
+
+def optimal_threshold_from_params(mu0, mu1, s0, s1, log_prior_ratio):
+    r"""The average-risk minimiser over :math:`\mathbb R\cup\{\pm\infty\}` for arrays of parameters.
+
+    Candidates: both :func:`stationary_roots`, :math:`-\infty` (:math:`R=\phi_0`) and :math:`+\infty`
+    (:math:`R=\phi_1`); the one with the smallest
+    :math:`R(t)=\phi_0\Phi((\mu_0-t)/\sigma_0)+\phi_1\Phi((t-\mu_1)/\sigma_1)` wins, ties going to the
+    roots, then to :math:`-\infty` (Theorem B.1's global-optimality condition). Any order of the
+    means is allowed (plug-in estimates may swap them). The priors enter as
+    :math:`\log(\phi_0/\phi_1)\in[-\infty,\infty]`, each recovered by its own logistic so that a tiny
+    prior keeps its relative precision. :meth:`TwoGaussians.optimal_threshold` and the plug-in
+    learner of :func:`gaussian_theory.simulate` both use this function.
+    """
+    mu0, mu1, s0, s1, lr = np.broadcast_arrays(
+        *(np.asarray(v, dtype=float) for v in (mu0, mu1, s0, s1, log_prior_ratio))
+    )
+    phi0, phi1 = expit(lr), expit(-lr)
+    roots = np.stack(stationary_roots(mu0, mu1, s0, s1, lr), axis=-1)
+    with np.errstate(invalid="ignore"):
+        r_roots = (phi0[..., None] * ndtr((mu0[..., None] - roots) / s0[..., None])
+                   + phi1[..., None] * ndtr((roots - mu1[..., None]) / s1[..., None]))
+    risk = np.concatenate([np.where(np.isnan(roots), np.inf, r_roots), phi0[..., None], phi1[..., None]],
+                          axis=-1)
+    cands = np.concatenate([roots, np.full(roots.shape[:-1] + (2,), [-np.inf, np.inf])], axis=-1)
+    return np.take_along_axis(cands, np.argmin(risk, axis=-1)[..., None], axis=-1)[..., 0]
 
 
 @dataclass(frozen=True)
@@ -170,30 +228,8 @@ class TwoGaussians:
 
     def _threshold_from_log_prior_ratio(self, log_ratio) -> np.ndarray:
         """Vectorised t*(phi0/phi1) from log(phi0/phi1) in [-inf, inf] (see optimal_threshold)."""
-        log_ratio = np.asarray(log_ratio, dtype=float)
-        mu0, mu1 = self.means
-        s0, s1 = self.stds
-        delta = mu1 - mu0
-        a = s1 * s1 - s0 * s0
-        # Each prior from its own logistic: 1 - phi0 would lose all relative precision of a tiny phi1.
-        phi0, phi1 = expit(log_ratio), expit(-log_ratio)
-        finite_ratio = np.isfinite(log_ratio)
-        lr = np.where(finite_ratio, log_ratio, 0.0)
-        log_term = lr + np.log(s1 / s0)
-        disc = delta * delta + 2.0 * a * log_term
-        has_root = finite_ratio & (disc > 0)
-        sqrt_disc = np.sqrt(np.where(has_root, disc, 1.0))
-        t_root = mu0 + s0 * (delta * delta + 2.0 * s1 * s1 * log_term) / (s0 * delta + s1 * sqrt_disc)
-        # Monotone R (no sign change of R'): the infimum sits at the end R decreases towards.
-        # R' has the sign of a = s1^2 - s0^2 far from the means, so a > 0 means R increasing -> -inf.
-        t_monotone = -np.inf if a > 0 else np.inf
-        r_root = self.average_risk(t_root, np.stack([phi0, phi1], axis=-1))
-        end_risk = np.minimum(phi0, phi1)
-        end_t = np.where(phi0 <= phi1, -np.inf, np.inf)  # R(-inf)=phi0, R(+inf)=phi1
-        t = np.where(has_root & (r_root <= end_risk), t_root, np.where(has_root, end_t, t_monotone))
-        # Zero priors: the other class is all there is.
-        t = np.where(log_ratio == np.inf, np.inf, np.where(log_ratio == -np.inf, -np.inf, t))
-        return t
+        (mu0, mu1), (s0, s1) = self.means, self.stds
+        return optimal_threshold_from_params(mu0, mu1, s0, s1, log_ratio)
 
     def worst_class_threshold(self) -> float:
         r"""Minimiser of the worst-class risk, where :math:`R_0=R_1` (notes eq. 4):
@@ -337,17 +373,10 @@ class TwoGaussians:
 
     def _stationary_points(self, phi) -> np.ndarray:
         """Real roots of phi0 f0(t) = phi1 f1(t) (0, 1 or 2 of them)."""
-        if (phi == 0).any():
-            return np.empty(0)
         (mu0, mu1), (s0, s1) = self.means, self.stds
-        log_term = np.log(phi[0] * s1 / (phi[1] * s0))
-        a = s1 * s1 - s0 * s0
-        b = -2.0 * (mu0 * s1 * s1 - mu1 * s0 * s0)
-        c = s1 * s1 * mu0 * mu0 - s0 * s0 * mu1 * mu1 - 2.0 * s0 * s0 * s1 * s1 * log_term
-        if a == 0.0:
-            return np.array([-c / b])
-        roots = np.roots([a, b, c])
-        return np.real(roots[np.isreal(roots)])
+        with np.errstate(divide="ignore"):
+            roots = np.array(stationary_roots(mu0, mu1, s0, s1, np.log(phi[0]) - np.log(phi[1])))
+        return roots[~np.isnan(roots)]
 
     def _truncated_upper(self, t, k, m):
         """P_k(x > t and |x - mu_k| >= m), vectorised over t."""
