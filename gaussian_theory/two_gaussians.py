@@ -24,7 +24,20 @@ from scipy.special import expit, ndtr
 
 from ._validation import as_float_array, as_pair, check_class_densities, check_density, check_priors
 
-__all__ = ["TwoGaussians", "SSPResult", "stationary_roots", "optimal_threshold_from_params"]
+__all__ = [
+    "TwoGaussians", "SSPResult", "class_risks_from_params", "stationary_roots",
+    "optimal_threshold_from_params",
+]
+
+
+def class_risks_from_params(t, mu0, mu1, s0, s1) -> np.ndarray:
+    r"""Paper eq. 1, vectorised over every argument: :math:`R_0(t)=\Phi((\mu_0-t)/\sigma_0)`,
+    :math:`R_1(t)=\Phi((t-\mu_1)/\sigma_1)`, stacked on a last axis of length 2.
+
+    ``scipy.special.ndtr`` evaluates the lower tail directly (via erfc), so tiny risks keep full
+    relative precision instead of cancelling as ``1 - cdf``.
+    """
+    return np.stack([ndtr((mu0 - t) / s0), ndtr((t - mu1) / s1)], axis=-1)
 
 
 def stationary_roots(mu0, mu1, s0, s1, log_prior_ratio):
@@ -77,8 +90,8 @@ def optimal_threshold_from_params(mu0, mu1, s0, s1, log_prior_ratio):
     phi0, phi1 = expit(lr), expit(-lr)
     roots = np.stack(stationary_roots(mu0, mu1, s0, s1, lr), axis=-1)
     with np.errstate(invalid="ignore"):
-        r_roots = (phi0[..., None] * ndtr((mu0[..., None] - roots) / s0[..., None])
-                   + phi1[..., None] * ndtr((roots - mu1[..., None]) / s1[..., None]))
+        r = class_risks_from_params(roots, *(v[..., None] for v in (mu0, mu1, s0, s1)))
+    r_roots = phi0[..., None] * r[..., 0] + phi1[..., None] * r[..., 1]
     risk = np.concatenate([np.where(np.isnan(roots), np.inf, r_roots), phi0[..., None], phi1[..., None]],
                           axis=-1)
     cands = np.concatenate([roots, np.full(roots.shape[:-1] + (2,), [-np.inf, np.inf])], axis=-1)
@@ -162,13 +175,10 @@ class TwoGaussians:
         :math:`R_1(t)=\Phi((t-\mu_1)/\sigma_1)` (class 1 predicted as 0).
 
         ``t`` may be any array (``+-inf`` allowed); the result has shape ``np.shape(t) + (2,)``.
-        ``scipy.special.ndtr`` evaluates the lower tail directly (via erfc), so tiny risks keep full
-        relative precision down to the smallest normal doubles instead of cancelling as ``1 - cdf``.
+        Tail-accurate: see :func:`class_risks_from_params`.
         """
         t = as_float_array(t, "t", allow_inf=True)
-        r0 = ndtr((self.means[0] - t) / self.stds[0])
-        r1 = ndtr((t - self.means[1]) / self.stds[1])
-        return np.stack([r0, r1], axis=-1)
+        return class_risks_from_params(t, self.means[0], self.means[1], self.stds[0], self.stds[1])
 
     def average_risk(self, t, priors=None) -> np.ndarray:
         r""":math:`R(t)=\phi_0R_0(t)+\phi_1R_1(t)` (paper eq. 2), for the model's priors by default.
