@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from .options import DATASETS, FORMATS, MODELS, QUOTAS, RECIPE_KINDS, SCORES
+from .options import DATASETS, FORMATS, MODELS, PRECISIONS, QUOTAS, RECIPE_KINDS, SCORES
 
 __all__ = ["register"]
 
@@ -75,8 +75,10 @@ def _add_config_args(p: argparse.ArgumentParser, grid: bool) -> None:
     g.add_argument("--shift", type=int, default=4, help="max random translation in pixels (default 4)")
     g.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
     g.add_argument("--channels-last", choices=["auto", "on", "off"], default="auto",
-                   help="channels_last memory format (auto: on for image models; bf16 autocast is always on "
-                   "for CUDA)")
+                   help="channels_last memory format (auto: on for image models)")
+    g.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="auto: bf16 autocast on CUDA and on CPUs with native bf16 (AVX-512 BF16/AMX), else "
+                   "fp32; fp32 turns the fast path off")
     g.add_argument("--surrogate", choices=["isotropic", "diagonal", "off"], default="isotropic",
                    help="Gaussian surrogate of the query model's features (theory bridge)")
     p.add_argument("--out", required=True, help="output folder (one JSON per run)")
@@ -90,7 +92,8 @@ def _config(args, **over):
               query_epochs=args.query_epochs, query_inits=args.query_inits, query_augment=args.query_augment,
               epoch_rule=args.epoch_rule, augment=args.augment, shift=args.shift, device=args.device,
               surrogate=args.surrogate, limit_per_class=args.limit_per_class,
-              channels_last={"auto": None, "on": True, "off": False}[args.channels_last])
+              channels_last={"auto": None, "on": True, "off": False}[args.channels_last],
+              precision=args.precision)
     kw.update(over)
     return RunConfig(**kw)
 

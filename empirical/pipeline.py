@@ -36,10 +36,16 @@ from gaussian_theory.atomic import atomic_write
 
 from . import bridge, data, models, scores, selection, train
 from .augment import BatchAugment
+from .options import PRECISIONS
 
 __all__ = ["RunConfig", "run_one", "run_many", "derive_seed", "load_data", "run_path", "method_label"]
 
 EPOCH_RULES = ("fixed", "code")
+
+# Fields added to RunConfig after results were first recorded, with the value that reproduces the
+# earlier behaviour. While a field holds it, it is left out of the run and query ids, so recorded
+# runs keep their names (tests/test_empirical_pipeline.py pins ids computed before these fields).
+IDENTITY_NEUTRAL = {"precision": "auto"}
 
 
 @dataclass
@@ -69,6 +75,7 @@ class RunConfig:
     surrogate: str = "isotropic"
     limit_per_class: int | None = None
     synthetic: dict = field(default_factory=dict)
+    precision: str = "auto"
 
     def validate(self, check_data: bool = True) -> RunConfig:
         """Raise ValueError/TypeError on any bad field (before any training); returns self."""
@@ -84,6 +91,8 @@ class RunConfig:
             raise ValueError(f"rule must be 'paper' or 'code', got {self.rule!r}")
         if self.epoch_rule not in EPOCH_RULES:
             raise ValueError(f"epoch_rule must be one of {EPOCH_RULES}, got {self.epoch_rule!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.surrogate not in bridge.COVARIANCES + ("off",):
             raise ValueError(f"surrogate must be 'isotropic', 'diagonal' or 'off', got {self.surrogate!r}")
         check_density(self.density)
@@ -114,9 +123,15 @@ class RunConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def identity(self, exclude=("data_dir", "device")) -> dict:
+        """The fields that define the run's results: all but ``exclude`` (where the data lives, which
+        device), and without the fields added after runs were first recorded while they hold their
+        neutral value (:data:`IDENTITY_NEUTRAL`), so adding a field never renames a recorded run."""
+        return {k: v for k, v in self.to_dict().items()
+                if k not in exclude and not (k in IDENTITY_NEUTRAL and v == IDENTITY_NEUTRAL[k])}
+
     def digest(self, exclude=("data_dir", "device")) -> str:
-        d = {k: v for k, v in self.to_dict().items() if k not in exclude}
-        return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:8]
+        return hashlib.sha1(json.dumps(self.identity(exclude), sort_keys=True).encode()).hexdigest()[:8]
 
     def run_id(self, seed: int) -> str:
         q = self.quota + (f"-{self.rule}" if self.quota == "drop" else "")
@@ -126,8 +141,9 @@ class RunConfig:
     def query_id(self, seed: int) -> str:
         keys = ("dataset", "data_format", "model", "score", "recipe", "epochs", "batch_size", "lr",
                 "query_epochs", "query_inits", "query_augment", "shift", "surrogate", "limit_per_class",
-                "synthetic")
-        d = {k: getattr(self, k) for k in keys}
+                "synthetic", "precision")
+        d = {k: getattr(self, k) for k in keys
+             if not (k in IDENTITY_NEUTRAL and getattr(self, k) == IDENTITY_NEUTRAL[k])}
         h = hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
         return f"{self.dataset}_{self.model}_{self.score}_s{seed}_{h}"
 
@@ -217,7 +233,7 @@ def _run_query(config: RunConfig, seed: int, ds, t: _Tensors, out_dir: Path, *, 
     rec: train.Recipe = plan["recipe"]
     n = len(t.x)
     per_init, best_epochs, val_acc, histories, score_runs = [], [], [], [], []
-    emb, surrogate = None, None
+    emb, surrogate, val_outputs = None, None, None
     for i in range(plan["inits"]):
         model = _new_model(config, t, _gen(seed, "query-init", i), channels_last)
         trackers = []
@@ -231,24 +247,32 @@ def _run_query(config: RunConfig, seed: int, ds, t: _Tensors, out_dir: Path, *, 
             augment=config.query_augment, val=(t.x_val, t.y_val), num_classes=t.num_classes,
             trackers=trackers, checkpoint=ckpt, resume=resume, fingerprint=qid, keep_best=(i == 0),
             on_epoch_end=hooks.get("query_epoch_end"), desc=f"query {i + 1}/{plan['inits']}",
-            progress=progress)
+            progress=progress, precision=config.precision)
         per_init.append(res.best_val["recalls"])
         best_epochs.append(res.best_epoch)
         val_acc.append(res.best_val["accuracy"])
         histories.append(res.history)
         if config.score in ("el2n", "grand"):
             if config.score == "el2n":
-                score_runs.append(scores.el2n_scores(train.predict(model, t.x, t.aug), t.y))
+                score_runs.append(scores.el2n_scores(
+                    train.predict(model, t.x, t.aug, precision=config.precision), t.y))
             else:
                 score_runs.append(scores.grand_scores(model, t.x, t.y, t.aug))
         elif trackers:
             score_runs.append(trackers[0].scores())
         elif config.score == "coreset":
-            emb = train.predict(model, t.x, t.aug, features=True).cpu()
-        if i == 0 and config.surrogate != "off":
+            emb = train.predict(model, t.x, t.aug, features=True, precision=config.precision).cpu()
+        if i == 0:
+            # The best-epoch query model's validation features and logits, kept in the query cache so
+            # that surrogates and recall predictions can be refitted later without retraining.
             best = _new_model(config, t, _gen(0, "unused"), channels_last)
             best.load_state_dict(res.best_state)
-            feats = train.predict(best, t.x_val, t.aug, features=True).cpu().numpy()
+            feats = train.predict(best, t.x_val, t.aug, features=True, precision=config.precision)
+            val_outputs = {"features": feats.cpu().numpy().astype(np.float32),
+                           "logits": best.head(feats).detach().float().cpu().numpy(),
+                           "labels": t.y_val.cpu().numpy()}
+            feats = val_outputs["features"]
+        if i == 0 and config.surrogate != "off":
             try:
                 surrogate = bridge.surrogate_report(
                     feats, t.y_val.cpu().numpy(), t.num_classes, best.head.weight.detach().cpu().numpy(),
@@ -263,6 +287,7 @@ def _run_query(config: RunConfig, seed: int, ds, t: _Tensors, out_dir: Path, *, 
         "recalls": np.nan_to_num(recalls, nan=0.0).tolist(), "history": histories,
         "scores": np.mean(score_runs, axis=0) if score_runs else None, "embeddings": emb,
         "surrogate": surrogate, "seconds": time.perf_counter() - t0, "cached": False,
+        "val_outputs": val_outputs,
     }
     train.atomic_torch_save(out, cache)
     for i in range(plan["inits"]):
@@ -339,12 +364,15 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
         model, t.x[idx_dev], t.y[idx_dev], rec, generator=_gen(seed, "final-train"), aug=t.aug,
         augment=config.augment and ds.is_image, val=(t.x_val, t.y_val), num_classes=t.num_classes,
         checkpoint=ckpt, resume=resume, fingerprint=run_id, on_epoch_end=hooks.get("final_epoch_end"),
-        desc="final", progress=progress)
+        desc="final", progress=progress, precision=config.precision)
     timings["final_train_s"] = time.perf_counter() - t0
     timings["final_train_epochs_s"] = res.seconds
     t0 = time.perf_counter()
-    test = train.evaluate(model, t.x_test, t.y_test, t.aug, t.num_classes)
-    val = train.evaluate(model, t.x_val, t.y_val, t.aug, t.num_classes)
+    # predictions are stored so that intervals and paired comparisons can be recomputed from the JSON
+    test = train.evaluate(model, t.x_test, t.y_test, t.aug, t.num_classes, precision=config.precision,
+                          return_predictions=True)
+    val = train.evaluate(model, t.x_val, t.y_val, t.aug, t.num_classes, precision=config.precision,
+                         return_predictions=True)
     timings["eval_s"] = time.perf_counter() - t0
     timings["total_s"] = time.perf_counter() - t_start
 
@@ -381,7 +409,9 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
                   "resumed_from_epoch": res.resumed_from, "val": val, "test": test},
         "metrics": {"accuracy": test["accuracy"], "worst_class_accuracy": test["worst_class_accuracy"],
                     "recalls": test["recalls"], "class_densities": (kept / np.maximum(sizes, 1)).tolist()},
-        "theory": theory, "timings": timings, "device": _device_name(device), "versions": _versions(),
+        "theory": theory, "timings": timings, "device": _device_name(device),
+        "precision": train.resolve_precision(config.precision, device), "channels_last": chl,
+        "versions": _versions(),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     _atomic_json(result, path)

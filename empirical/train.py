@@ -38,9 +38,10 @@ from tqdm.auto import tqdm
 from gaussian_theory.atomic import atomic_write
 
 from .augment import BatchAugment
+from .options import PRECISIONS
 
-__all__ = ["Recipe", "RECIPES", "get_recipe", "epochs_correction", "resolve_device", "train_model",
-           "predict", "per_class_recall", "TrainResult", "atomic_torch_save"]
+__all__ = ["Recipe", "RECIPES", "get_recipe", "epochs_correction", "resolve_device", "resolve_precision",
+           "train_model", "predict", "per_class_recall", "TrainResult", "atomic_torch_save"]
 
 
 @dataclass(frozen=True)
@@ -149,14 +150,37 @@ def atomic_torch_save(obj, path: Path) -> None:
     atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
+def cpu_supports_bf16() -> bool:
+    """True where oneDNN has native bf16 kernels (AVX-512 BF16 / AMX); elsewhere bf16 on CPU is emulated
+    and slower than fp32."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # pragma: no cover - very old torch builds
+        return False
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``"fp32"`` or ``"bf16"`` (autocast of matmuls/convolutions to bfloat16; weights, optimiser state,
+    loss and batch-norm statistics stay float32). ``"auto"``: bf16 on CUDA and on CPUs with native bf16
+    instructions, else fp32."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16"
+    return "bf16" if device.type == "cpu" and cpu_supports_bf16() else "fp32"
+
+
 # ----------------------------------------------------------------------------- evaluation
-def _autocast(device: torch.device):
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+def _autocast(device: torch.device, precision: str = "auto"):
+    enabled = resolve_precision(precision, device) == "bf16"
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
 @torch.no_grad()
 def predict(model, x: torch.Tensor, aug: BatchAugment | None, batch_size: int = 1024,
-            features: bool = False) -> torch.Tensor:
+            features: bool = False, precision: str = "auto") -> torch.Tensor:
     """Logits (or penultimate features) of ``x`` in eval mode, float32 on x's device, no augmentation."""
     was = model.training
     model.eval()
@@ -165,7 +189,7 @@ def predict(model, x: torch.Tensor, aug: BatchAugment | None, batch_size: int = 
     for i in range(0, len(x), batch_size):
         xb = x[i:i + batch_size]
         xb = aug(xb) if aug is not None else xb.float()
-        with _autocast(dev):
+        with _autocast(dev, precision):
             out = model.features(xb) if features else model(xb)
         outs.append(out.float())
     model.train(was)
@@ -184,13 +208,19 @@ def per_class_recall(pred, y, num_classes: int) -> np.ndarray:
         return (hit / tot).numpy()
 
 
-def evaluate(model, x, y, aug, num_classes: int, batch_size: int = 1024) -> dict:
-    """Accuracy, per-class recalls and worst-class accuracy of ``model`` on (x, y)."""
-    logits = predict(model, x, aug, batch_size)
+def evaluate(model, x, y, aug, num_classes: int, batch_size: int = 1024, precision: str = "auto",
+             return_predictions: bool = False) -> dict:
+    """Accuracy, per-class recalls and worst-class accuracy of ``model`` on (x, y); with
+    ``return_predictions`` also ``"predictions"`` and ``"labels"`` (per sample, lists)."""
+    logits = predict(model, x, aug, batch_size, precision=precision)
     pred = logits.argmax(1)
     rec = per_class_recall(pred, y, num_classes)
-    return {"accuracy": float((pred == y).float().mean().item()) if len(y) else float("nan"),
-            "worst_class_accuracy": float(np.nanmin(rec)), "recalls": rec.tolist()}
+    out = {"accuracy": float((pred == y).float().mean().item()) if len(y) else float("nan"),
+           "worst_class_accuracy": float(np.nanmin(rec)), "recalls": rec.tolist()}
+    if return_predictions:
+        out["predictions"] = pred.cpu().tolist()
+        out["labels"] = torch.as_tensor(y).cpu().tolist()
+    return out
 
 
 # ----------------------------------------------------------------------------- training
@@ -250,7 +280,8 @@ def train_model(model, x: torch.Tensor, y: torch.Tensor, recipe: Recipe, *, gene
                 aug: BatchAugment | None = None, augment: bool = False, val: tuple | None = None,
                 num_classes: int | None = None, trackers=(), checkpoint: Path | None = None,
                 resume: bool = False, fingerprint: str = "", keep_best: bool = False,
-                on_epoch_end=None, desc: str = "train", progress: bool = True) -> TrainResult:
+                on_epoch_end=None, desc: str = "train", progress: bool = True,
+                precision: str = "auto") -> TrainResult:
     """Train ``model`` on device tensors (x, y) with ``recipe``.
 
     x: uint8 images or float features on the training device; y: int64 labels there. ``generator``:
@@ -259,7 +290,8 @@ def train_model(model, x: torch.Tensor, y: torch.Tensor, recipe: Recipe, *, gene
     ``update(idx, logits, y)`` for every minibatch and ``end_epoch()`` (Forgetting, Dynamic
     Uncertainty). With ``checkpoint`` the full state is saved after every epoch; ``resume=True``
     continues from it when its ``fingerprint`` matches. ``on_epoch_end(epoch, row)`` runs after the
-    checkpoint is written (an exception there leaves a resumable run).
+    checkpoint is written (an exception there leaves a resumable run). ``precision``: see
+    :func:`resolve_precision`.
     """
     dev = x.device
     n = len(x)
@@ -298,7 +330,7 @@ def train_model(model, x: torch.Tensor, y: torch.Tensor, recipe: Recipe, *, gene
             xb = x[idx]
             yb = y[idx]
             xb = aug(xb, generator if augment else None) if aug is not None else xb.float()
-            with _autocast(dev):
+            with _autocast(dev, precision):
                 logits = model(xb)
             logits = logits.float()
             loss = F.cross_entropy(logits, yb, label_smoothing=recipe.label_smoothing)
@@ -323,7 +355,7 @@ def train_model(model, x: torch.Tensor, y: torch.Tensor, recipe: Recipe, *, gene
         row = {"epoch": epoch + 1, "loss": loss_sum.item() / seen, "train_acc": correct.item() / seen,
                "lr": opt.param_groups[0]["lr"]}
         if val is not None:
-            m = evaluate(model, val[0], val[1], aug, k)
+            m = evaluate(model, val[0], val[1], aug, k, precision=precision)
             row.update(val_acc=m["accuracy"], val_worst=m["worst_class_accuracy"], val_recalls=m["recalls"])
             if res.best_val is None or m["accuracy"] > res.best_val["accuracy"]:
                 res.best_epoch, res.best_val = epoch + 1, m

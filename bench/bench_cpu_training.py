@@ -1,0 +1,80 @@
+"""CPU training throughput of the pipeline's chosen path against the eager fp32 baseline, same run.
+
+Trains the small CNN for one epoch of the fast recipe on real CIFAR-10 images (the JPEG copy in
+``../shared/data/cifar10``) with ``empirical.train.train_model`` -- the code the pipeline runs, with
+augmentation, shuffling, the optimiser step and the per-epoch validation pass -- once per path, from
+the same initial weights and the same generator:
+
+* baseline: fp32, default (NCHW-contiguous) memory format, as the pipeline ran before;
+* chosen:   bf16 autocast + channels_last (``--precision auto`` on a CPU with native bf16).
+
+Prints images/s of each (training steps only, and the whole epoch including validation), the
+ratio, and each path's test accuracy after the epoch. Run by hand::
+
+    python bench/bench_cpu_training.py [--n 20000] [--repeats 2] [--data-dir ../shared/data/cifar10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from empirical import data, models, train
+from empirical.augment import BatchAugment
+from empirical.pipeline import derive_seed
+
+
+def one_epoch(ds, n, precision, channels_last, seed=0):
+    val_idx, test_idx = data.validation_split(ds.y_test, ds.num_classes)
+    x = torch.as_tensor(ds.x_train[:n])
+    y = torch.as_tensor(ds.y_train[:n])
+    xv, yv = torch.as_tensor(ds.x_test[val_idx]), torch.as_tensor(ds.y_test[val_idx])
+    xt, yt = torch.as_tensor(ds.x_test[test_idx]), torch.as_tensor(ds.y_test[test_idx])
+    aug = BatchAugment(ds.mean, ds.std, shift=4, channels_last=channels_last)
+    gen = torch.Generator().manual_seed(derive_seed(seed, "bench-init"))
+    model = models.build_model("smallcnn", 10, tuple(ds.x_train.shape[1:]), generator=gen)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    rec = train.get_recipe("fast", "smallcnn", epochs=1)
+    t0 = time.perf_counter()
+    res = train.train_model(model, x, y, rec, generator=torch.Generator().manual_seed(seed), aug=aug,
+                            augment=True, val=(xv, yv), num_classes=10, progress=False, precision=precision)
+    wall = time.perf_counter() - t0
+    test = train.evaluate(model, xt, yt, aug, 10, precision=precision)
+    return {"epoch_s": wall, "img_s": n / wall, "test_acc": test["accuracy"],
+            "train_acc": res.history[-1]["train_acc"]}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared/data/cifar10"))
+    ap.add_argument("--n", type=int, default=20000, help="training images per epoch")
+    ap.add_argument("--repeats", type=int, default=2, help="alternating repeats of each path")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    ds = data.read_cifar10_jpeg(args.data_dir, train_indices=np.arange(args.n))
+    print(f"decoded {args.n + 10000} JPEGs in {time.perf_counter() - t0:.1f} s; torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, native CPU bf16: {train.cpu_supports_bf16()}")
+    paths = {"baseline fp32 NCHW": ("fp32", False), "fp32 channels_last": ("fp32", True),
+             "chosen bf16 channels_last": ("bf16", True)}
+    rows = {k: [] for k in paths}
+    for r in range(args.repeats):
+        for name, (prec, cl) in paths.items():
+            out = one_epoch(ds, args.n, prec, cl)
+            rows[name].append(out)
+            print(f"  repeat {r}: {name:26s} {out['img_s']:7.0f} img/s (epoch {out['epoch_s']:.1f} s incl. "
+                  f"validation), test acc after 1 epoch {out['test_acc']:.4f}")
+    base = max(o["img_s"] for o in rows["baseline fp32 NCHW"])
+    print(f"\nbest of {args.repeats}, end-to-end epoch (augment + train steps + validation), n = {args.n}:")
+    for name, outs in rows.items():
+        best = max(o["img_s"] for o in outs)
+        accs = ", ".join(f"{o['test_acc']:.4f}" for o in outs)
+        print(f"  {name:26s} {best:7.0f} img/s  ratio {best / base:4.2f}x   test acc {accs}")
+
+
+if __name__ == "__main__":
+    main()
