@@ -24,15 +24,14 @@ import json
 import platform
 import sys
 import time
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from gaussian_theory._validation import check_density
 from gaussian_theory.atomic import atomic_write
+from gaussian_theory.validation import check_density, derive_seed
 
 from . import bridge, data, models, scores, selection, train
 from .augment import BatchAugment
@@ -152,12 +151,6 @@ def method_label(score: str, quota: str) -> str:
     """Paper-style name: ``Random``, ``Random+DRoP``, ``EL2N+Uniform`` ..."""
     q = selection.QUOTA_LABELS[quota]
     return scores.SCORE_LABELS[score] + (f"+{q}" if q else "")
-
-
-def derive_seed(seed: int, *tags) -> int:
-    """A 63-bit seed for one stream of a run: SeedSequence of (seed, crc32 of each tag)."""
-    ent = [int(seed)] + [zlib.crc32(str(t).encode()) for t in tags]
-    return int(np.random.SeedSequence(ent).generate_state(2, dtype=np.uint64)[0] >> np.uint64(1))
 
 
 def _gen(seed: int, *tags) -> torch.Generator:

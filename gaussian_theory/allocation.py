@@ -30,7 +30,7 @@ import numbers
 
 import numpy as np
 
-from ._validation import check_density
+from .validation import check_density
 
 __all__ = [
     "drop_densities", "drop_counts", "uniform_counts", "total_kept", "round_half_up", "water_fill",

@@ -51,10 +51,10 @@ from scipy.optimize import brentq
 from scipy.special import expit, ndtr
 from scipy.stats import chi, chi2, ncx2
 
-from ._validation import as_float_array, check_class_densities, check_class_priors, check_density
 from .allocation import drop_densities as _drop_densities
 from .allocation import largest_remainder, water_fill
 from .two_gaussians import TwoGaussians, stationary_roots
+from .validation import as_float_array, check_class_densities, check_class_priors, check_density
 
 __all__ = ["GaussianMixture", "RiskEstimate", "MinimaxResult"]
 

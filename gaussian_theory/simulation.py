@@ -50,9 +50,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import expit, ndtri
 
-from ._validation import as_float_array, as_pair, check_density
 from .allocation import largest_remainder, round_half_up
 from .two_gaussians import TwoGaussians, optimal_threshold_from_params
+from .validation import as_float_array, as_pair, check_density
 
 __all__ = [
     "RandomPruning",

@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import as_float_array, check_density
 from .allocation import drop_densities
 from .mixture import GaussianMixture
+from .validation import as_float_array, check_density
 
 __all__ = [
     "fit_gaussian_surrogate",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit, ndtr
 
-from ._validation import as_float_array, as_pair, check_class_densities, check_density, check_priors
+from .validation import as_float_array, as_pair, check_class_densities, check_density, check_priors
 
 __all__ = [
     "TwoGaussians", "SSPResult", "class_risks_from_params", "stationary_roots",
