@@ -41,4 +41,6 @@ def wilson_interval(successes, trials, level: float = 0.95) -> tuple[np.ndarray,
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+    low = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))    # exact ends: no rounding residue
+    high = np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0))
+    return low, high
