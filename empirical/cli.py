@@ -15,7 +15,20 @@ from __future__ import annotations
 
 import argparse
 
-from .options import DATASETS, FORMATS, MODELS, PRECISIONS, QUOTAS, RECIPE_KINDS, SCORES
+from .options import (
+    CHANNELS_LAST,
+    CLUSTERS,
+    DATASETS,
+    EPOCH_RULES,
+    FORMATS,
+    MODELS,
+    PRECISIONS,
+    QUOTAS,
+    RECIPE_KINDS,
+    RULES,
+    SCORES,
+    SURROGATES,
+)
 
 __all__ = ["register"]
 
@@ -34,52 +47,102 @@ def _density(s: str) -> float:
     return d
 
 
+def _nonnegative_float(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {s!r}") from exc
+    if not (v >= 0 and v != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {s!r}")
+    return v
+
+
+def _nonnegative_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {s!r}") from exc
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {s!r}")
+    return v
+
+
+_QUERY_EPOCHS_HELP = ("query-model epochs. Default, per --score: random (the DRoP recalls) = the recipe's "
+                      "query_epochs (fast: smallcnn 4, resnet18/vgg16/vgg19 10, mlp/linear 5; paper: 16, "
+                      "constant LR); el2n, grand = 10%% of the final epochs, 5 inits averaged; forgetting, "
+                      "dynunc, coreset = one full-length run")
+_BATCH_HELP = ("mini-batch size (default: the recipe's; fast: 512 for resnet18/vgg16/vgg19, 256 smallcnn, 64 "
+               "mlp/linear; paper: 128, 256 for resnet18)")
+_LR_HELP = ("peak learning rate (default: the recipe's; fast: 0.2 vgg16/vgg19/smallcnn, 0.4 resnet18, 0.1 "
+            "mlp/linear; paper: 0.1 vgg16/vgg19/smallcnn, 0.2 resnet18, 0.05 mlp/linear)")
+
+
 def _add_config_args(p: argparse.ArgumentParser, grid: bool) -> None:
     g = p.add_argument_group("data")
-    g.add_argument("--dataset", choices=DATASETS, required=True)
+    g.add_argument("--dataset", choices=DATASETS, required=True,
+                   help="cifar10/cifar100/imagefolder: images from --data-dir; gaussian: a synthetic "
+                   "Gaussian mixture of feature vectors (no --data-dir; models mlp or linear)")
     g.add_argument("--data-dir", help=_DATA_HELP)
-    g.add_argument("--data-format", choices=FORMATS, default="auto")
+    g.add_argument("--data-format", choices=FORMATS, default="auto",
+                   help="layout of --data-dir; auto: detected from its contents")
     g.add_argument("--limit-per-class", type=int, metavar="N",
                    help="keep only the first N training images of each class (quick runs)")
     g = p.add_argument_group("method")
-    g.add_argument("--model", choices=MODELS, required=True)
+    g.add_argument("--model", choices=MODELS, required=True,
+                   help="network: resnet18, vgg16, vgg19, smallcnn for images; mlp, linear for --dataset "
+                   "gaussian")
     if grid:
-        g.add_argument("--densities", type=_density, nargs="+", required=True)
-        g.add_argument("--scores", choices=SCORES, nargs="+", default=["random"])
-        g.add_argument("--quotas", choices=QUOTAS, nargs="+", default=["none", "drop"])
-        g.add_argument("--rules", choices=["paper", "code"], nargs="+", default=["paper"],
+        g.add_argument("--densities", type=_density, nargs="+", required=True,
+                       help="fractions of the training set kept, each in (0, 1]")
+        g.add_argument("--scores", choices=SCORES, nargs="+", default=["random"],
+                       help="within-class rankings to compare (higher = kept)")
+        g.add_argument("--quotas", choices=QUOTAS, nargs="+", default=["none", "drop"],
+                       help="class quotas to compare (none: global top-k; uniform; drop: DRoP)")
+        g.add_argument("--rules", choices=RULES, nargs="+", default=["paper"],
                        help="DRoP rounding rules to compare (only for --quotas drop)")
     else:
-        g.add_argument("--density", type=_density, required=True, help="fraction of the training set kept")
+        g.add_argument("--density", type=_density, required=True,
+                       help="fraction of the training set kept, in (0, 1]")
         g.add_argument("--score", choices=SCORES, default="random",
                        help="within-class ranking (higher = kept)")
         g.add_argument("--quota", choices=QUOTAS, default="drop",
-                       help="none: global top-k; uniform: class proportions kept; drop: DRoP quotas")
-        g.add_argument("--rule", choices=["paper", "code"], default="paper",
-                       help="DRoP: 'paper' densities ∝ 1-recall (Algorithm 1), 'code' counts ∝ 1-recall")
-    g.add_argument("--seeds", type=int, nargs="+", default=[0])
+                       help="none: global top-k; uniform: class proportions kept; drop: DRoP quotas, "
+                       "densities ∝ (1-recall)^alpha; probit: densities ∝ φ(Φ⁻¹(recall)), the "
+                       "two-Gaussian worst-class optimum")
+        g.add_argument("--rule", choices=RULES, default="paper",
+                       help="integer quotas of drop/probit: 'paper' densities ∝ weight (Algorithm 1), 'code' "
+                       "counts ∝ weight (official code)")
+    g.add_argument("--alpha", type=_nonnegative_float, default=1.0,
+                   help="damped DRoP exponent: densities ∝ (1-recall)^alpha (1 = the paper's DRoP, "
+                   "0 = uniform)")
+    g.add_argument("--min-per-class", type=_nonnegative_int, default=0,
+                   help="keep at least this many samples of every class (capped by its size)")
+    g.add_argument("--seeds", type=_nonnegative_int, nargs="+", default=[0],
+                   help="one run per seed (non-negative integers); a seed fixes the query model, the "
+                   "random scores, the initialisation and the data order")
     g = p.add_argument_group("training")
     g.add_argument("--recipe", choices=RECIPE_KINDS, default="fast",
                    help="paper: official step schedules; fast: one-cycle + label smoothing, few epochs")
     g.add_argument("--epochs", type=int, help="final-training epochs on full data (overrides the recipe)")
-    g.add_argument("--batch-size", type=int)
-    g.add_argument("--lr", type=float)
-    g.add_argument("--epoch-rule", choices=["fixed", "code"], default="fixed",
-                   help="code: E_d = floor((0.5+0.5d)E/d) epochs on pruned data (official code)")
-    g.add_argument("--query-epochs", type=int, help="query-model epochs (default: per score, see docs)")
+    g.add_argument("--batch-size", type=int, help=_BATCH_HELP)
+    g.add_argument("--lr", type=float, help=_LR_HELP)
+    g.add_argument("--epoch-rule", choices=EPOCH_RULES, default="fixed",
+                   help="fixed: the recipe's epochs on pruned data; code: E_d = floor((0.5+0.5d)E/d) "
+                   "epochs (official code)")
+    g.add_argument("--query-epochs", type=int, help=_QUERY_EPOCHS_HELP)
     g.add_argument("--query-inits", type=int,
                    help="query models averaged (default: 5 for EL2N/GraNd, else 1)")
     g.add_argument("--query-augment", action="store_true", help="augment the query model (default: off)")
     g.add_argument("--no-augment", dest="augment", action="store_false",
                    help="no augmentation in final training")
-    g.add_argument("--shift", type=int, default=4, help="max random translation in pixels (default 4)")
+    g.add_argument("--shift", type=int, default=4, help="max random translation in pixels (images only)")
     g.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
-    g.add_argument("--channels-last", choices=["auto", "on", "off"], default="auto",
+    g.add_argument("--channels-last", choices=CHANNELS_LAST, default="auto",
                    help="channels_last memory format (auto: on for image models)")
     g.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="auto: bf16 autocast on CUDA and on CPUs with native bf16 (AVX-512 BF16/AMX), else "
                    "fp32; fp32 turns the fast path off")
-    g.add_argument("--surrogate", choices=["isotropic", "diagonal", "off"], default="isotropic",
+    g.add_argument("--surrogate", choices=SURROGATES, default="isotropic",
                    help="Gaussian surrogate of the query model's features (theory bridge)")
     p.add_argument("--out", required=True, help="output folder (one JSON per run)")
 
@@ -93,7 +156,7 @@ def _config(args, **over):
               epoch_rule=args.epoch_rule, augment=args.augment, shift=args.shift, device=args.device,
               surrogate=args.surrogate, limit_per_class=args.limit_per_class,
               channels_last={"auto": None, "on": True, "off": False}[args.channels_last],
-              precision=args.precision)
+              precision=args.precision, alpha=args.alpha, min_per_class=args.min_per_class)
     kw.update(over)
     return RunConfig(**kw)
 
@@ -108,16 +171,14 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from .report import make_report
+    from .report import format_summary, make_report
 
-    rep = make_report(args.paths, args.out, plots=not args.no_plots)
-    print(f"{rep['runs']} runs")
-    for s in rep["summary"]:
-        print(f"  {s['dataset']}/{s['model']}/{s['recipe']} {s['method']:<22} {s['rule']:<5} "
-              f"d={s['density']:<5g}"
-              f" seeds={s['seeds']}  accuracy {s['accuracy_mean']:.4f} [{s['accuracy_min']:.4f}, "
-              f"{s['accuracy_max']:.4f}]  worst-class {s['worst_class_accuracy_mean']:.4f} "
-              f"[{s['worst_class_accuracy_min']:.4f}, {s['worst_class_accuracy_max']:.4f}]")
+    rep = make_report(args.paths, args.out, plots=not args.no_plots, n_boot=args.n_boot,
+                      heatmap_density=args.heatmap_density)
+    print(format_summary(rep))
+    if args.markdown:
+        print()
+        print(rep["markdown"])
     for f in rep["files"]:
         print(f"wrote {f}")
     return 0
@@ -171,30 +232,42 @@ def register(subparsers) -> None:
     r.add_argument("--no-progress", action="store_true", help="no progress bars or per-epoch lines")
     r.set_defaults(func=_cmd_run)
 
-    r = sub.add_parser("report", help="tidy CSVs and plots from run JSONs",
-                       description="Collect run JSONs into runs.csv, classes.csv, summary.csv and plots of "
-                       "average and worst-class accuracy against density (min/max bands over seeds).")
+    r = sub.add_parser("report", help="summaries, paired comparisons, CSVs and figures from run JSONs",
+                       description="Group run JSONs by their full configuration (every config field except "
+                       "seed, data_dir and device; copies of one run count once), then per density and "
+                       "method: mean and min/max over seeds of average and worst-class test accuracy, the "
+                       "paired difference against Random of the same seed, 95%% test-set intervals "
+                       "(stratified bootstrap over test images), wall time. Writes runs.csv, summary.csv, "
+                       "paired.csv, classes.csv, class_summary.csv, README_table.md and figures (PNG+PDF).")
     r.add_argument("paths", nargs="+", help="run JSONs or folders (searched recursively)")
     r.add_argument("--out", help="output folder (default: PATHS[0]/report)")
-    r.add_argument("--no-plots", action="store_true")
+    r.add_argument("--no-plots", action="store_true", help="write the CSVs and the table only")
+    r.add_argument("--markdown", action="store_true", help="also print the README table (Markdown)")
+    r.add_argument("--n-boot", type=int, default=2000,
+                   help="bootstrap resamples for intervals missing from the JSONs and paired intervals "
+                   "(default 2000)")
+    r.add_argument("--heatmap-density", type=float, default=0.5,
+                   help="density of the per-class recall heatmap (default 0.5)")
     r.set_defaults(func=_cmd_report)
 
     r = sub.add_parser("sweep", help="run a grid (densities x scores x quotas x seeds) through submitit",
                        description="Grid of runs through submitit (local subprocesses or SLURM).",
-                       epilog=SWEEP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog=SWEEP_EPILOG)
     _add_config_args(r, grid=True)
     g = r.add_argument_group("submitit")
-    g.add_argument("--cluster", choices=["local", "slurm", "debug"], default="local")
-    g.add_argument("--chunk-size", type=int, default=0, help="runs per job (0: all for local, 1 for slurm)")
+    g.add_argument("--cluster", choices=CLUSTERS, default="local", help="submitit executor (see below)")
+    g.add_argument("--chunk-size", type=_nonnegative_int, default=0,
+                   help="runs per job (0: all for local, 1 for slurm)")
     g.add_argument("--no-wait", action="store_true", help="submit and return without waiting")
-    g.add_argument("--timeout-min", type=int, default=240)
-    g.add_argument("--gpus-per-node", type=int, default=0)
-    g.add_argument("--cpus-per-task", type=int)
-    g.add_argument("--mem-gb", type=float)
-    g.add_argument("--partition")
-    g.add_argument("--account")
-    g.add_argument("--qos")
-    g.add_argument("--constraint")
-    g.add_argument("--array-parallelism", type=int, default=16)
-    g.add_argument("--job-name", default="droplab")
+    g.add_argument("--timeout-min", type=int, default=240, help="time limit of each job, in minutes")
+    g.add_argument("--gpus-per-node", type=int, default=0, help="GPUs per job (slurm)")
+    g.add_argument("--cpus-per-task", type=int, help="CPUs per job (slurm; default: the cluster's)")
+    g.add_argument("--mem-gb", type=float, help="memory per job in GB (slurm; default: the cluster's)")
+    g.add_argument("--partition", help="SLURM partition (default: the cluster's)")
+    g.add_argument("--account", help="SLURM account (default: the user's)")
+    g.add_argument("--qos", help="SLURM quality of service (default: the cluster's)")
+    g.add_argument("--constraint", help="SLURM node constraint, e.g. a GPU type (default: none)")
+    g.add_argument("--array-parallelism", type=int, default=16,
+                   help="most array tasks running at once (slurm)")
+    g.add_argument("--job-name", default="droplab", help="submitit / SLURM job name")
     r.set_defaults(func=_cmd_sweep)

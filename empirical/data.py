@@ -287,6 +287,23 @@ def _decode_all(blobs: list[bytes], what: str) -> np.ndarray:
     return np.ascontiguousarray(np.stack(imgs).transpose(0, 3, 1, 2))
 
 
+def _unreadable_image(files, exc: Exception) -> str:
+    """A one-line message naming the first of ``files`` that cannot be read or decoded (called after a
+    batch decode failed with ``exc``)."""
+    import re
+
+    for f in files:
+        try:
+            _decode(f.read_bytes())
+        except Exception as e:  # noqa: BLE001 - any read or decode error marks the culprit
+            exc, culprit = e, f
+            break
+    else:
+        culprit = "one of the files"
+    why = re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "", str(exc))
+    return f"cannot read the image {str(culprit)!r}: {type(exc).__name__}: {why}"
+
+
 def read_image_folder(path, class_names=None) -> ArrayDataset:
     """Read ``train/<class>/*`` and ``test/<class>/*`` (any Pillow-readable images of one size).
 
@@ -310,7 +327,13 @@ def read_image_folder(path, class_names=None) -> ArrayDataset:
             labels += [ids[c]] * len(fs)
         if not files:
             raise ValueError(f"no images under {str(path / split)!r}")
-        parts[split] = (_decode_all([f.read_bytes() for f in files], f"{path}/{split}"), np.array(labels))
+        try:
+            x = _decode_all([f.read_bytes() for f in files], f"{path}/{split}")
+        except (OSError, ValueError, SyntaxError) as exc:  # PIL.UnidentifiedImageError is an OSError
+            if isinstance(exc, ValueError) and str(exc).startswith((f"{path}/{split}:", "reading image")):
+                raise  # _decode_all's own messages (sizes differ, no Pillow) already say what is wrong
+            raise ValueError(_unreadable_image(files, exc)) from exc
+        parts[split] = (x, np.array(labels))
     (x_tr, y_tr), (x_te, y_te) = parts["train"], parts["test"]
     return ArrayDataset("imagefolder", x_tr, y_tr, x_te, y_te, list(class_names),
                         source=f"imagefolder:{path}")

@@ -1,15 +1,35 @@
-"""The choices the pipeline accepts, in one torch-free module.
+"""The choices the pipeline accepts, each tuple defined once, in one torch-free module.
 
 The ``droplab`` command line builds its parser from these without importing torch, so
-``droplab theory`` and ``droplab --help`` stay fast; the modules that implement each choice import
-their names from here.
+``droplab theory`` and ``droplab --help`` stay fast; the modules that implement and validate each
+choice import their names from here. The choices the pipeline shares with the theory (the DRoP rules,
+the surrogate covariances) are defined in :mod:`gaussian_theory.options` and re-exported.
 """
+
+from gaussian_theory.options import COVARIANCES, RULES
+
+__all__ = ["DATASETS", "FORMATS", "IMAGE_MODELS", "MODELS", "SCORES", "QUOTAS", "RECIPE_KINDS", "PRECISIONS",
+           "RECALL_QUOTAS", "RULES", "COVARIANCES", "SURROGATES", "EPOCH_RULES", "CLUSTERS", "CHANNELS_LAST"]
 
 DATASETS = ("cifar10", "cifar100", "imagefolder", "gaussian")
 FORMATS = ("auto", "pickle", "imagefolder", "jpeg-index")
 IMAGE_MODELS = ("resnet18", "vgg16", "vgg19", "smallcnn")
 MODELS = IMAGE_MODELS + ("mlp", "linear")
 SCORES = ("random", "el2n", "grand", "forgetting", "dynunc", "coreset")
-QUOTAS = ("none", "uniform", "drop")
+#: Class quotas: none (global top-k), uniform (class proportions kept), drop (DRoP, densities
+#: proportional to the validation error, damped by ``alpha``), probit (the two-Gaussian worst-class
+#: optimum from the recalls, ``gaussian_theory.allocation``).
+QUOTAS = ("none", "uniform", "drop", "probit")
+#: Quotas computed from the query model's validation recalls.
+RECALL_QUOTAS = ("drop", "probit")
 RECIPE_KINDS = ("paper", "fast")
 PRECISIONS = ("auto", "fp32", "bf16")
+#: Gaussian surrogate of the query model's features: a covariance family, or "off".
+SURROGATES = COVARIANCES + ("off",)
+#: Final-training epochs on pruned data: "fixed" = the recipe's epochs; "code" = the official code's
+#: E_d = floor((0.5 + 0.5 d) E / d).
+EPOCH_RULES = ("fixed", "code")
+#: submitit executors of ``droplab empirical sweep``.
+CLUSTERS = ("local", "slurm", "debug")
+#: ``--channels-last``: "auto" = on for image models.
+CHANNELS_LAST = ("auto", "on", "off")

@@ -21,9 +21,11 @@ import dataclasses
 import datetime as _dt
 import hashlib
 import json
+import os
 import platform
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,20 +33,30 @@ import numpy as np
 import torch
 
 from gaussian_theory.atomic import atomic_write
-from gaussian_theory.validation import check_density, derive_seed
+from gaussian_theory.validation import check_density, check_int, check_option, check_real, derive_seed
 
-from . import bridge, data, models, scores, selection, train
+from . import bridge, data, models, scores, selection, stats, train
 from .augment import BatchAugment
-from .options import PRECISIONS
+from .options import (
+    DATASETS,
+    EPOCH_RULES,
+    MODELS,
+    PRECISIONS,
+    QUOTAS,
+    RECALL_QUOTAS,
+    RECIPE_KINDS,
+    RULES,
+    SCORES,
+    SURROGATES,
+)
 
-__all__ = ["RunConfig", "run_one", "run_many", "derive_seed", "load_data", "run_path", "method_label"]
-
-EPOCH_RULES = ("fixed", "code")
+__all__ = ["RunConfig", "run_one", "run_many", "derive_seed", "load_data", "run_path", "method_label",
+           "check_out_dir"]
 
 # Fields added to RunConfig after results were first recorded, with the value that reproduces the
 # earlier behaviour. While a field holds it, it is left out of the run and query ids, so recorded
 # runs keep their names (tests/test_empirical_pipeline.py pins ids computed before these fields).
-IDENTITY_NEUTRAL = {"precision": "auto"}
+IDENTITY_NEUTRAL = {"precision": "auto", "alpha": 1.0, "min_per_class": 0}
 
 
 @dataclass
@@ -75,26 +87,24 @@ class RunConfig:
     limit_per_class: int | None = None
     synthetic: dict = field(default_factory=dict)
     precision: str = "auto"
+    alpha: float = 1.0
+    min_per_class: int = 0
 
     def validate(self, check_data: bool = True) -> RunConfig:
         """Raise ValueError/TypeError on any bad field (before any training); returns self."""
-        if self.dataset not in data.DATASETS:
-            raise ValueError(f"dataset must be one of {data.DATASETS}, got {self.dataset!r}")
-        if self.model not in models.MODELS:
-            raise ValueError(f"model must be one of {models.MODELS}, got {self.model!r}")
-        if self.score not in scores.SCORES:
-            raise ValueError(f"score must be one of {scores.SCORES}, got {self.score!r}")
-        if self.quota not in selection.QUOTAS:
-            raise ValueError(f"quota must be one of {selection.QUOTAS}, got {self.quota!r}")
-        if self.rule not in ("paper", "code"):
-            raise ValueError(f"rule must be 'paper' or 'code', got {self.rule!r}")
-        if self.epoch_rule not in EPOCH_RULES:
-            raise ValueError(f"epoch_rule must be one of {EPOCH_RULES}, got {self.epoch_rule!r}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
-        if self.surrogate not in bridge.COVARIANCES + ("off",):
-            raise ValueError(f"surrogate must be 'isotropic', 'diagonal' or 'off', got {self.surrogate!r}")
+        for name, options in (("dataset", DATASETS), ("model", MODELS), ("score", SCORES), ("quota", QUOTAS),
+                              ("rule", RULES), ("epoch_rule", EPOCH_RULES), ("precision", PRECISIONS),
+                              ("surrogate", SURROGATES), ("recipe", RECIPE_KINDS)):
+            check_option(getattr(self, name), name, options)
+        self.alpha = check_real(self.alpha, "alpha", minimum=0.0)
+        self.min_per_class = check_int(self.min_per_class, "min_per_class", minimum=0)
         check_density(self.density)
+        if self.dataset == "gaussian" and self.data_dir is not None:
+            raise ValueError(f"data_dir (--data-dir) is not used by the synthetic gaussian dataset, got "
+                             f"{self.data_dir!r}: leave it out")
+        if self.dataset == "gaussian" and self.shift != 4:
+            warnings.warn(f"shift={self.shift} is ignored: the gaussian dataset has feature vectors, "
+                          "not images", UserWarning, stacklevel=2)
         if self.dataset == "gaussian" and self.model in models.IMAGE_MODELS:
             raise ValueError(f"model {self.model!r} needs images; the gaussian dataset has feature vectors "
                              f"(use 'mlp' or 'linear')")
@@ -102,6 +112,10 @@ class RunConfig:
                                                      and self.limit_per_class >= 2):
             raise ValueError(f"limit_per_class must be an int >= 2, got {self.limit_per_class!r}")
         rec = self.final_recipe()
+        if self.epoch_rule == "code" and rec.epochs > 4 * self.base_recipe().epochs:
+            warnings.warn(f"epoch_rule='code' at density {self.density:g} trains {rec.epochs} epochs on the "
+                          f"pruned data ({rec.epochs / self.base_recipe().epochs:.0f}x the full-data "
+                          f"{self.base_recipe().epochs})", UserWarning, stacklevel=2)
         scores.query_plan(self.score, rec, self.query_epochs, self.query_inits)
         if self.device != "auto":
             train.resolve_device(self.device)
@@ -133,7 +147,8 @@ class RunConfig:
         return hashlib.sha1(json.dumps(self.identity(exclude), sort_keys=True).encode()).hexdigest()[:8]
 
     def run_id(self, seed: int) -> str:
-        q = self.quota + (f"-{self.rule}" if self.quota == "drop" else "")
+        q = self.quota + (f"-{self.rule}" if self.quota in RECALL_QUOTAS else "")
+        q += f"-a{self.alpha:g}" if self.quota == "drop" and self.alpha != 1.0 else ""
         return (f"{self.dataset}_{self.model}_{self.score}_{q}_d{self.density:g}_{self.recipe}"
                 f"_s{seed}_{self.digest()}")
 
@@ -147,9 +162,11 @@ class RunConfig:
         return f"{self.dataset}_{self.model}_{self.score}_s{seed}_{h}"
 
 
-def method_label(score: str, quota: str) -> str:
-    """Paper-style name: ``Random``, ``Random+DRoP``, ``EL2N+Uniform`` ..."""
+def method_label(score: str, quota: str, alpha: float = 1.0) -> str:
+    """Paper-style name: ``Random``, ``Random+DRoP``, ``EL2N+Uniform``, ``Random+DRoP(a=0.7)`` ..."""
     q = selection.QUOTA_LABELS[quota]
+    if quota == "drop" and alpha != 1.0:
+        q += f"(a={alpha:g})"
     return scores.SCORE_LABELS[score] + (f"+{q}" if q else "")
 
 
@@ -172,6 +189,22 @@ def load_data(config: RunConfig) -> data.ArrayDataset:
         rank[order] = np.arange(y.size) - starts[y[order]]
         ds = ds.subset(train_idx=np.flatnonzero(rank < config.limit_per_class))
     return ds
+
+
+def check_out_dir(out_dir) -> Path:
+    """``out_dir`` as a Path, after checking (creating nothing) that it is, or can become, a writable
+    folder: ValueError naming it otherwise, before any data loading or training."""
+    out = Path(out_dir)
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        what = "is a file" if probe == out else f"cannot be created: {str(probe)!r} is a file"
+        raise ValueError(f"output folder (out_dir, --out) {str(out)!r} {what}")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ValueError(f"output folder (out_dir, --out) {str(out)!r} is not writable (no write "
+                         f"permission on {str(probe)!r})")
+    return out
 
 
 def _atomic_json(obj, path: Path) -> None:
@@ -302,7 +335,7 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an int, got {seed!r}")
     config.validate(check_data=dataset is None)
-    out_dir = Path(out_dir)
+    out_dir = check_out_dir(out_dir)
     path = run_path(out_dir, config, seed)
     if path.is_file() and not force:
         done = json.loads(path.read_text())
@@ -322,7 +355,7 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
 
     # query model: needed for DRoP recalls and for every non-random score
     query = None
-    if config.quota == "drop" or config.score != "random":
+    if config.quota in RECALL_QUOTAS or config.score != "random":
         t0 = time.perf_counter()
         query = _run_query(config, seed, ds, t, out_dir, resume=resume, progress=progress, channels_last=chl,
                            hooks=hooks)
@@ -332,7 +365,8 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
     # scores, quotas, selection
     t0 = time.perf_counter()
     recalls = None if query is None else np.asarray(query["recalls"])
-    counts = selection.quota_counts(config.quota, sizes, config.density, recalls, config.rule)
+    counts = selection.quota_counts(config.quota, sizes, config.density, recalls, config.rule,
+                                    alpha=config.alpha, min_count=config.min_per_class)
     total = selection.total_kept(int(sizes.sum()), config.density)
     if config.score == "random":
         sc = scores.random_scores(len(ds.y_train), _gen(seed, "random-scores"))
@@ -367,6 +401,9 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
     val = train.evaluate(model, t.x_val, t.y_val, t.aug, t.num_classes, precision=config.precision,
                          return_predictions=True)
     timings["eval_s"] = time.perf_counter() - t0
+    # 95% intervals over the test images (stratified bootstrap, fixed seed 0: the report recomputes the same)
+    intervals = stats.accuracy_intervals(test["predictions"], test["labels"], t.num_classes,
+                                         class_names=ds.class_names)
     timings["total_s"] = time.perf_counter() - t_start
 
     theory = None
@@ -387,13 +424,14 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
         q_json["history"] = query["history"]
     result = {
         "status": "done", "run_id": run_id, "seed": int(seed),
-        "method": method_label(config.score, config.quota),
+        "method": method_label(config.score, config.quota, config.alpha),
         "config": config.to_dict(),
         "dataset": {"name": ds.name, "source": ds.source, "class_names": ds.class_names,
                     "class_sizes": sizes.tolist(), "n_train": int(sizes.sum()), "n_val": len(t.y_val),
                     "n_test": len(t.y_test), "image": ds.is_image},
         "query": q_json,
-        "quota": {"kind": config.quota, "rule": config.rule if config.quota == "drop" else None,
+        "quota": {"kind": config.quota, "rule": config.rule if config.quota in RECALL_QUOTAS else None,
+                  "alpha": config.alpha if config.quota == "drop" else None,
                   "counts": None if counts is None else counts.tolist(), "total": total},
         "selection": {"n_selected": int(idx.size), "class_counts": kept.tolist(),
                       "class_densities": (kept / np.maximum(sizes, 1)).tolist(),
@@ -402,7 +440,7 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
                   "resumed_from_epoch": res.resumed_from, "val": val, "test": test},
         "metrics": {"accuracy": test["accuracy"], "worst_class_accuracy": test["worst_class_accuracy"],
                     "recalls": test["recalls"], "class_densities": (kept / np.maximum(sizes, 1)).tolist()},
-        "theory": theory, "timings": timings, "device": _device_name(device),
+        "intervals": intervals, "theory": theory, "timings": timings, "device": _device_name(device),
         "precision": train.resolve_precision(config.precision, device), "channels_last": chl,
         "versions": _versions(),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -424,6 +462,7 @@ def run_many(config: RunConfig, seeds, out_dir, *, resume: bool = False, progres
              force: bool = False, log=print) -> list[dict]:
     """:func:`run_one` for each seed, loading the data once (and not at all if every run is done)."""
     config.validate()
+    check_out_dir(out_dir)
     seeds = [int(s) for s in seeds]
     ds = None
     load_s = 0.0

@@ -22,20 +22,25 @@ __all__ = ["QUOTAS", "QUOTA_LABELS", "quota_counts", "select_top_k", "select_wit
 
 from .options import QUOTAS
 
-QUOTA_LABELS = {"none": "", "uniform": "Uniform", "drop": "DRoP"}
+QUOTA_LABELS = {"none": "", "uniform": "Uniform", "drop": "DRoP", "probit": "Probit"}
 
 
-def quota_counts(quota: str, class_sizes, density: float, recalls=None, rule: str = "paper"):
-    """Per-class counts for ``quota`` (None for ``"none"``)."""
+def quota_counts(quota: str, class_sizes, density: float, recalls=None, rule: str = "paper",
+                 alpha: float = 1.0, min_count: int = 0):
+    """Per-class counts for ``quota`` (None for ``"none"``): ``uniform_counts``, or ``drop_counts`` with
+    ``allocation_rule=quota`` (``"drop"``: densities proportional to ``(1 - r_k)**alpha``; ``"probit"``:
+    to ``phi(Phi^-1(r_k))``), ``rule`` the integer rounding rule, ``min_count`` a per-class floor."""
     if quota not in QUOTAS:
         raise ValueError(f"quota must be one of {QUOTAS}, got {quota!r}")
     if quota == "none":
         return None
     if quota == "uniform":
-        return uniform_counts(class_sizes, density)
+        return uniform_counts(class_sizes, density, min_count=min_count)
     if recalls is None:
-        raise ValueError("quota 'drop' needs the query model's per-class recalls")
-    return drop_counts(recalls, class_sizes, density, rule=rule)
+        raise ValueError(f"quota {quota!r} needs the query model's per-class recalls")
+    kw = {"alpha": alpha} if quota == "drop" else {}
+    return drop_counts(recalls, class_sizes, density, rule=rule, allocation_rule=quota, min_count=min_count,
+                       **kw)
 
 
 def _order(scores: np.ndarray) -> np.ndarray:

@@ -27,27 +27,63 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-from pathlib import Path
 
 import submitit
 
-from .pipeline import RunConfig, run_path
+from gaussian_theory.validation import check_density, check_int, check_option, check_real
+
+from .options import QUOTAS, SCORES
+from .pipeline import RunConfig, check_out_dir, run_path
 
 __all__ = ["grid", "make_executor", "sweep", "SweepTask", "CLUSTERS"]
 
 CLUSTERS = ("local", "slurm", "debug")
+_EXECUTOR_INT = {"timeout_min": 1, "gpus_per_node": 0, "cpus_per_task": 1, "array_parallelism": 1}
+_EXECUTOR_STR = ("partition", "account", "qos", "constraint", "job_name")
 
 
-def grid(base: RunConfig, densities, score_names, quotas, seeds, rules=None) -> list[tuple[RunConfig, int]]:
-    """All (config, seed) points, each config validated (data presence checked once)."""
+def _unique(values, name: str, convert, log=None) -> list:
+    """``values`` converted one by one, duplicates removed (first occurrence kept, order preserved);
+    the removed duplicates are reported through ``log``. ValueError for an empty or non-list value."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a list, got {values!r}")
+    out, dups = [], []
+    for v in values:
+        v = convert(v)
+        (dups if v in out else out).append(v)
+    if not out:
+        raise ValueError(f"{name} must not be empty")
+    if dups and log is not None:
+        log(f"warning: duplicate {name} {dups} ignored (each grid point runs once): {name} = {out}")
+    return out
+
+
+def _density_value(d) -> float:
+    return check_density(d)
+
+
+def _seed_value(s) -> int:
+    return check_int(s, "seed", 0)
+
+
+def grid(base: RunConfig, densities, score_names, quotas, seeds, rules=None,
+         log=None) -> list[tuple[RunConfig, int]]:
+    """All distinct (config, seed) points, each config validated (data presence checked once).
+
+    Duplicate densities, scores, quotas, rules or seeds are dropped (and reported through ``log``)."""
     base.validate()
+    densities = _unique(densities, "densities", _density_value, log)
+    score_names = _unique(score_names, "scores", lambda v: check_option(v, "score", SCORES), log)
+    quotas = _unique(quotas, "quotas", lambda v: check_option(v, "quota", QUOTAS), log)
+    rules = _unique(rules or [base.rule], "rules", lambda v: check_option(v, "rule", ("paper", "code")), log)
+    seeds = _unique(seeds, "seeds", _seed_value, log)
     points = []
-    for d, s, q, r in itertools.product(densities, score_names, quotas, rules or [base.rule]):
-        if q != "drop" and r != (rules or [base.rule])[0]:
+    for d, s, q, r in itertools.product(densities, score_names, quotas, rules):
+        if q != "drop" and r != rules[0]:
             continue  # the rule matters only for DRoP quotas
-        cfg = dataclasses.replace(base, density=float(d), score=s, quota=q, rule=r)
+        cfg = dataclasses.replace(base, density=d, score=s, quota=q, rule=r)
         cfg.validate(check_data=False)
-        points += [(cfg, int(seed)) for seed in seeds]
+        points += [(cfg, seed) for seed in seeds]
     return points
 
 
@@ -100,6 +136,26 @@ def make_executor(cluster: str, folder, *, timeout_min: int = 240, gpus_per_node
     return ex
 
 
+def _check_sweep_options(cluster, chunk_size, wait, executor_kw) -> None:
+    """ValueError/TypeError naming the option for any bad sweep or executor option (before any work)."""
+    check_option(cluster, "cluster", CLUSTERS)
+    check_int(chunk_size, "chunk_size (--chunk-size; 0 = automatic)", 0)
+    if not isinstance(wait, bool):
+        raise TypeError(f"wait must be True or False, got {wait!r}")
+    unknown = set(executor_kw) - set(_EXECUTOR_INT) - set(_EXECUTOR_STR) - {"mem_gb"}
+    if unknown:
+        raise TypeError(f"unknown executor option(s) {sorted(unknown)}")
+    for k, lo in _EXECUTOR_INT.items():
+        if k in executor_kw and not (executor_kw[k] is None and k == "cpus_per_task"):
+            check_int(executor_kw[k], f"{k} (--{k.replace('_', '-')})", lo)
+    if executor_kw.get("mem_gb") is not None:
+        check_real(executor_kw["mem_gb"], "mem_gb (--mem-gb)", 0.0, strict_minimum=True)
+    for k in _EXECUTOR_STR:
+        v = executor_kw.get(k)
+        if v is not None and (not isinstance(v, str) or not v.strip() or any(c in v for c in "\n\r")):
+            raise ValueError(f"{k} (--{k.replace('_', '-')}) must be a non-empty one-line string, got {v!r}")
+
+
 def sweep(base: RunConfig, densities, score_names, quotas, seeds, out_dir, *, rules=None,
           cluster: str = "local", chunk_size: int = 0, wait: bool = True, log=print, **executor_kw) -> dict:
     """Submit every unfinished grid point; with ``wait`` collect the results.
@@ -107,10 +163,9 @@ def sweep(base: RunConfig, densities, score_names, quotas, seeds, out_dir, *, ru
     ``chunk_size``: runs per job (0 = the whole grid in one job for ``local``/``debug``, 1 for
     ``slurm``). Returns ``{"submitted", "skipped", "jobs", "results", "failed"}``.
     """
-    if cluster not in CLUSTERS:
-        raise ValueError(f"cluster must be one of {CLUSTERS}, got {cluster!r}")
-    out = Path(out_dir)
-    points = grid(base, densities, score_names, quotas, seeds, rules)
+    _check_sweep_options(cluster, chunk_size, wait, executor_kw)
+    out = check_out_dir(out_dir)
+    points = grid(base, densities, score_names, quotas, seeds, rules, log=log)
     todo = [(c, s) for c, s in points if not run_path(out, c, s).is_file()]
     ex = make_executor(cluster, out / "_submitit", **executor_kw) if todo else None
     log(f"grid: {len(points)} runs, {len(points) - len(todo)} already done, {len(todo)} to submit")

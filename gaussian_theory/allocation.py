@@ -1,43 +1,62 @@
-r"""Class allocations for data pruning: DRoP (Algorithm 1 of the paper) and uniform. numpy only.
+r"""Class allocations for data pruning: DRoP (Algorithm 1 of the paper), its damped variant, the
+probit rule (the exact two-Gaussian optimum from recalls) and uniform. numpy/scipy only.
 
-This module is the single implementation of DRoP in droplab; :mod:`empirical` imports it.
+This module is the single implementation of every class-allocation rule in droplab; :mod:`empirical`
+imports it. Reference: DRoP, arXiv 2404.05579, §4 and Algorithm 1; README, "The paper's formulas".
 
-DRoP (paper Algorithm 1, notes §2.2–2.3). Given validation recalls :math:`r_k`, class sizes
-:math:`N_k` (:math:`N=\sum_kN_k`) and a target dataset density :math:`d`:
+**Weights.** Every rule gives class :math:`k` (size :math:`N_k`, validation recall :math:`r_k`,
+error :math:`e_k=1-r_k`) a per-sample weight :math:`w_k` and keeps densities :math:`d_k\propto w_k`,
+water-filled at the caps :math:`d_k\le1` with :math:`\sum_kN_kd_k=dN`
+(:func:`allocation_weights`, ``allocation_rule=``):
 
-.. math::
-    d_k=\frac{d\,(1-r_k)}{Z},\qquad Z=\sum_j\frac{N_j}{N}(1-r_j),\qquad \sum_kN_kd_k=dN,
+* ``"drop"`` (default): :math:`w_k=e_k^{\alpha}`. :math:`\alpha=1` is the paper's Algorithm 1,
+  :math:`d_k=d\,e_k/Z`, :math:`Z=\sum_j(N_j/N)e_j`; :math:`0<\alpha<1` damps it toward uniform
+  (:math:`\alpha=0`);
+* ``"probit"``: :math:`w_k=\varphi(\Phi^{-1}(r_k))^{\alpha}` (:math:`\alpha=1` by default), the exact
+  worst-class optimum of the two-Gaussian model (see :func:`allocation_weights`).
 
-and a class whose density would exceed 1 is capped at 1, its excess redistributed over the
-unsaturated classes in proportion to :math:`N_k(1-r_k)`. Algorithm 1's loop converges to the unique
-*water-filling* solution :math:`d_k=\min\{1,\,c(1-r_k)\}` with :math:`c` set by the budget: each
-pass adds density proportional to :math:`1-r_k` to every unsaturated class, so unsaturated classes
-end at a common multiple :math:`c(1-r_k)` and saturated ones at 1 with :math:`c(1-r_k)\ge1`.
-We compute that solution directly, in :math:`O(K\log K)`, instead of iterating.
+Passing ``errors=`` instead of ``recalls=`` avoids forming :math:`1-(1-e_k)`, which cancels for
+errors below about 1e-16.
+
+**Saturation.** A class whose density would exceed 1 is capped at 1, its excess redistributed over
+the unsaturated classes in proportion to :math:`N_kw_k`. Algorithm 1's loop converges to the unique
+*water-filling* solution :math:`d_k=\min\{1,\,c\,w_k\}` with :math:`c` set by the budget; we compute it
+directly (:func:`water_fill`, :math:`O(K\log K)`). A per-class minimum ``min_count`` :math:`m` turns it
+into :math:`N_kd_k=\mathrm{clip}(c\,N_kw_k,\ \min(m,N_k),\ N_k)`, the same water-filling with floors.
 
 Edge cases (decided here, tested in ``tests/test_allocation.py``):
 
-* all :math:`r_k=1` (:math:`Z=0`): uniform densities :math:`d_k=d`;
+* all weights 0 (e.g. all :math:`r_k=1`): uniform densities :math:`d_k=d`;
 * :math:`d=1`: every class kept whole;
-* every class with :math:`r_k<1` saturates before :math:`dN` is spent: the remaining budget goes to
-  the classes with :math:`r_k=1` in proportion to their sizes (equal densities among them);
-* an empty class (:math:`N_k=0`) gets density 0 and count 0.
+* every class with :math:`w_k>0` saturates before :math:`dN` is spent: the remaining budget goes to
+  the zero-weight classes in proportion to their sizes (equal densities among them);
+* an empty class (:math:`N_k=0`) gets density 0 and count 0;
+* a non-empty class left with fewer than ``FEW_SAMPLES`` = 5 samples (or 0) where its size allows more
+  triggers a ``UserWarning`` naming the classes; ``min_count=`` sets a floor.
 """
 
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
+from scipy.special import ndtri
 
-from .validation import check_density
+from .options import ALLOCATION_RULES, RULES
+from .validation import check_density, check_int, check_option, check_real
 
 __all__ = [
-    "drop_densities", "drop_counts", "uniform_counts", "total_kept", "round_half_up", "water_fill",
-    "largest_remainder",
+    "drop_densities", "drop_counts", "uniform_counts", "allocation_weights", "total_kept",
+    "round_half_up", "water_fill", "largest_remainder", "population_sizes", "ALLOCATION_RULES",
+    "FEW_SAMPLES",
 ]
 
-RULES = ("paper", "code")
+#: Allocation rules (class weights); see the module docstring. ``RULES`` ("paper", "code") is the
+#: separate choice of how DRoP's weights become integer counts (:func:`drop_counts`).
+
+#: A non-empty class kept with fewer samples than this (where its size allows more) is warned about.
+FEW_SAMPLES = 5
 
 
 # ----------------------------------------------------------------------------- validation
@@ -61,81 +80,218 @@ def _first_bad(arr: np.ndarray, bad: np.ndarray, name: str, rule: str) -> None:
 
 
 def _check_sizes(class_sizes, name: str = "class_sizes") -> np.ndarray:
+    if class_sizes is None:
+        raise TypeError(f"{name} is required (one non-negative integer per class), got None")
     raw = _as_vector(class_sizes, name, "class sizes")
-    _first_bad(raw, ~np.isfinite(raw) | (raw < 0) | (raw != np.round(raw)), name, "be non-negative integers")
+    _first_bad(raw, ~np.isfinite(raw) | (raw < 0) | (raw != np.round(raw)) | (raw >= 2.0**62), name,
+               "be non-negative integers below 2**62")
     if raw.sum() <= 0:
         raise ValueError(f"{name} must contain at least one sample, got {class_sizes!r}")
     return raw.astype(np.int64)
 
 
-def _check_recalls(recalls, n_classes: int, name: str = "recalls") -> np.ndarray:
-    r = _as_vector(recalls, name, "per-class recalls")
-    if r.size != n_classes:
-        raise ValueError(f"{name} has {r.size} entries but class_sizes has {n_classes}: {recalls!r}")
+def _check_rates(values, n_classes: int | None, name: str) -> np.ndarray:
+    r = _as_vector(values, name, f"per-class {name}")
+    if n_classes is not None and r.size != n_classes:
+        raise ValueError(f"{name} has {r.size} entries but class_sizes has {n_classes}: {values!r}")
     _first_bad(r, np.isnan(r) | (r < 0) | (r > 1), name, "lie in [0, 1]")
     return r
 
 
+def _check_errors(recalls, errors, n_classes: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Exactly one of ``recalls``/``errors``; returns ``(errors, recall_order)``: the per-class errors
+    (``1 - recalls`` when recalls are given) and a tie-break key, smaller = harder class."""
+    if (recalls is None) == (errors is None):
+        raise TypeError("pass exactly one of recalls= and errors=, "
+                        f"got recalls={recalls!r}, errors={errors!r}")
+    if errors is None:
+        r = _check_rates(recalls, n_classes, "recalls")
+        return 1.0 - r, r
+    e = _check_rates(errors, n_classes, "errors")
+    return e, -e
+
+
+def _check_min_count(min_count, sizes: np.ndarray) -> np.ndarray:
+    """Per-class floors ``min(min_count, N_k)``."""
+    m = check_int(min_count, "min_count", minimum=0)
+    return np.minimum(sizes, m)
+
+
+def _floors_fit(floors: np.ndarray, budget: float, min_count) -> None:
+    if floors.sum() > budget * (1 + 1e-12):
+        raise ValueError(f"min_count={min_count!r} needs {int(floors.sum())} samples (min(min_count, N_k) "
+                         f"summed over the classes) but the budget round(dN) is only {budget:g}: lower "
+                         "min_count or raise density")
+
+
+def _warn_few(kept: np.ndarray, sizes: np.ndarray) -> None:
+    """UserWarning naming the non-empty classes kept with fewer than FEW_SAMPLES (where N_k allows)."""
+    few = (sizes > 0) & (kept < np.minimum(FEW_SAMPLES, sizes) - 1e-9)
+    if few.any():
+        idx = np.flatnonzero(few)
+        shown = ", ".join(f"class {k}: {kept[k]:g} of {int(sizes[k])}" for k in idx[:10])
+        more = f" and {idx.size - 10} more" if idx.size > 10 else ""
+        warnings.warn(f"{idx.size} class(es) keep fewer than {FEW_SAMPLES} samples ({shown}{more}); "
+                      "pass min_count= for a per-class minimum", UserWarning, stacklevel=3)
+
+
+# ----------------------------------------------------------------------------- weights
+def allocation_weights(recalls=None, errors=None, *, allocation_rule: str = "drop", alpha=1.0) -> np.ndarray:
+    r"""Per-sample class weights :math:`w_k` of an allocation rule (densities :math:`d_k\propto w_k`).
+
+    Pass exactly one of ``recalls`` (:math:`r_k`) or ``errors`` (:math:`e_k=1-r_k`; exact for tiny
+    errors, where :math:`1-r_k` would round to 0). Weights are scaled so that the largest is 1 when
+    :math:`\alpha\ne1` (densities depend only on their ratios), so a large :math:`\alpha` cannot
+    underflow every weight to 0.
+
+    ``allocation_rule="drop"``: :math:`w_k=e_k^{\alpha}` (arXiv 2404.05579, Algorithm 1, at
+    :math:`\alpha=1`). :math:`\alpha\in[0,1)` damps DRoP toward uniform (:math:`\alpha=0`,
+    :math:`0^0=1`); :math:`\alpha>1` sharpens it.
+
+    ``allocation_rule="probit"``:
+    :math:`w_k=\varphi(\Phi^{-1}(r_k))^{\alpha}=\varphi(\Phi^{-1}(e_k))^{\alpha}` (:math:`\varphi` symmetric).
+    In the two-Gaussian model (paper §4, README "The paper's formulas"),
+    at the full-data average-risk minimiser :math:`t^*` the recalls are :math:`r_k=\Phi(a_k)` with
+    :math:`a_0=(t^*-\mu_0)/\sigma_0`, :math:`a_1=(\mu_1-t^*)/\sigma_1`, so
+    :math:`f_k(t^*)=\varphi(a_k)/\sigma_k`; stationarity :math:`\pi_0f_0(t^*)=\pi_1f_1(t^*)` gives
+    :math:`\sigma_k\propto\pi_k\varphi(a_k)`, and since the worst-class-optimal pruned priors are
+    :math:`\propto\sigma_k` and pruned priors are :math:`\propto d_k\pi_k`, the worst-class-optimal
+    densities are :math:`d_k\propto\varphi(\Phi^{-1}(r_k))`, for any priors
+    (:func:`gaussian_theory.symbolic.probit_density_ratio_expr`). Water-filled at the caps this is
+    exactly :meth:`TwoGaussians.worst_class_optimal_densities` whenever the learned threshold is
+    finite (:meth:`TwoGaussians.probit_densities` handles the other case). DRoP's weight is
+    :math:`e_k=\Phi(-a_k)\approx\varphi(a_k)/a_k` (Mills ratio): an extra factor :math:`1/a_k` that
+    favours the hard class, hence its overshoot.
+
+    Limits, measured: the probit rule is exact only for two 1-D Gaussians at the population level.
+    It does not carry over to K classes: in the figure-6 mixture (K = 10, p = 10, README "Figures")
+    at d = 0.2 the worst-class risks are probit 0.222, DRoP 0.213, DRoP with :math:`\alpha=1.5`
+    0.201, uniform 0.242 (Monte Carlo, 200,000 draws per class), against a minimax bound of 0.185;
+    DRoP *under*\ shoots there. At finite n the optimum moves back toward uniform (effective
+    :math:`\alpha` of the Monte-Carlo optimum in the reference model, population 0.85: ERM 0.39 /
+    0.54 / 0.65 at n = 2,000 / 5,000 / 20,000). Recall 0 or 1 gives weight 0, and a recall below
+    1/2 gets the same weight as its mirror :math:`1-r_k`: the rule presumes the recalls of a
+    threshold between the classes.
+    """
+    rule = check_option(allocation_rule, "allocation_rule", ALLOCATION_RULES)
+    a = check_real(alpha, "alpha", minimum=0.0)
+    e, _ = _check_errors(recalls, errors, None)
+    return _weights(e, rule, a)
+
+
+def _weights(e: np.ndarray, rule: str, alpha: float) -> np.ndarray:
+    """Weights from validated errors (see :func:`allocation_weights`)."""
+    if rule == "drop":
+        if alpha == 1.0:
+            return e.copy()
+        if alpha == 0.0:
+            return np.ones_like(e)
+        top = e.max()
+        return (e / top) ** alpha if top > 0 else np.zeros_like(e)
+    z = ndtri(e)  # -inf / +inf at e = 0 / 1: weight 0
+    with np.errstate(invalid="ignore"):
+        log_w = -0.5 * z * z  # log(phi(z)) + log(sqrt(2 pi)); the constant cancels
+    log_w = np.where(np.isfinite(z), log_w, -np.inf)
+    if alpha == 0.0:
+        return np.ones_like(e)
+    top = log_w.max()
+    return np.exp(alpha * (log_w - top)) if np.isfinite(top) else np.zeros_like(e)
+
+
 # ----------------------------------------------------------------------------- mechanisms
-def water_fill(weights, caps, budget: float) -> np.ndarray:
-    r"""Fill ``budget`` units into bins: :math:`x_k=\min\{\mathrm{cap}_k,\,c\,w_k\}` with
-    :math:`\sum_kx_k=\mathrm{budget}`.
+def water_fill(weights, caps, budget: float, floors=None) -> np.ndarray:
+    r"""Fill ``budget`` units into bins: :math:`x_k=\mathrm{clip}(c\,w_k,\ \mathrm{lo}_k,\ \mathrm{cap}_k)`
+    with :math:`\sum_kx_k=\mathrm{budget}` (``floors`` :math:`\mathrm{lo}_k`, default 0).
 
     If every bin with :math:`w_k>0` is full and budget remains, the rest is spread over the
-    zero-weight bins in proportion to their caps. Requires ``0 <= budget <= sum(caps)``.
-    Vectorised: bins are sorted by :math:`w_k/\mathrm{cap}_k` (the order in which they saturate)
-    and :math:`c` found from cumulative sums.
+    zero-weight bins by the same rule with weights :math:`\mathrm{cap}_k` (in proportion to their caps
+    when there are no floors). Requires ``sum(floors) <= budget <= sum(caps)``. Vectorised:
+    :math:`\sum_k x_k(c)` is piecewise linear in :math:`c` with kinks at :math:`\mathrm{lo}_k/w_k` and
+    :math:`\mathrm{cap}_k/w_k`; the kinks are sorted and :math:`c` found from cumulative sums.
     """
     w = np.asarray(weights, dtype=float)
     cap = np.asarray(caps, dtype=float)
+    lo = np.zeros_like(cap) if floors is None else np.minimum(np.asarray(floors, dtype=float), cap)
     total_cap = cap.sum()
-    if not (0 <= budget <= total_cap * (1 + 1e-12)):
-        raise ValueError(f"budget must lie in [0, sum(caps)={total_cap}], got {budget!r}")
+    if not (lo.sum() * (1 - 1e-12) <= budget <= total_cap * (1 + 1e-12)):
+        raise ValueError(f"budget must lie in [sum(floors)={lo.sum()}, sum(caps)={total_cap}], "
+                         f"got {budget!r}")
     if budget >= total_cap:  # everything fits: exact, without c's rounding error
         return cap.copy()
-    x = np.zeros_like(cap)
+    x = lo.copy()
     active = (w > 0) & (cap > 0)
-    if active.any():
-        idx = np.flatnonzero(active)
-        # A bin saturates once c >= cap/w; sort by that level, smallest first.
-        level = cap[idx] / w[idx]
-        order = idx[np.argsort(level, kind="stable")]
-        lvl = cap[order] / w[order]
-        # If the first j bins (in saturation order) are full: c_j = (budget - sum cap_<j) / sum w_>=j.
-        cap_before = np.concatenate([[0.0], np.cumsum(cap[order])[:-1]])
-        w_from = np.cumsum(w[order][::-1])[::-1]
-        c = (budget - cap_before) / w_from
-        # The right j is the first whose own bin does not overflow at c_j.
-        fits = c <= lvl
-        if fits.any():
-            j = int(np.argmax(fits))
-            x[order] = np.minimum(cap[order], c[j] * w[order])
-            x[order[:j]] = cap[order[:j]]
-        else:  # every weighted bin is full
-            x[order] = cap[order]
-    remaining = budget - x.sum()
     zero = ~active & (cap > 0)
-    if remaining > 1e-9 * max(total_cap, 1.0) and zero.any():
-        x[zero] = cap[zero] * remaining / cap[zero].sum()
+    room_active = float(cap[active].sum() + lo[zero].sum())
+    if budget - room_active <= 1e-9 * max(total_cap, 1.0):  # the weighted bins take it all
+        x[active] = _clip_fill(w[active], lo[active], cap[active], budget - lo[~active].sum())
+        return x
+    x[active] = cap[active]
+    if not lo[zero].any():  # equal densities, in proportion to the caps
+        x[zero] = cap[zero] * (budget - x.sum()) / cap[zero].sum()
+    else:
+        x[zero] = _clip_fill(cap[zero], lo[zero], cap[zero], budget - x[~zero].sum())
     return np.minimum(x, cap)
 
 
-def largest_remainder(quotas, caps, total: int, priority=None) -> np.ndarray:
-    """Round real ``quotas`` (``0 <= quotas <= caps``) to integers summing exactly to ``total``.
+def _clip_fill(w: np.ndarray, lo: np.ndarray, cap: np.ndarray, budget: float) -> np.ndarray:
+    """:math:`\\mathrm{clip}(c w, lo, cap)` summing to ``budget``, every ``w > 0``."""
+    if w.size == 0 or budget >= cap.sum():
+        return cap.copy()
+    # Kinks of sum_k clip(c w_k, lo_k, cap_k): bin k leaves its floor at lo/w and fills at cap/w.
+    # Events sorted by level (floors first on ties); after event i, the free bins are those whose
+    # floor event is done and whose cap event is not. On the segment after event i the budget is met
+    # at c_i = (budget - sum(lo of floored) - sum(cap of full)) / sum(w of free); the first c_i that
+    # does not pass the next kink is the answer (as in Algorithm 1's fixed point).
+    k = w.size
+    level = np.concatenate([lo / w, cap / w])
+    is_cap = np.concatenate([np.zeros(k, bool), np.ones(k, bool)])
+    order = np.lexsort((is_cap, level))
+    lvl, cap_ev, bins = level[order], is_cap[order], np.concatenate([np.arange(k), np.arange(k)])[order]
+    lo_left = lo.sum() - np.cumsum(np.where(cap_ev, 0.0, lo[bins]))
+    cap_done = np.cumsum(np.where(cap_ev, cap[bins], 0.0))
+    # Free weight after event i: weights of floor events done minus cap events done, summed from the
+    # end (floors: the remaining cap events' weights minus the remaining floor events') so that the
+    # common no-floor case is the exact reverse cumulative sum of the unsaturated weights.
+    w_caps_left = np.concatenate([np.cumsum(np.where(cap_ev, w[bins], 0.0)[::-1])[::-1][1:], [0.0]])
+    w_lo_left = np.concatenate([np.cumsum(np.where(cap_ev, 0.0, w[bins])[::-1])[::-1][1:], [0.0]])
+    w_free = w_caps_left - w_lo_left
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = (budget - lo_left - cap_done) / w_free
+    nxt = np.concatenate([lvl[1:], [np.inf]])
+    fits = (w_free > 0) & (c <= nxt)
+    i = int(np.argmax(fits)) if fits.any() else int(np.flatnonzero(w_free > 0)[-1])
+    done = np.zeros(2 * k, bool)
+    done[order[: i + 1]] = True
+    floored, full = ~done[:k], done[k:]
+    free = ~floored & ~full
+    if w_lo_left[i] == 0:  # no floor binds: c_i as computed (exactly Algorithm 1's fixed point)
+        c_i = c[i]
+    elif free.any():  # recompute from the segment's three sets: w_free may have cancelled
+        c_i = (budget - lo[floored].sum() - cap[full].sum()) / w[free].sum()
+    else:  # a zero-length segment: any c on it
+        c_i = lvl[i]
+    x = np.clip(c_i * w, lo, cap)
+    x[full], x[floored] = cap[full], lo[floored]
+    return x
+
+
+def largest_remainder(quotas, caps, total: int, priority=None, floors=None) -> np.ndarray:
+    """Round real ``quotas`` (``floors <= quotas <= caps``) to integers summing exactly to ``total``.
 
     Floors every quota, then hands the missing units one each to the classes with the largest
     fractional parts. Ties are broken deterministically by ``priority`` (smaller first; DRoP passes
     the recalls, so a harder class wins a tie), then by class index. A class at its cap never
-    receives a unit.
+    receives a unit, and a class at its (integer) floor never gives one back.
     """
     q = np.asarray(quotas, dtype=float)
     cap = np.asarray(caps, dtype=np.int64)
-    counts = np.minimum(np.floor(q + 1e-9).astype(np.int64), cap)  # 1e-9: 4.9999999999 is 5
+    low = np.zeros_like(cap) if floors is None else np.asarray(floors, dtype=np.int64)
+    counts = np.clip(np.floor(q + 1e-9).astype(np.int64), low, cap)  # 1e-9: 4.9999999999 is 5
     missing = int(total - counts.sum())
     if missing < 0:  # quotas summed above total by rounding; take back from smallest remainders
         frac = q - counts
         key = np.lexsort((np.arange(q.size), frac))
-        key = key[counts[key] > 0]
+        key = key[counts[key] > low[key]]
         counts[key[:-missing]] -= 1
         return counts
     if missing == 0:
@@ -167,54 +323,109 @@ def total_kept(n_samples: int, density: float) -> int:
     return int(round_half_up(density * n_samples))
 
 
-# ----------------------------------------------------------------------------- public rules
-def drop_densities(recalls, class_sizes, density) -> np.ndarray:
-    r"""DRoP class densities (paper Algorithm 1): :math:`d_k=\min\{1,\,c(1-r_k)\}`, :math:`\sum_kN_kd_k=dN`.
+def population_sizes(priors, total: int = 10**6) -> np.ndarray:
+    r"""Integer class sizes standing for a population with class ``priors`` (the theory's convention
+    where an allocation function needs sizes): :math:`N_k=\max(1,\mathrm{round}(\pi_kT))` for
+    :math:`\pi_k>0`, 0 for :math:`\pi_k=0`, :math:`T` = ``total``.
 
-    Without saturation this is :math:`d_k=d(1-r_k)/Z`, :math:`Z=\sum_j(N_j/N)(1-r_j)`. See the
-    module docstring for saturation and the edge cases.
+    A class with a positive prior never gets size 0 (so it is never dropped for rounding); the sizes
+    then sum to :math:`T` plus at most one per such tiny class. Prefer the exact priors where the
+    caller can (:meth:`TwoGaussians.drop_densities` water-fills the priors themselves).
+
+    >>> population_sizes([0.9999999, 0.0000001]).tolist()
+    [1000000, 1]
+    """
+    t = check_int(total, "total", minimum=1)
+    p = _as_vector(priors, "priors", "class priors")
+    _first_bad(p, ~np.isfinite(p) | (p < 0), "priors", "be finite and non-negative")
+    if p.sum() <= 0:
+        raise ValueError(f"priors must have a positive entry, got {priors!r}")
+    p = p / p.sum()
+    sizes = round_half_up(p * t)
+    return np.where(p > 0, np.maximum(sizes, 1), 0)
+
+
+# ----------------------------------------------------------------------------- public rules
+def _rule_weights(recalls, errors, sizes, allocation_rule, alpha):
+    """Validated ``(per-sample weights, tie-break key)`` for ``len(sizes)`` classes."""
+    rule = check_option(allocation_rule, "allocation_rule", ALLOCATION_RULES)
+    a = check_real(alpha, "alpha", minimum=0.0)
+    e, key = _check_errors(recalls, errors, sizes.size)
+    return _weights(e, rule, a), (None if a == 0 else key)
+
+
+def drop_densities(recalls=None, class_sizes=None, density=None, *, errors=None,
+                   allocation_rule: str = "drop", alpha=1.0, min_count=0) -> np.ndarray:
+    r"""Class densities :math:`d_k=\min\{1,\,c\,w_k\}`, :math:`\sum_kN_kd_k=dN` (DRoP by default).
+
+    With the defaults this is the paper's Algorithm 1 (arXiv 2404.05579): :math:`w_k=1-r_k`, so
+    without saturation :math:`d_k=d(1-r_k)/Z`, :math:`Z=\sum_j(N_j/N)(1-r_j)`. See the module
+    docstring for saturation and the edge cases, :func:`allocation_weights` for the rules.
 
     Parameters
     ----------
-    recalls : per-class validation recalls :math:`r_k\in[0,1]` of a query model.
+    recalls : per-class validation recalls :math:`r_k\in[0,1]` of a query model, or
+    errors : (keyword) per-class errors :math:`e_k=1-r_k\in[0,1]` instead (exactly one of the two).
     class_sizes : per-class sample counts :math:`N_k\ge0` (integers).
     density : target dataset density :math:`d\in(0,1]` (fraction of samples kept).
+    allocation_rule : ``"drop"`` (:math:`w_k=e_k^\alpha`) or ``"probit"``
+        (:math:`w_k=\varphi(\Phi^{-1}(r_k))^\alpha`, the two-Gaussian optimum; from recalls alone it
+        cannot see Theorem B.1's infinite-threshold case, which
+        :meth:`~gaussian_theory.two_gaussians.TwoGaussians.probit_densities` handles).
+    alpha : exponent :math:`\alpha\ge0` on the weights; 1 = the rule itself, 0 = uniform.
+    min_count : keep at least :math:`\min(m,N_k)` samples of class :math:`k` (a floor in the
+        water-filling: :math:`N_kd_k=\mathrm{clip}(cN_kw_k,\min(m,N_k),N_k)`); ValueError if the floors
+        exceed :math:`dN`.
 
     Returns
     -------
-    ndarray of shape (K,): fraction of each class to keep.
+    ndarray of shape (K,): fraction of each class to keep. Warns (``UserWarning``) when a non-empty
+    class keeps fewer than ``FEW_SAMPLES`` samples in expectation (:math:`d_kN_k`) where it has more.
 
     Examples
     --------
     >>> drop_densities([0.9, 0.7], [100, 100], 0.5).round(3).tolist()
     [0.25, 0.75]
+    >>> drop_densities(errors=[1e-20, 2e-20], class_sizes=[100, 100], density=0.5).round(3).tolist()
+    [0.333, 0.667]
     """
     sizes = _check_sizes(class_sizes)
-    r = _check_recalls(recalls, sizes.size)
+    w, _ = _rule_weights(recalls, errors, sizes, allocation_rule, alpha)
     d = check_density(density)
-    kept = water_fill(sizes * (1.0 - r), sizes, d * sizes.sum())
+    floors = _check_min_count(min_count, sizes)
+    _floors_fit(floors, d * sizes.sum(), min_count)
+    kept = water_fill(sizes * w, sizes, d * sizes.sum(), floors=floors)
     with np.errstate(invalid="ignore", divide="ignore"):
-        dens = np.where(sizes > 0, kept / np.maximum(sizes, 1), 0.0)
-    return np.clip(dens, 0.0, 1.0)
+        dens = np.clip(np.where(sizes > 0, kept / np.maximum(sizes, 1), 0.0), 0.0, 1.0)
+    _warn_few(dens * sizes, sizes)
+    return dens
 
 
-def drop_counts(recalls, class_sizes, density, rule: str = "paper") -> np.ndarray:
-    r"""Integer DRoP quotas :math:`n_k\le N_k` with :math:`\sum_kn_k=\mathrm{round}(dN)` exactly.
+def drop_counts(recalls=None, class_sizes=None, density=None, rule: str = "paper", *, errors=None,
+                allocation_rule: str = "drop", alpha=1.0, min_count=0) -> np.ndarray:
+    r"""Integer class quotas :math:`n_k\le N_k` with :math:`\sum_kn_k=\mathrm{round}(dN)` exactly
+    (DRoP by default; ``errors=``, ``allocation_rule=``, ``alpha=``, ``min_count=`` as in
+    :func:`drop_densities`).
 
     ``rule="paper"`` (default) -- Algorithm 1 of the paper: *densities* proportional to
-    :math:`1-r_k`, i.e. counts :math:`n_k\approx\min\{N_k,\,c\,N_k(1-r_k)\}`.
+    :math:`w_k` (:math:`1-r_k` for DRoP), i.e. counts :math:`n_k\approx\min\{N_k,\,c\,N_kw_k\}`.
 
     ``rule="code"`` -- the official repository (``quoters/drop.py``): *counts* proportional to
-    :math:`1-r_k`, ignoring :math:`N_k`, i.e. :math:`n_k\approx\min\{N_k,\,c(1-r_k)\}`, overflow
-    redistributed in proportion to :math:`1-r_k`. The two coincide when all :math:`N_k` are equal
+    :math:`w_k`, ignoring :math:`N_k`, i.e. :math:`n_k\approx\min\{N_k,\,c\,w_k\}`, overflow
+    redistributed in proportion to :math:`w_k`. The two coincide when all :math:`N_k` are equal
     (CIFAR-10/100) and differ on imbalanced data, where the code rule gives a small hard class as
     many samples as a large one with the same recall. Unlike the official code (which floors and
     then tops up with uniformly random samples from the whole pool), both rules here round by
-    largest remainder, so the class counts themselves sum exactly to the budget.
+    largest remainder, so the class counts themselves sum exactly to the budget. With
+    :math:`\alpha=0` (every weight 1) the paper rule is :func:`uniform_counts` and the code rule gives
+    every non-empty class the same count.
 
     Rounding: :math:`\mathrm{round}(dN)=\lfloor dN+1/2\rfloor`; real quotas are computed for that
     exact total and rounded by :func:`largest_remainder`, ties going to the class with the lower
-    recall, then the lower index. Every count is within one unit of its real quota.
+    recall (higher error), then the lower index (the index alone when :math:`\alpha=0`, as in
+    :func:`uniform_counts`). Every count is within one unit of its real quota and at least
+    :math:`\min(m,N_k)`. Warns (``UserWarning``, naming the classes) when a non-empty class gets
+    fewer than ``FEW_SAMPLES`` = 5 samples where its size allows more.
 
     Examples
     --------
@@ -224,26 +435,35 @@ def drop_counts(recalls, class_sizes, density, rule: str = "paper") -> np.ndarra
     [50, 150]
     """
     sizes = _check_sizes(class_sizes)
-    r = _check_recalls(recalls, sizes.size)
+    w, key = _rule_weights(recalls, errors, sizes, allocation_rule, alpha)
     d = check_density(density)
-    if rule not in RULES:
-        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    check_option(rule, "rule", RULES)
+    floors = _check_min_count(min_count, sizes)
     total = total_kept(int(sizes.sum()), d)
-    weights = sizes * (1.0 - r) if rule == "paper" else (1.0 - r) * (sizes > 0)
-    quotas = water_fill(weights, sizes, total)
-    return largest_remainder(quotas, sizes, total, priority=r)
+    _floors_fit(floors, total, min_count)
+    weights = sizes * w if rule == "paper" else w * (sizes > 0)
+    quotas = water_fill(weights, sizes, total, floors=floors)
+    counts = largest_remainder(quotas, sizes, total, priority=key, floors=floors)
+    _warn_few(counts, sizes)
+    return counts
 
 
-def uniform_counts(class_sizes, density) -> np.ndarray:
-    r"""Keep the class proportions: :math:`n_k\approx dN_k`, :math:`\sum_kn_k=\mathrm{round}(dN)` exactly.
+def uniform_counts(class_sizes, density, *, min_count=0) -> np.ndarray:
+    r"""Keep the class proportions: :math:`n_k\approx dN_k`, :math:`\sum_kn_k=\mathrm{round}(dN)` exactly,
+    with at least :math:`\min(m,N_k)` per class for ``min_count`` :math:`m` (as in :func:`drop_counts`;
+    warns in the same way).
 
     Examples
     --------
-    >>> uniform_counts([5, 5, 5], 0.5).tolist()
-    [3, 3, 2]
+    >>> uniform_counts([15, 15, 15], 0.5).tolist()  # 22.5 -> 23; quotas 7.5, ties to the lower index
+    [8, 8, 7]
     """
     sizes = _check_sizes(class_sizes)
     d = check_density(density)
+    floors = _check_min_count(min_count, sizes)
     total = total_kept(int(sizes.sum()), d)
-    quotas = water_fill(sizes.astype(float), sizes, total)
-    return largest_remainder(quotas, sizes, total)
+    _floors_fit(floors, total, min_count)
+    quotas = water_fill(sizes.astype(float), sizes, total, floors=floors)
+    counts = largest_remainder(quotas, sizes, total, floors=floors)
+    _warn_few(counts, sizes)
+    return counts

@@ -2,7 +2,7 @@ r"""K Gaussian classes in p dimensions: Bayes (quadratic) classifiers, class ris
 
 Model: :math:`x\mid y=k\sim\mathcal N(\mu_k,\Sigma_k)`, :math:`P(y=k)=\pi_k`, :math:`k=0,\dots,K-1`,
 :math:`x\in\mathbb R^p`. The classifier trained on (infinitely much) data with class priors
-:math:`w` -- the training priors, which pruning changes (notes §1.6) -- is the Bayes rule
+:math:`w` -- the training priors, which pruning changes (README, formula map) -- is the Bayes rule
 
 .. math::
     \hat y_w(x)=\arg\max_k\ \big[\log w_k+\log\mathcal N(x;\mu_k,\Sigma_k)\big],
@@ -24,7 +24,9 @@ quadratic in :math:`x` when the covariances differ. Its class risks on the *unpr
 a ``scipy.stats.ncx2`` tail at :math:`q_k=-\beta/(\alpha s_k^2)` (upper tail if :math:`\alpha>0`, lower
 if :math:`\alpha<0`). For :math:`s_0=s_1=s` the rule is linear and
 :math:`R_0=\Phi(-(\delta^2/2+c)/\delta)`, :math:`R_1=\Phi((c-\delta^2/2)/\delta)`,
-:math:`\delta=|\mu_1-\mu_0|/s`. Every other case is Monte Carlo with binomial standard errors.
+:math:`\delta=|\mu_1-\mu_0|/s` (both in :mod:`gaussian_theory.two_isotropic`). Every other case
+is Monte Carlo (:mod:`gaussian_theory.montecarlo`, bounded memory) with binomial standard errors and
+95% Wilson intervals. The minimax solvers live in :mod:`gaussian_theory.minimax`.
 
 Relation to :class:`~gaussian_theory.two_gaussians.TwoGaussians` (p = 1, K = 2): with unequal
 variances the 1-D Bayes rule predicts the narrower class on an *interval* between the two roots of
@@ -45,35 +47,36 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import quad
 from scipy.linalg import solve_triangular
-from scipy.optimize import brentq
-from scipy.special import expit, ndtr
-from scipy.stats import chi, chi2, ncx2
 
+from . import minimax as _minimax
+from . import two_isotropic as _two_isotropic
 from .allocation import drop_densities as _drop_densities
-from .allocation import largest_remainder, water_fill
+from .allocation import largest_remainder
+from .intervals import wilson_interval
+from .minimax import MinimaxAllocation, MinimaxResult
+from .montecarlo import MCDraws
 from .two_gaussians import TwoGaussians, stationary_roots
 from .validation import as_float_array, check_class_densities, check_class_priors, check_density
 
-__all__ = ["GaussianMixture", "RiskEstimate", "MinimaxResult"]
+__all__ = ["GaussianMixture", "RiskEstimate", "MinimaxResult", "MinimaxAllocation"]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
-_MC_CHUNK = 2**16
-#: above this noncentrality scipy's ncx2 loses accuracy (classes of nearly equal spread); the
-#: rotated form :meth:`GaussianMixture._two_isotropic_rotated` takes over
-_NCX2_MAX_NONCENTRALITY = 1e6
 
 
 @dataclass(frozen=True)
 class RiskEstimate:
-    """Class risks of a Bayes rule: ``risks`` (K,), standard errors ``se`` (zeros when exact),
-    ``method`` (``"exact"`` or ``"mc"``) and ``n_mc`` (samples per class, 0 when exact)."""
+    """Class risks of a Bayes rule: ``risks`` (K,), binomial standard errors ``se`` (zeros when
+    exact), ``method`` (``"exact"`` or ``"mc"``), ``n_mc`` (samples per class, 0 when exact) and the 95%
+    Wilson interval ``low``/``high`` (:func:`gaussian_theory.intervals.wilson_interval`: not
+    degenerate at 0 errors, where ``se`` is 0; equal to ``risks`` when exact)."""
 
     risks: np.ndarray
     se: np.ndarray
     method: str
     n_mc: int
+    low: np.ndarray | None = None
+    high: np.ndarray | None = None
 
     @property
     def recalls(self) -> np.ndarray:
@@ -82,29 +85,6 @@ class RiskEstimate:
     @property
     def worst(self) -> float:
         return float(np.max(self.risks))
-
-
-@dataclass(frozen=True)
-class MinimaxResult:
-    r"""Worst-class-optimal training priors :math:`w^*=\arg\min_w\max_kR_k(w)`.
-
-    ``risks``/``se``: class risks at ``priors`` (on the optimisation's own draws when MC);
-    ``max_risk``; ``spread`` = max - min risk (the equalisation residual); ``converged``: spread
-    within ``tol``; ``on_boundary``: True when the optimiser hit a prior below 1e-300 (a boundary
-    certificate: equalisation needs a vanishing prior), with ``message`` explaining.
-    """
-
-    priors: np.ndarray
-    risks: np.ndarray
-    se: np.ndarray
-    max_risk: float
-    spread: float
-    tol: float
-    converged: bool
-    on_boundary: bool
-    iterations: int
-    method: str
-    message: str
 
 
 class GaussianMixture:
@@ -147,6 +127,7 @@ class GaussianMixture:
             if not (s > 0).all():
                 j = int(np.flatnonzero(~(s > 0))[0])
                 raise ValueError(f"stds must be > 0, got stds[{j}] = {float(s[j])!r}")
+            _check_scales(mu, s, "stds")
             self._stds = s
             cov = s[:, None, None] ** 2 * np.eye(p)[None]
         else:
@@ -167,6 +148,7 @@ class GaussianMixture:
                         f"{float(ev.min())!r}: "
                         f"{c.tolist()!r}"
                     )
+            _check_scales(mu, np.sqrt(np.linalg.eigvalsh(cov)), "covariances")
             # isotropic after all? keep the exact two-class path available
             diag = np.einsum("kii->ki", cov)
             off = cov - diag[:, :, None] * np.eye(p)[None]
@@ -181,6 +163,7 @@ class GaussianMixture:
             raise ValueError(f"class_labels must have shape ({k},), got shape {self.class_labels.shape}")
         self._diagonal = not (cov - np.einsum("kii->ki", cov)[:, :, None] * np.eye(p)[None]).any()
         self._mc_cache = []
+        self._draws_cache = None
         self._chol = np.linalg.cholesky(cov)
         self._logdet = 2.0 * np.log(np.einsum("kii->ki", self._chol)).sum(axis=1)
         for arr in (self.means, self.covariances, self.priors, self._chol):
@@ -276,9 +259,12 @@ class GaussianMixture:
 
         ``method="auto"``: the noncentral chi-square closed form (module docstring) when K = 2 and
         both covariances are isotropic, Monte Carlo otherwise; ``"exact"`` insists on the closed form;
-        ``"mc"`` forces Monte Carlo with ``n_mc`` draws per class from ``numpy.random.default_rng(seed)``
-        and binomial standard errors :math:`\sqrt{\hat R_k(1-\hat R_k)/n_{mc}}`. The same seed gives the
-        same draws for every ``priors`` (common random numbers).
+        ``"mc"`` forces Monte Carlo with ``n_mc`` draws per class from ``numpy.random.default_rng(seed)``,
+        binomial standard errors :math:`\sqrt{\hat R_k(1-\hat R_k)/n_{mc}}` and 95% Wilson bounds
+        ``low``/``high``. The same seed gives the same draws for every ``priors`` (common random
+        numbers; the last integer-seeded draws are kept when they fit in ~200 MB). Larger draws are
+        streamed in blocks (:class:`gaussian_theory.montecarlo.MCDraws`), so memory stays bounded for
+        any K and ``n_mc``.
         """
         w = self.priors if priors is None else check_class_priors(priors, self.n_classes)
         if method not in ("auto", "exact", "mc"):
@@ -288,119 +274,55 @@ class GaussianMixture:
             raise ValueError(f"method='exact' needs K = 2 isotropic classes, got {self!r}")
         if method != "mc" and exact_ok:
             r = self._exact_two_isotropic(w)
-            return RiskEstimate(risks=r, se=np.zeros(2), method="exact", n_mc=0)
-        ll, y = self._mc_log_densities(n_mc, seed)
-        return self._mc_risks(ll, y, w, n_mc)
+            return RiskEstimate(risks=r, se=np.zeros(2), method="exact", n_mc=0, low=r.copy(), high=r.copy())
+        self._check_n_mc(n_mc)
+        r, se, low, high = self._draws(n_mc, seed).risks(w)
+        return RiskEstimate(risks=r, se=se, method="mc", n_mc=int(n_mc), low=low, high=high)
 
     def recalls(self, priors=None, n_mc=200_000, seed=0, method="auto") -> np.ndarray:
         """:math:`1-R_k(w)`, the class recalls of the Bayes rule (see :meth:`class_risks`)."""
         return self.class_risks(priors, n_mc=n_mc, seed=seed, method=method).recalls
 
     def _exact_two_isotropic(self, w) -> np.ndarray:
-        if w[1] == 0:
-            return np.array([0.0, 1.0])  # class 1 never predicted
-        if w[0] == 0:
-            return np.array([1.0, 0.0])
-        s0, s1 = self._stds
-        mu0, mu1 = self.means
-        p = self.dim
-        c = float(np.log(w[0]) - np.log(w[1]) + p * np.log(s1 / s0))
-        if s0 == s1:
-            delta = float(np.linalg.norm(mu1 - mu0)) / s0
-            if delta == 0:
-                return np.array([0.0, 1.0]) if c >= 0 else np.array([1.0, 0.0])
-            return np.array(
-                [ndtr(-(0.5 * delta * delta + c) / delta), ndtr((c - 0.5 * delta * delta) / delta)]
-            )
-        alpha = 0.5 / s1**2 - 0.5 / s0**2
-        m = (s0**2 * mu1 - s1**2 * mu0) / (s0**2 - s1**2)
-        lam_max = max(float(np.sum((mu0 - m) ** 2)) / s0**2, float(np.sum((mu1 - m) ** 2)) / s1**2)
-        if lam_max > _NCX2_MAX_NONCENTRALITY:
-            return self._two_isotropic_rotated(w)
-        beta = float(np.sum((m - mu1) ** 2) / (2 * s1**2) - np.sum((m - mu0) ** 2) / (2 * s0**2) + c)
-        out = np.empty(2)
-        for k, (mu, s) in enumerate(((mu0, s0), (mu1, s1))):
-            lam = float(np.sum((mu - m) ** 2) / s**2)
-            q = -beta / (alpha * s * s)
-            dist = chi2(p) if lam == 0 else ncx2(p, lam)
-            if q <= 0:
-                upper, lower = 1.0, 0.0
-            else:
-                upper, lower = float(dist.sf(q)), float(dist.cdf(q))
-            # predict 0 iff Q > q (alpha > 0) or Q < q (alpha < 0)
-            pred0 = upper if alpha > 0 else lower
-            pred1 = lower if alpha > 0 else upper
-            out[k] = pred1 if k == 0 else pred0
-        return out
+        """The noncentral chi-square closed form (module docstring): :func:`two_isotropic.exact_risks`."""
+        return _two_isotropic.exact_risks(self.means, self._stds, w)
 
     def _two_isotropic_rotated(self, w) -> np.ndarray:
-        r"""The two-isotropic-class risks without the centre :math:`m` (stable as :math:`s_0\to s_1`).
+        """The rotated second exact formula: :func:`two_isotropic.rotated_risks`."""
+        return _two_isotropic.rotated_risks(self.means, self._stds, w)
 
-        Under class :math:`k`, :math:`x=\mu_k+s_kz` and
-        :math:`g=As_k^{\,0}(z_1^2+U)+Bz_1+C_0` with :math:`A=\alpha s_k^2`,
-        :math:`B=s_k|(\mu_k-\mu_1)/s_1^2-(\mu_k-\mu_0)/s_0^2|`,
-        :math:`C_0=\frac{|\mu_k-\mu_1|^2}{2s_1^2}-\frac{|\mu_k-\mu_0|^2}{2s_0^2}+c`, after rotating
-        :math:`z` so the linear term lies along :math:`z_1`; :math:`U\sim\chi^2_{p-1}` is independent of
-        :math:`z_1\sim\mathcal N(0,1)`. For fixed :math:`U` the event :math:`g>0` is a quadratic
-        inequality in :math:`z_1`, a difference of normal CDFs at its stable roots; the expectation
-        over :math:`U` (p > 1) is one adaptive quadrature.
-        """
-        s0, s1 = self._stds
-        mu0, mu1 = self.means
-        p = self.dim
-        c = float(np.log(w[0]) - np.log(w[1]) + p * np.log(s1 / s0))
-        alpha = 0.5 / s1**2 - 0.5 / s0**2
-        out = np.empty(2)
-        for k, (mu, s) in enumerate(((mu0, s0), (mu1, s1))):
-            e, f = mu - mu1, mu - mu0
-            a_ = alpha * s * s
-            b_ = s * float(np.linalg.norm(e / s1**2 - f / s0**2))
-            c0 = float(e @ e / (2 * s1**2) - f @ f / (2 * s0**2) + c)
-
-            def wrong(u, a_=a_, b_=b_, c0=c0, k=k):
-                return _quadratic_sign_prob(a_, b_, c0 + a_ * u, positive=(k == 1))
-
-            if p == 1:
-                out[k] = wrong(0.0)
-                continue
-            # integrate over v = sqrt(U) ~ chi_{p-1}, split where the roots merge (a kink in v)
-            dist = chi(p - 1)
-            v_end = float(np.sqrt(chi2(p - 1).isf(1e-18)))
-            u_kink = (b_ * b_ - 4 * a_ * c0) / (4 * a_ * a_) if a_ != 0 else -1.0
-            v_kink = float(np.sqrt(u_kink)) if u_kink > 0 else -1.0
-            edges = [0.0] + ([float(v_kink)] if 0 < v_kink < v_end else []) + [v_end]
-            out[k] = sum(
-                quad(
-                    lambda v, wrong=wrong, dist=dist: wrong(v * v) * dist.pdf(v),
-                    lo,
-                    hi,
-                    epsabs=1e-16,
-                    epsrel=1e-13,
-                    limit=200,
-                )[0]
-                for lo, hi in zip(edges[:-1], edges[1:])
-            )
-        return out
-
-    def _mc_log_densities(self, n_mc, seed):
-        """Monte Carlo draws, ``n_mc`` per class, as class-major log densities ``(K, K * n_mc)`` and
-        true labels. The last two integer-seeded samples are cached (same seed, same draws)."""
+    @staticmethod
+    def _check_n_mc(n_mc):
         if isinstance(n_mc, (bool, np.bool_)) or not isinstance(n_mc, numbers.Integral):
             raise TypeError(f"n_mc must be an integer, got {n_mc!r}")
         if n_mc < 2:
             raise ValueError(f"n_mc must be >= 2, got {n_mc!r}")
+
+    def _draws(self, n_mc, seed) -> MCDraws:
+        """The Monte Carlo draws of (``n_mc``, ``seed``): the last integer-seeded ones are kept if they fit
+        in the memory bound (common random numbers across calls); otherwise streamed."""
+        if isinstance(seed, np.random.Generator):
+            return MCDraws(self, n_mc, seed, max_bytes=0)
+        key = (int(n_mc), seed)
+        if self._draws_cache is not None and self._draws_cache[0] == key:
+            return self._draws_cache[1]
+        draws = MCDraws(self, n_mc, seed)
+        if draws.cached:
+            self._draws_cache = (key, draws)
+        return draws
+
+    def _mc_log_densities(self, n_mc, seed):
+        """Monte Carlo draws, ``n_mc`` per class, as class-major log densities ``(K, K * n_mc)`` and
+        true labels (the whole matrix: for small problems and tests; everything else streams
+        :class:`~gaussian_theory.montecarlo.MCDraws` blocks). The last two integer-seeded samples are
+        cached (same seed, same draws)."""
+        self._check_n_mc(n_mc)
         cacheable = isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_))
         key = (int(n_mc), int(seed)) if cacheable else None
         for cached_key, value in self._mc_cache:
             if cached_key == key:
                 return value
-        rng = np.random.default_rng(seed)
-        ll = np.empty((self.n_classes, self.n_classes * n_mc))
-        for k in range(self.n_classes):
-            for s in range(0, n_mc, _MC_CHUNK):
-                m = min(_MC_CHUNK, n_mc - s)
-                x = self.means[k] + rng.standard_normal((m, self.dim)) @ self._chol[k].T
-                ll[:, k * n_mc + s : k * n_mc + s + m] = self.log_densities(x).T
+        ll = np.concatenate([b for _, b in MCDraws(self, n_mc, seed, max_bytes=0).blocks()], axis=1)
         out = (ll, np.repeat(np.arange(self.n_classes), n_mc))
         if key is not None:
             ll.setflags(write=False)
@@ -423,8 +345,11 @@ class GaussianMixture:
 
     def _mc_risks(self, ll, y, w, n_mc) -> RiskEstimate:
         pred, _ = self._mc_predict(ll, w)
-        err = np.bincount(y[pred != y], minlength=self.n_classes) / n_mc
-        return RiskEstimate(risks=err, se=np.sqrt(err * (1 - err) / n_mc), method="mc", n_mc=int(n_mc))
+        count = np.bincount(y[pred != y], minlength=self.n_classes)
+        err = count / n_mc
+        low, high = wilson_interval(count, n_mc)
+        return RiskEstimate(risks=err, se=np.sqrt(err * (1 - err) / n_mc), method="mc", n_mc=int(n_mc),
+                            low=low, high=high)
 
     # ---------------------------------------------------------------- 1-D relation to TwoGaussians
     def bayes_intervals_1d(self, priors=None) -> np.ndarray:
@@ -440,126 +365,38 @@ class GaussianMixture:
         roots = np.array(stationary_roots(mu0, mu1, s0, s1, np.log(w[0]) - np.log(w[1])))
         return np.sort(roots[~np.isnan(roots)])
 
-    # ---------------------------------------------------------------- minimax priors
-    def minimax(self, n_mc=50_000, seed=0, tol=None, max_iter=100, method="auto") -> MinimaxResult:
-        r"""Training priors minimising the worst class risk of the Bayes rule, :math:`\min_w\max_kR_k(w)`.
-
-        :math:`R_k` decreases in :math:`w_k` and increases in the other priors, and
-        :math:`R_k\to1` as :math:`w_k\to0` (Gaussians have full support), so the optimum equalises
-        the class risks. With the exact two-class form, :math:`R_0-R_1` is monotone in
-        :math:`\theta=\log(w_0/w_1)` and the root is found by Brent's method (``tol`` default 1e-12).
-        Otherwise the risks are Monte Carlo on fixed draws (common random numbers) and are equalised
-        by multiplicative updates of the log priors (see ``_equalise``);
-        ``tol`` defaults to a quarter of the mean standard error. If equalising needs a prior below
-        1e-300 the result is flagged ``on_boundary``.
-        """
-        k = self.n_classes
-        exact = method != "mc" and k == 2 and self.isotropic
-        if method == "exact" and not exact:
-            raise ValueError(f"method='exact' needs K = 2 isotropic classes, got {self!r}")
-        if exact:
-            return self._minimax_exact(1e-12 if tol is None else float(tol))
-        ll, y = self._mc_log_densities(n_mc, seed)
-        w, est, spread, tol_, it = self._equalise(ll, y, n_mc, np.ones(k, bool), np.zeros(k), tol, max_iter)
-        boundary = bool((w < 1e-300).any())
-        return MinimaxResult(
-            priors=w,
-            risks=est.risks,
-            se=est.se,
-            max_risk=float(est.risks.max()),
-            spread=spread,
-            tol=tol_,
-            converged=spread <= tol_,
-            on_boundary=boundary,
-            iterations=it,
-            method="mc",
-            message="optimum on the boundary of the simplex"
-            if boundary
-            else ("class risks equalised" if spread <= tol_ else "not converged: spread above tol"),
-        )
-
-    def _equalise(self, ll, y, n_mc, free, fixed, tol, max_iter):
-        r"""Equalise the MC risks of the classes in ``free`` (bool mask); the other classes keep the
-        priors ``fixed``. Returns (priors, RiskEstimate, spread over the free classes, tol, iterations).
-
-        Multiplicative updates on the log priors of the free classes,
-        :math:`\theta_k\leftarrow\theta_k+\eta(\log R_k-\overline{\log R})`: a class with
-        above-average risk gains prior mass (:math:`R_k` decreases in :math:`w_k`), and the step
-        :math:`\eta` doubles after a step that narrows the spread and halves after one that does not.
-        One risk evaluation per step; unlike Newton's method with a finite-difference Jacobian, it
-        does not stall when easy classes have only a handful of Monte Carlo errors.
-        """
-        idx = np.flatnonzero(free)
-        mass = 1.0 - float(fixed[~free].sum())
-
-        def weights(theta):
-            w = np.where(free, 0.0, fixed)
-            w[idx] = mass * _softmax(theta)
-            return w
-
-        theta = np.zeros(idx.size)
-        est = self._mc_risks(ll, y, weights(theta), n_mc)
-        tol_ = 0.25 * float(est.se[idx].mean()) if tol is None else float(tol)
-        tol_ = max(tol_, 1.0 / n_mc)
-        spread = float(np.ptp(est.risks[idx]))
-        floor = 1.0 / n_mc  # a class with no MC error still needs a finite log risk
-        eta, it = 1.0, 0
-        for _ in range(max_iter if idx.size > 1 else 0):
-            if spread <= tol_ or eta < 1e-6:
-                break
-            it += 1
-            log_r = np.log(np.maximum(est.risks[idx], floor))
-            cand_theta = theta + eta * (log_r - log_r.mean())
-            cand = self._mc_risks(ll, y, weights(cand_theta), n_mc)
-            cand_spread = float(np.ptp(cand.risks[idx]))
-            if cand_spread < spread:
-                theta, est, spread, eta = cand_theta, cand, cand_spread, min(2.0 * eta, 8.0)
-            else:
-                eta /= 2.0
-        return weights(theta), est, spread, tol_, it
-
-    def _minimax_exact(self, tol) -> MinimaxResult:
-        def f(theta):
-            w = np.array([expit(theta), expit(-theta)])
-            r = self._exact_two_isotropic(w)
-            return r[0] - r[1]
-
-        lo, hi = -1.0, 1.0
-        while f(lo) < 0 and lo > -700:
-            lo *= 2
-        while f(hi) > 0 and hi < 700:
-            hi *= 2
-        if f(lo) < 0 or f(hi) > 0:  # no sign change: equalisation needs a vanishing prior
-            theta = lo if f(lo) < 0 else hi
-            boundary, msg = True, "no equalising prior in |log(w0/w1)| <= 1024: optimum on the boundary"
-        else:
-            theta = brentq(f, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
-            boundary, msg = False, "class risks equalised (Brent root of R0 - R1)"
-        w = np.array([expit(theta), expit(-theta)])
-        r = self._exact_two_isotropic(w)
-        spread = float(abs(r[0] - r[1]))
-        return MinimaxResult(
-            priors=w,
-            risks=r,
-            se=np.zeros(2),
-            max_risk=float(r.max()),
-            spread=spread,
-            tol=tol,
-            converged=spread <= tol or not boundary,
-            on_boundary=boundary,
-            iterations=0,
-            method="exact",
-            message=msg,
-        )
+    # ---------------------------------------------------------------- minimax (gaussian_theory.minimax)
+    def minimax(self, n_mc=50_000, seed=0, tol=None, max_iter=100, method="auto",
+                n_certify=100_000) -> MinimaxResult:
+        r"""Worst-class-optimal training priors :math:`\arg\min_w\max_kR_k(w)`, certified on fresh
+        draws: :func:`gaussian_theory.minimax.minimax`."""
+        return _minimax.minimax(self, n_mc=n_mc, seed=seed, tol=tol, max_iter=max_iter, method=method,
+                                n_certify=n_certify)
 
     def minimax_priors(self, n_mc=50_000, seed=0, tol=None, max_iter=100, method="auto") -> np.ndarray:
         """The priors of :meth:`minimax` (use :meth:`minimax` for the risks and the certificate)."""
         return self.minimax(n_mc=n_mc, seed=seed, tol=tol, max_iter=max_iter, method=method).priors
 
+    def minimax_allocation(self, density, n_mc=50_000, seed=0, n_starts=4,
+                           n_certify=100_000) -> MinimaxAllocation:
+        r"""Budget-constrained minimax class densities with their out-of-sample certificate:
+        :func:`gaussian_theory.minimax.minimax_densities`."""
+        return _minimax.minimax_densities(self, density, n_mc=n_mc, seed=seed, n_starts=n_starts,
+                                          n_certify=n_certify)
+
+    def worst_class_optimal_densities(self, density, n_mc=50_000, seed=0, n_starts=4) -> np.ndarray:
+        r"""Class densities at dataset density :math:`d` minimising the worst class risk of the pruned
+        Bayes rule, :math:`\min_d\max_kR_k(w(d))` s.t. :math:`\sum_k\pi_kd_k=d`, :math:`0\le d_k\le1`
+        (the name of the same concept on ``TwoGaussians``); the densities of :meth:`minimax_allocation`."""
+        return self.minimax_allocation(density, n_mc=n_mc, seed=seed, n_starts=n_starts).densities
+
+    #: alias of :meth:`worst_class_optimal_densities`
+    minimax_densities = worst_class_optimal_densities
+
     # ---------------------------------------------------------------- pruning and allocations
     def prune(self, densities) -> "GaussianMixture":
         r"""Random within-class pruning keeping fraction :math:`d_k` of class :math:`k`: same classes,
-        priors :math:`\pi_k'=d_k\pi_k/\sum_jd_j\pi_j` (notes §1.6)."""
+        priors :math:`\pi_k'=d_k\pi_k/\sum_jd_j\pi_j` (README, formula map)."""
         d = check_class_densities(densities, self.priors)
         w = d * self.priors
         return self._with_priors(w / w.sum())
@@ -580,120 +417,19 @@ class GaussianMixture:
         recalls = self.recalls(self.priors, n_mc=n_mc, seed=seed)
         return _drop_densities(recalls, self._sizes(class_sizes), density)
 
-    def minimax_densities(self, density, n_mc=50_000, seed=0) -> np.ndarray:
-        r"""Class densities at dataset density :math:`d` minimising the worst class risk of the pruned
-        Bayes rule, :math:`\min_d\max_kR_k(w(d))` s.t. :math:`\sum_k\pi_kd_k=d`, :math:`0\le d_k\le1`.
-
-        Pruned priors are :math:`w_k=\pi_kd_k/d`, so :math:`d_k\le1` caps them at
-        :math:`w_k\le\pi_k/d`. When the minimax priors :math:`w^*` (:meth:`minimax`) respect the caps
-        the answer is :math:`d_k=dw^*_k/\pi_k`. For K = 2 (exact form) the capped case is the
-        water-filling :math:`d_k=\min\{1,cw^*_k/\pi_k\}` (:func:`gaussian_theory.allocation.water_fill`),
-        optimal because the pruned prior ratio is monotone along the budget line (cf.
-        :meth:`TwoGaussians.worst_class_optimal_densities`). Otherwise, on Monte Carlo draws (common
-        random numbers): an active-set start -- uncapped classes equalised with :meth:`minimax`'s
-        solver, classes whose equalising prior exceeds the cap kept whole, capped classes whose
-        risk falls below the common level released -- and, if a class is capped, a sequential-LP
-        refinement of the worst class over the capped simplex
-        (:meth:`_refine_capped_minimax`; ties between near-minimax allocations go to the lower average
-        risk, and the optimum need not be unique).
-        """
-        d = check_density(density)
-        k = self.n_classes
-        if k == 2 and self.isotropic:
-            w = self.minimax_priors(n_mc=n_mc, seed=seed)
-            x = water_fill(w, self.priors, d)
-            return np.clip(x / self.priors, 0.0, 1.0)
-        caps = self.priors / d
-        capped = np.zeros(k, bool)
-        ll, y = self._mc_log_densities(n_mc, seed)
-        w = self.priors
-        for _ in range(2 * k):
-            if capped.all():
-                break
-            w, est, _, tol, _ = self._equalise(ll, y, n_mc, ~capped, np.where(capped, caps, 0.0), None, 100)
-            over = ~capped & (w > caps * (1 + 1e-12))
-            if over.any():
-                capped[int(np.argmax(np.where(over, w / caps, -np.inf)))] = True
-                continue
-            level = est.risks[~capped].max()
-            release = capped & (est.risks < level - tol)
-            if release.any():
-                capped[int(np.argmin(np.where(release, est.risks, np.inf)))] = False
-                continue
-            break
-        if capped.any():
-            w = self._refine_capped_minimax(ll, y, n_mc, w, caps)
-        return np.clip(w * d / self.priors, 0.0, 1.0)
-
-    def _refine_capped_minimax(self, ll, y, n_mc, w, caps, max_iter=30, avg_weight=0.01):
-        r"""Sequential linear programming for :math:`\min_w\max_kR_k(w)` over
-        :math:`\{w\ge0,\ \sum_kw_k=1,\ w\le\mathrm{caps}\}` on fixed Monte Carlo draws.
-
-        When classes saturate, many allocations of the others give nearly the same worst-class risk;
-        ties are broken towards a lower average risk by minimising the merit
-        :math:`\max_kR_k+\epsilon\sum_k\pi_kR_k` (:math:`\epsilon` = ``avg_weight``). Each step
-        linearises :math:`R(w+\Delta)\approx R(w)+J\Delta` (:math:`J` by relative finite differences of
-        5%: the Bayes rule depends on :math:`w` only through ratios, so one prior can be perturbed
-        alone) and solves the LP :math:`\min t+\epsilon\pi^\top J\Delta` s.t. :math:`R+J\Delta\le t`,
-        :math:`\sum\Delta=0`, :math:`|\Delta_k|\le\rho w_k`, :math:`w+\Delta\le` caps; the step is
-        kept if the Monte Carlo merit falls, otherwise the trust radius :math:`\rho` is halved.
-        """
-        from scipy.optimize import linprog
-
-        k = self.n_classes
-
-        def risks(v):
-            return self._mc_risks(ll, y, v, n_mc).risks
-
-        def merit(r):
-            return float(r.max() + avg_weight * (self.priors @ r))
-
-        r = risks(w)
-        rho, h = 0.5, 0.05
-        for _ in range(max_iter):
-            if rho < 0.01:
-                break
-            # Finite differences without re-predicting everything: raising w_i by a factor 1 + h only
-            # flips the samples whose class-i score is within log(1 + h) of their winning score.
-            pred, best = self._mc_predict(ll, w)
-            correct = pred == y
-            jac = np.empty((k, k))
-            for i in range(k):
-                flips = (best - ll[i] - np.log(w[i]) < np.log1p(h)) & (pred != i)
-                gained = np.bincount(y[flips & correct], minlength=k)  # were right, now called i
-                lost = np.bincount(y[flips & (y == i)], minlength=k)  # class-i samples now right
-                jac[:, i] = (gained - lost) / n_mc / (h * w[i])
-            lo = -rho * w
-            hi = np.maximum(np.minimum(rho * w, caps - w), lo)
-            res = linprog(
-                c=np.append(avg_weight * (self.priors @ jac), 1.0),
-                A_ub=np.hstack([jac, -np.ones((k, 1))]),
-                b_ub=-r,
-                A_eq=np.append(np.ones(k), 0.0)[None, :],
-                b_eq=[0.0],
-                bounds=list(zip(lo, hi)) + [(None, None)],
-                method="highs",
-            )
-            if not res.success:
-                break
-            cand = np.clip(w + res.x[:k], 0.0, caps)
-            cand /= cand.sum()
-            rc = risks(cand)
-            if merit(rc) < merit(r):
-                w, r = cand, rc
-            else:
-                rho /= 2
-        return w
-
     def compare_allocations(self, density, class_sizes=None, n_mc=200_000, seed=0) -> dict:
         """Densities and predicted class risks (on the unpruned mixture) of uniform, DRoP and minimax
-        allocations at dataset density ``density``. Returns ``{name: {"densities", "risks", "se",
-        "worst_class_risk", "average_risk"}}``; the same MC draws (``seed``) serve every allocation."""
+        allocations at dataset density ``density``. Returns ``{name: {"densities", "risks", "se", "low",
+        "high", "worst_class_risk", "average_risk"}}`` (``low``/``high``: 95% Wilson bounds); the same MC
+        draws (``seed``) serve every allocation, and they are independent of the draws the minimax
+        allocation was fitted on (out of sample)."""
         d = check_density(density)
         allocs = {
             "uniform": np.full(self.n_classes, d),
             "DRoP": self.drop_densities(d, class_sizes, n_mc=n_mc, seed=seed),
-            "minimax": self.minimax_densities(d, n_mc=min(n_mc, 50_000), seed=seed),
+            # fitted on draws derived from, and independent of, the evaluation draws below
+            "minimax": _minimax.minimax_densities(self, d, n_mc=min(n_mc, 50_000), seed=seed,
+                                                  n_certify=0).densities,
         }
         out = {}
         for name, dens in allocs.items():
@@ -702,41 +438,36 @@ class GaussianMixture:
                 "densities": dens,
                 "risks": est.risks,
                 "se": est.se,
+                "low": est.low,
+                "high": est.high,
                 "worst_class_risk": float(est.risks.max()),
                 "average_risk": float(est.risks @ self.priors),
             }
         return out
 
 
-def _interval_prob(r1, r2):
-    """P(r1 < Z < r2) for a standard normal Z, without cancellation in either tail."""
-    if r1 > 0:
-        return float(ndtr(-r1) - ndtr(-r2))
-    if r2 < 0:
-        return float(ndtr(r2) - ndtr(r1))
-    return float(1.0 - ndtr(r1) - ndtr(-r2))
+#: widest range of scales (stds, distances between means) the float64 Bayes rule represents: squared
+#: Mahalanobis distances and log-density differences must neither overflow nor underflow
+_SCALE_RANGE = 1e100
 
 
-def _quadratic_sign_prob(a, b, c, positive):
-    """P(a Z^2 + b Z + c > 0) if ``positive`` else P(... <= 0), Z standard normal, b >= 0."""
-    if a == 0:
-        if b == 0:
-            p_pos = 1.0 if c > 0 else 0.0
-            return p_pos if positive else 1.0 - p_pos
-        return float(ndtr(c / b)) if positive else float(ndtr(-c / b))
-    disc = b * b - 4 * a * c
-    if disc <= 0:  # no sign change: the sign of a everywhere
-        p_pos = 1.0 if a > 0 else 0.0
-        return p_pos if positive else 1.0 - p_pos
-    q = -0.5 * (b + np.sqrt(disc))  # b >= 0, so no cancellation
-    r1, r2 = sorted((q / a, c / q)) if q != 0 else sorted((0.0, -b / a))
-    inside = _interval_prob(r1, r2)  # where the quadratic has the sign of -a
-    outside = float(ndtr(r1) + ndtr(-r2))
-    if a > 0:
-        return outside if positive else inside
-    return inside if positive else outside
-
-
-def _softmax(theta):
-    e = np.exp(theta - np.max(theta))
-    return e / e.sum()
+def _check_scales(mu, scales, name):
+    """Reject parameters whose squared scales over/underflow in float64 (NaN risks or a failed Cholesky
+    otherwise): every std (square root of a covariance eigenvalue) in [1e-150, 1e150], |means| <=
+    1e150, and stds and distances between means within a factor 1e100 of the smallest std."""
+    scales = np.asarray(scales, dtype=float)
+    lo, hi = float(scales.min()), float(scales.max())
+    what = "stds" if name == "stds" else "square roots of the covariance eigenvalues"
+    hint = "; the Bayes rule is invariant to an affine change of x: rescale the data"
+    if not (1e-150 <= lo and hi <= 1e150):
+        raise ValueError(f"{name}: the {what} must lie in [1e-150, 1e150], got {lo!r} .. {hi!r}{hint}")
+    if hi / lo > _SCALE_RANGE:
+        raise ValueError(f"{name}: the {what} must lie within a factor {_SCALE_RANGE:g} of each other, "
+                         f"got {lo!r} .. {hi!r}{hint}")
+    big = float(np.abs(mu).max())
+    # the largest coordinate difference, times sqrt(p), bounds every distance between means
+    spread = np.sqrt(mu.shape[1]) * float((mu.max(axis=0) - mu.min(axis=0)).max()) if big <= 1e150 else np.inf
+    if spread / lo > _SCALE_RANGE:
+        raise ValueError(f"means: the distances between means must be within a factor {_SCALE_RANGE:g} "
+                         f"of the smallest std ({lo!r}) and |means| <= 1e150, got largest |mean| "
+                         f"{big!r}{hint}")

@@ -23,25 +23,21 @@ there).
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from .allocation import drop_densities
 from .mixture import GaussianMixture
+from .options import COVARIANCES
 from .validation import as_float_array, check_density
 
 __all__ = [
     "fit_gaussian_surrogate",
     "surrogate_vs_trained",
     "SurrogateComparison",
-    "surrogate_report",
-    "register_cli",
+    "COVARIANCES",
 ]
-
-COVARIANCES = ("isotropic", "diagonal")
 
 
 def _check_features_labels(features, labels, fname="features", lname="labels"):
@@ -148,38 +144,6 @@ class SurrogateComparison:
             out[key] = val.tolist() if isinstance(val, np.ndarray) else val
         return out
 
-    def table(self) -> str:
-        from .cli import format_table
-
-        rows = [
-            [str(c), f"{int(n)}", p, s, t, dp, dt]
-            for c, n, p, s, t, dp, dt in zip(
-                self.classes,
-                self.train_sizes,
-                self.predicted,
-                self.surrogate_on_data,
-                self.trained,
-                self.drop_predicted,
-                self.drop_trained,
-            )
-        ]
-        head = [
-            "class",
-            "n_train",
-            "predicted recall",
-            "surrogate on test",
-            f"{self.classifier} on test",
-            "DRoP d (pred.)",
-            "DRoP d (trained)",
-        ]
-        lines = [
-            format_table(head, rows, floatfmt="{:.3f}"),
-            f"predicted vs trained recalls: Spearman {self.spearman:.3f}, Pearson {self.pearson:.3f}, "
-            f"mean |diff| {self.mae:.3f}; DRoP densities at d = {self.density:g}: mean |diff| "
-            f"{self.drop_l1:.3f}",
-        ]
-        return "\n".join(lines)
-
 
 def _split(y, test_size, rng):
     """Stratified random split: indices (train, test)."""
@@ -281,85 +245,3 @@ def surrogate_vs_trained(
         classifier=name,
         covariance=covariance,
     )
-
-
-# ----------------------------------------------------------------------------- CLI
-def surrogate_report(gm: GaussianMixture, density, class_sizes=None, n_mc=20_000, seed=0) -> str:
-    """The text ``droplab surrogate`` prints: predicted recalls, then uniform/DRoP/minimax allocations
-    with the class risks the surrogate predicts after each."""
-    from .cli import format_table
-
-    d = check_density(density)
-    sizes = np.round(gm.priors * 1_000_000) if class_sizes is None else np.asarray(class_sizes)
-    est = gm.class_risks(n_mc=n_mc, seed=seed)
-    comp = gm.compare_allocations(d, class_sizes=sizes, n_mc=n_mc, seed=seed)
-    labels = gm.class_labels if gm.class_labels is not None else np.arange(gm.n_classes)
-    lines = [f"surrogate: {gm!r}", f"Monte Carlo: {n_mc} draws per class (seed {seed})", ""]
-    rows = [
-        [
-            str(c),
-            f"{int(n)}",
-            r,
-            s,
-            comp["uniform"]["densities"][i],
-            comp["DRoP"]["densities"][i],
-            comp["minimax"]["densities"][i],
-        ]
-        for i, (c, n, r, s) in enumerate(zip(labels, sizes, est.recalls, est.se))
-    ]
-    lines.append(
-        format_table(["class", "size", "predicted recall", "se", "uniform d", "DRoP d", "minimax d"], rows)
-    )
-    lines += ["", f"predicted class risks after pruning to density {d:g} (on the unpruned surrogate):"]
-    rows = []
-    for name, res in comp.items():
-        rows.append(
-            [name, res["worst_class_risk"], res["average_risk"], str(labels[int(np.argmax(res["risks"]))])]
-        )
-    lines.append(format_table(["allocation", "worst-class risk", "average risk", "worst class"], rows))
-    return "\n".join(lines)
-
-
-def _load_array(path, name):
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"--{name} {str(path)!r}: no such file")
-    try:
-        return np.load(p, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise ValueError(f"--{name} {str(path)!r}: not a readable .npy array ({exc})") from exc
-
-
-def _cmd_surrogate(args) -> int:
-    x = _load_array(args.features, "features")
-    y = _load_array(args.labels, "labels")
-    if isinstance(args.n_mc, numbers.Integral) and args.n_mc < 2:
-        raise ValueError(f"--n-mc must be >= 2, got {args.n_mc}")
-    gm = fit_gaussian_surrogate(x, y, covariance=args.covariance, reg=args.reg)
-    _, counts = np.unique(np.asarray(y), return_counts=True)
-    print(surrogate_report(gm, args.density, class_sizes=counts, n_mc=args.n_mc, seed=args.seed))
-    return 0
-
-
-def register_cli(subparsers) -> None:
-    """Add ``droplab surrogate`` to the CLI's sub-parsers."""
-    p = subparsers.add_parser(
-        "surrogate",
-        help="predict class recalls and pruning allocations from a Gaussian fit to features",
-        description="Fit one Gaussian per class to feature vectors (e.g. penultimate-layer "
-        "embeddings) and print the predicted class recalls of the Bayes rule, the uniform, DRoP and "
-        "minimax class densities at --density, and the class risks each allocation is predicted to give.",
-    )
-    p.add_argument("--features", required=True, metavar="F.npy", help="(n, p) float array")
-    p.add_argument("--labels", required=True, metavar="L.npy", help="(n,) integer labels")
-    p.add_argument("--density", type=float, required=True, help="fraction of the data kept, in (0, 1]")
-    p.add_argument("--covariance", choices=COVARIANCES, default="isotropic")
-    p.add_argument(
-        "--reg",
-        type=float,
-        default=1e-3,
-        help="variance floor, as a multiple of the mean feature variance (default 1e-3)",
-    )
-    p.add_argument("--n-mc", type=int, default=20_000, help="Monte Carlo draws per class (default 20000)")
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=_cmd_surrogate)

@@ -1,8 +1,8 @@
 r"""Symbolic (sympy) derivation of the two-Gaussian results of :mod:`gaussian_theory.two_gaussians`.
 
 Everything here is derived by sympy from the model's definition rather than typed in, and the
-derivation is checked against the closed forms of the notes (``shared/reference/drop-paper-notes.md``
-§1.4–1.5):
+derivation is checked against the closed forms of the paper (DRoP, arXiv 2404.05579, §4 and App. B;
+README, "The paper's formulas"):
 
 * average-risk minimiser (eq. 3)
 
@@ -11,7 +11,11 @@ derivation is checked against the closed forms of the notes (``shared/reference/
             +2(\sigma_1^2-\sigma_0^2)\log\frac{\phi_0\sigma_1}{\phi_1\sigma_0}}}{\sigma_1^2-\sigma_0^2};
 
 * worst-class minimiser (eq. 4): :math:`t_{wc}=(\mu_0\sigma_1+\mu_1\sigma_0)/(\sigma_0+\sigma_1)`;
-* worst-class-optimal prior ratio (eq. 5): :math:`\phi_0/\phi_1=\sigma_0/\sigma_1`.
+* worst-class-optimal prior ratio (eq. 5): :math:`\phi_0/\phi_1=\sigma_0/\sigma_1`;
+* the probit rule: the worst-class-optimal class-density ratio from the full-data recalls alone,
+  :math:`d_0/d_1=\varphi(\Phi^{-1}(r_0))/\varphi(\Phi^{-1}(r_1))`
+  (:func:`probit_density_ratio_expr`, used by ``allocation_rule="probit"`` in
+  :mod:`gaussian_theory.allocation`).
 
 The expressions are general in the symbols; :math:`t^*` is singular at :math:`\sigma_0=\sigma_1`
 (its limit is :math:`(\mu_0+\mu_1)/2+\sigma^2\log(\phi_0/\phi_1)/(\mu_1-\mu_0)`), and it is the
@@ -36,6 +40,7 @@ __all__ = [
     "closed_form_threshold_expr",
     "worst_class_threshold_expr",
     "worst_class_optimal_prior_ratio_expr",
+    "probit_density_ratio_expr",
     "latex_summary",
 ]
 
@@ -70,7 +75,7 @@ def class_density(k: int, x=None) -> sp.Expr:
 def stationarity_equation() -> sp.Eq:
     r"""Stationarity of the average risk, in logs: :math:`\log(\phi_0f_0(t))=\log(\phi_1f_1(t))`.
 
-    :math:`R'(t)=\phi_1f_1(t)-\phi_0f_0(t)` (notes §1.4), so :math:`R'=0` iff the two weighted
+    :math:`R'(t)=\phi_1f_1(t)-\phi_0f_0(t)` (App. B), so :math:`R'=0` iff the two weighted
     densities meet; both sides are positive, so taking logs is an equivalence and turns the
     condition into a quadratic in :math:`t`.
     """
@@ -111,7 +116,7 @@ def _is_local_minimum(root) -> bool:
 
 @lru_cache(maxsize=None)
 def closed_form_threshold_expr() -> sp.Expr:
-    r"""The notes' closed form (eq. 3), typed in, for comparison with the derivation:
+    r"""The paper's closed form (eq. 3), typed in, for comparison with the derivation:
 
     .. math::
         \frac{\mu_0\sigma_1^2-\mu_1\sigma_0^2+\sigma_0\sigma_1\sqrt{(\mu_1-\mu_0)^2
@@ -155,7 +160,7 @@ def worst_class_threshold_expr() -> sp.Expr:
     .. math:: t_{wc}=\frac{\mu_0\sigma_1+\mu_1\sigma_0}{\sigma_0+\sigma_1}.
 
     :math:`\Phi` is strictly increasing, so equal risks means equal arguments; :math:`R_0` falls and
-    :math:`R_1` rises in :math:`t`, so this crossing minimises :math:`\max_kR_k` (notes eq. 4).
+    :math:`R_1` rises in :math:`t`, so this crossing minimises :math:`\max_kR_k` (App. B.2).
     """
     mu0, mu1, s0, s1, _, _, t = symbols()
     (root,) = sp.solve(sp.Eq((mu0 - t) / s0, (t - mu1) / s1), t)
@@ -168,7 +173,7 @@ def worst_class_optimal_prior_ratio_expr() -> sp.Expr:
 
     substitute :math:`t=t_{wc}` and :math:`\phi_0=\rho\phi_1` into :func:`stationarity_equation` and
     solve for :math:`\rho`, giving :math:`\rho=\sigma_0/\sigma_1`, i.e.
-    :math:`\phi_k=\sigma_k/(\sigma_0+\sigma_1)` (notes eq. 5). At this ratio the log
+    :math:`\phi_k=\sigma_k/(\sigma_0+\sigma_1)` (App. B.2). At this ratio the log
     term of :math:`D` vanishes and :math:`t^*=t_{wc}`.
     """
     sym = symbols()
@@ -179,6 +184,48 @@ def worst_class_optimal_prior_ratio_expr() -> sp.Expr:
     if len(solutions) != 1:  # pragma: no cover
         raise RuntimeError(f"expected one prior ratio, got {solutions}")
     return sp.simplify(solutions[0])
+
+
+def _std_normal_pdf(a) -> sp.Expr:
+    return sp.exp(-(a**2) / 2) / sp.sqrt(2 * sp.pi)
+
+
+@lru_cache(maxsize=None)
+def probit_density_ratio_expr() -> sp.Expr:
+    r"""Worst-class-optimal class-density ratio :math:`d_0/d_1` in terms of the recalls :math:`r_0,r_1`
+    of the full-data average-risk minimiser (the probit rule), derived in three steps:
+
+    1. pruning keeps priors :math:`\propto d_k\phi_k`; setting their ratio to
+       :func:`worst_class_optimal_prior_ratio_expr` gives :math:`d_0/d_1=\sigma_0\phi_1/(\sigma_1\phi_0)`;
+    2. at a stationary point :math:`t` (:func:`stationarity_equation`, solved for :math:`\phi_1`),
+       :math:`\phi_1=\phi_0f_0(t)/f_1(t)`, so :math:`d_0/d_1=\sigma_0f_0(t)/(\sigma_1f_1(t))`;
+    3. with :math:`a_0=(t-\mu_0)/\sigma_0`, :math:`a_1=(\mu_1-t)/\sigma_1` (recalls
+       :math:`r_k=\Phi(a_k)`), :math:`\sigma_kf_k(t)=\varphi(a_k)`: the difference from
+       :math:`\varphi(a_0)/\varphi(a_1)` simplifies to 0 (checked here, RuntimeError otherwise).
+
+    Returned with :math:`a_k=\Phi^{-1}(r_k)=\sqrt2\,\mathrm{erfinv}(2r_k-1)` substituted:
+
+    .. math::
+        \frac{d_0}{d_1}=\frac{\varphi(\Phi^{-1}(r_0))}{\varphi(\Phi^{-1}(r_1))}
+        =\exp\!\big(\mathrm{erfinv}^2(2r_1-1)-\mathrm{erfinv}^2(2r_0-1)\big),
+
+    in the positive symbols ``r_0``, ``r_1`` (the free symbols of the result). It holds for any
+    priors; saturation (:math:`d_k\le1`) and the infinite-threshold case of Theorem B.1 are handled
+    numerically (:meth:`~gaussian_theory.two_gaussians.TwoGaussians.probit_densities`).
+    """
+    sym = symbols()
+    ratio = sp.Symbol("delta", positive=True)
+    (step1,) = sp.solve(sp.Eq(ratio * sym.phi0 / sym.phi1, worst_class_optimal_prior_ratio_expr()), ratio)
+    phi1_at_t = sp.solve(stationarity_equation(), sym.phi1)
+    if len(phi1_at_t) != 1:  # pragma: no cover
+        raise RuntimeError(f"expected one phi_1 from the stationarity equation, got {phi1_at_t}")
+    step2 = step1.subs(sym.phi1, phi1_at_t[0])
+    a0, a1 = (sym.t - sym.mu0) / sym.s0, (sym.mu1 - sym.t) / sym.s1
+    if sp.simplify(step2 - _std_normal_pdf(a0) / _std_normal_pdf(a1)) != 0:  # pragma: no cover
+        raise RuntimeError(f"d0/d1 = {step2} does not reduce to phi(a0)/phi(a1)")
+    r0, r1 = sp.symbols("r_0 r_1", positive=True)
+    probit = [sp.sqrt(2) * sp.erfinv(2 * r - 1) for r in (r0, r1)]
+    return sp.simplify(_std_normal_pdf(probit[0]) / _std_normal_pdf(probit[1]))
 
 
 def latex_summary() -> str:

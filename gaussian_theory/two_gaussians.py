@@ -1,6 +1,6 @@
 r"""The paper's toy model: a mixture of two 1-D Gaussians classified by a threshold.
 
-Model (DRoP paper, Sec. 4 / App. B; reconstruction in ``shared/reference/drop-paper-notes.md`` §1):
+Model (DRoP, arXiv 2404.05579, §4 and App. B; README, "The paper's formulas"):
 
 .. math::
 
@@ -11,8 +11,16 @@ Class risks (eq. 1):  :math:`R_0(t)=\Phi((\mu_0-t)/\sigma_0)`, :math:`R_1(t)=\Ph
 Average risk (eq. 2): :math:`R(t)=\phi_0R_0(t)+\phi_1R_1(t)`; worst-class risk :math:`\max_k R_k(t)`.
 
 Random pruning inside classes keeps each class-conditional density and only re-weights the priors,
-:math:`\phi_k' \propto d_k\phi_k` (notes §1.6); the learned classifier is the population risk
+:math:`\phi_k' \propto d_k\phi_k` (App. B); the learned classifier is the population risk
 minimiser :math:`t^*(\phi_0'/\phi_1')` evaluated on the *unpruned* distribution.
+
+Domain: everything is computed in double precision from closed forms that multiply up to four
+parameters (e.g. :math:`\sigma_0^2(\mu_1-\mu_0)^2` in eq. 3), so the constructor accepts stds in
+:math:`[10^{-75},10^{75}]`, :math:`|\mu_k|\le10^{75}` and
+:math:`\min_k\sigma_k\ge10^{-100}\max(\mu_1-\mu_0,\sigma_0,\sigma_1)`, and raises a ValueError
+otherwise (issue 10: means :math:`\pm10^{300}` used to give :math:`t^*=-\infty` with risks (1, 0),
+a std of :math:`10^{-300}` :math:`R_0=0.5`). The problem is invariant under an affine change of
+:math:`x`: rescale it.
 """
 
 from __future__ import annotations
@@ -26,8 +34,37 @@ from .validation import as_float_array, as_pair, check_class_densities, check_de
 
 __all__ = [
     "TwoGaussians", "SSPResult", "class_risks_from_params", "stationary_roots",
-    "optimal_threshold_from_params",
+    "optimal_threshold_from_params", "log_prior_ratio", "priors_from_log_ratio",
 ]
+
+#: Domain of the closed forms (see the module docstring).
+PARAM_MAX, STD_MIN, SPREAD_MAX = 1e75, 1e-75, 1e100
+
+
+def log_prior_ratio(priors) -> np.ndarray:
+    r"""The log prior ratio :math:`\log(\phi_0/\phi_1)\in[-\infty,\infty]` of priors with a last axis of
+    length 2, as :math:`\log\phi_0-\log\phi_1` (each prior's own log: a tiny prior keeps its precision;
+    a zero prior gives :math:`\mp\infty`). Inverse: :func:`priors_from_log_ratio`.
+
+    >>> float(log_prior_ratio([0.5, 0.5]))
+    0.0
+    """
+    p = np.asarray(priors, dtype=float)
+    with np.errstate(divide="ignore"):
+        return np.log(p[..., 0]) - np.log(p[..., 1])
+
+
+def priors_from_log_ratio(log_ratio) -> np.ndarray:
+    r"""Priors :math:`(\phi_0,\phi_1)=(\sigma(L),\sigma(-L))` of :math:`L=\log(\phi_0/\phi_1)`, with the
+    logistic :math:`\sigma` = ``scipy.special.expit`` computed for each prior separately (so a tiny
+    prior keeps its relative precision instead of being :math:`1-\phi_0`); last axis of length 2.
+    Inverse of :func:`log_prior_ratio`.
+
+    >>> priors_from_log_ratio(0.0).tolist()
+    [0.5, 0.5]
+    """
+    lr = np.asarray(log_ratio, dtype=float)
+    return np.stack([expit(lr), expit(-lr)], axis=-1)
 
 
 def class_risks_from_params(t, mu0, mu1, s0, s1) -> np.ndarray:
@@ -40,7 +77,7 @@ def class_risks_from_params(t, mu0, mu1, s0, s1) -> np.ndarray:
     return np.stack([ndtr((mu0 - t) / s0), ndtr((t - mu1) / s1)], axis=-1)
 
 
-def stationary_roots(mu0, mu1, s0, s1, log_prior_ratio):
+def stationary_roots(mu0, mu1, s0, s1, log_ratio):
     r"""Roots of :math:`\phi_0f_0(t)=\phi_1f_1(t)` (paper eq. 3), vectorised over every argument.
 
     In :math:`u=t-\mu_0` the condition is :math:`Au^2+Bu+C=0` with :math:`A=\sigma_1^2-\sigma_0^2`,
@@ -56,7 +93,7 @@ def stationary_roots(mu0, mu1, s0, s1, log_prior_ratio):
     equal stds for ``t_other``).
     """
     mu0, mu1, s0, s1, lr = np.broadcast_arrays(
-        *(np.asarray(v, dtype=float) for v in (mu0, mu1, s0, s1, log_prior_ratio))
+        *(np.asarray(v, dtype=float) for v in (mu0, mu1, s0, s1, log_ratio))
     )
     delta = mu1 - mu0
     a = s1 * s1 - s0 * s0
@@ -72,7 +109,7 @@ def stationary_roots(mu0, mu1, s0, s1, log_prior_ratio):
     return np.where(ok, t_min, np.nan), np.where(ok & np.isfinite(t_other), t_other, np.nan)
 
 
-def optimal_threshold_from_params(mu0, mu1, s0, s1, log_prior_ratio):
+def optimal_threshold_from_params(mu0, mu1, s0, s1, log_ratio):
     r"""The average-risk minimiser over :math:`\mathbb R\cup\{\pm\infty\}` for arrays of parameters.
 
     Candidates: both :func:`stationary_roots`, :math:`-\infty` (:math:`R=\phi_0`) and :math:`+\infty`
@@ -81,13 +118,15 @@ def optimal_threshold_from_params(mu0, mu1, s0, s1, log_prior_ratio):
     roots, then to :math:`-\infty` (Theorem B.1's global-optimality condition). Any order of the
     means is allowed (plug-in estimates may swap them). The priors enter as
     :math:`\log(\phi_0/\phi_1)\in[-\infty,\infty]`, each recovered by its own logistic so that a tiny
-    prior keeps its relative precision. :meth:`TwoGaussians.optimal_threshold` and the plug-in
-    learner of :func:`gaussian_theory.simulate` both use this function.
+    prior keeps its relative precision (:func:`priors_from_log_ratio`).
+    :meth:`TwoGaussians.optimal_threshold` and the plug-in learner of :func:`gaussian_theory.simulate`
+    both use this function.
     """
     mu0, mu1, s0, s1, lr = np.broadcast_arrays(
-        *(np.asarray(v, dtype=float) for v in (mu0, mu1, s0, s1, log_prior_ratio))
+        *(np.asarray(v, dtype=float) for v in (mu0, mu1, s0, s1, log_ratio))
     )
-    phi0, phi1 = expit(lr), expit(-lr)
+    phi = priors_from_log_ratio(lr)
+    phi0, phi1 = phi[..., 0], phi[..., 1]
     roots = np.stack(stationary_roots(mu0, mu1, s0, s1, lr), axis=-1)
     with np.errstate(invalid="ignore"):
         r = class_risks_from_params(roots, *(v[..., None] for v in (mu0, mu1, s0, s1)))
@@ -147,8 +186,20 @@ class TwoGaussians:
             raise ValueError(f"means must satisfy mu0 < mu1, got {means!r}")
         if not (self.stds > 0).all():
             raise ValueError(f"stds must be > 0, got {stds!r}")
+        self._check_domain(means, stds)
         for arr in (self.means, self.stds, self.priors):
             arr.setflags(write=False)
+
+    def _check_domain(self, means, stds) -> None:
+        """Reject parameters whose squares over/underflow the closed forms (module docstring)."""
+        spread = max(self.means[1] - self.means[0], self.stds.max())
+        if (np.abs(self.means).max() > PARAM_MAX or self.stds.max() > PARAM_MAX or self.stds.min() < STD_MIN
+                or self.stds.min() < spread / SPREAD_MAX):
+            raise ValueError(
+                f"means={means!r}, stds={stds!r} are outside the range TwoGaussians computes in double "
+                f"precision: need |means| and stds <= {PARAM_MAX:g}, stds >= {STD_MIN:g}, and min(stds) >= "
+                f"{1 / SPREAD_MAX:g} x max(mu1 - mu0, stds); the problem is invariant under an affine "
+                "change of x, so rescale it")
 
     def __repr__(self) -> str:
         return (
@@ -197,7 +248,7 @@ class TwoGaussians:
         r"""Minimiser :math:`t^*(\phi_0/\phi_1)` of the average risk over :math:`\mathbb R\cup\{\pm\infty\}`.
 
         Stationarity :math:`\phi_0f_0(t)=\phi_1f_1(t)` is, after taking logs, the quadratic
-        (notes §1.4, paper eq. 3)
+        (paper eq. 3, App. B)
 
         .. math::
             \sigma_1^2(t-\mu_0)^2-\sigma_0^2(t-\mu_1)^2 = 2\sigma_0^2\sigma_1^2 L,\qquad
@@ -230,10 +281,7 @@ class TwoGaussians:
         float, or an array of shape ``priors.shape[:-1]``.
         """
         w = self.priors if priors is None else check_priors(priors)
-        phi0, phi1 = w[..., 0], w[..., 1]
-        with np.errstate(divide="ignore"):
-            log_ratio = np.log(phi0) - np.log(phi1)
-        t = self._threshold_from_log_prior_ratio(log_ratio)
+        t = self._threshold_from_log_prior_ratio(log_prior_ratio(w))
         return float(t) if np.ndim(t) == 0 else t
 
     def _threshold_from_log_prior_ratio(self, log_ratio) -> np.ndarray:
@@ -242,14 +290,14 @@ class TwoGaussians:
         return optimal_threshold_from_params(mu0, mu1, s0, s1, log_ratio)
 
     def worst_class_threshold(self) -> float:
-        r"""Minimiser of the worst-class risk, where :math:`R_0=R_1` (notes eq. 4):
+        r"""Minimiser of the worst-class risk, where :math:`R_0=R_1` (App. B.2):
         :math:`t_{wc}=(\mu_0\sigma_1+\mu_1\sigma_0)/(\sigma_0+\sigma_1)`, with
         :math:`R_0=R_1=\Phi(-(\mu_1-\mu_0)/(\sigma_0+\sigma_1))`."""
         (mu0, mu1), (s0, s1) = self.means, self.stds
         return float((mu0 * s1 + mu1 * s0) / (s0 + s1))
 
     def worst_class_optimal_priors(self) -> np.ndarray:
-        r"""Training priors whose average-risk minimiser is :math:`t_{wc}` (notes eq. 5):
+        r"""Training priors whose average-risk minimiser is :math:`t_{wc}` (App. B.2):
         :math:`\phi_k=\sigma_k/(\sigma_0+\sigma_1)`. The harder (wider) class gets more data.
 
         At these priors the log term of :meth:`optimal_threshold` vanishes, so :math:`t^*=t_{wc}`
@@ -263,7 +311,7 @@ class TwoGaussians:
         r"""Random within-class pruning keeping fraction :math:`d_k` of class :math:`k`.
 
         The class-conditionals are unchanged; the priors become
-        :math:`\phi_k'=d_k\phi_k/(d_0\phi_0+d_1\phi_1)` (notes §1.6).
+        :math:`\phi_k'=d_k\phi_k/(d_0\phi_0+d_1\phi_1)` (App. B).
         """
         d = check_class_densities(densities, self.priors)
         w = d * self.priors
@@ -273,38 +321,80 @@ class TwoGaussians:
         """Class risks, on this (unpruned) distribution, of the threshold learned after pruning."""
         return self.class_risks(self.prune(densities).optimal_threshold())
 
-    def drop_densities(self, density) -> np.ndarray:
-        r"""DRoP's class densities at dataset density :math:`d` (paper Algorithm 1, notes §1.8).
+    def drop_densities(self, density, alpha=1.0) -> np.ndarray:
+        r"""DRoP's class densities at dataset density :math:`d` (paper Algorithm 1; damped by
+        ``alpha``: :math:`d_k\propto R_k^{\alpha}`, :func:`gaussian_theory.allocation.allocation_weights`).
 
-        The query model is the one trained on all data, so the recalls are
-        :math:`r_k=1-R_k(t^*(\phi_0/\phi_1))`; class sizes are proportional to the priors (a
-        population: any large common :math:`N` gives the same densities, here :math:`N=10^6`).
-        Delegates to :func:`gaussian_theory.allocation.drop_densities`, the one DRoP implementation.
+        The query model is the one trained on all data, so the class errors are
+        :math:`1-r_k=R_k(t^*(\phi_0/\phi_1))`, used as they are (forming :math:`1-(1-R_k)` would cancel
+        for :math:`R_k<10^{-16}`). The class sizes are the priors themselves (a population):
+        :math:`d_k=\min\{1,cR_k^{\alpha}\}` with :math:`\sum_k\phi_kd_k=d`, water-filled by
+        :func:`gaussian_theory.allocation.water_fill`, the one implementation. A zero-prior class gets
+        density 0.
+
+        >>> TwoGaussians((0, 40), (1, 2)).drop_densities(0.5).round(4).tolist()  # R0/R1 = 0.498
+        [0.3325, 0.6675]
         """
-        from .allocation import drop_densities
+        from .allocation import allocation_weights
 
-        recalls = 1.0 - self.class_risks(self.optimal_threshold())
-        return drop_densities(recalls, np.round(self.priors * 1_000_000), density)
+        d = check_density(density)
+        errors = self.class_risks(self.optimal_threshold())
+        return self._densities_from_weights(allocation_weights(errors=errors, alpha=alpha), d)
+
+    def probit_densities(self, density) -> np.ndarray:
+        r"""The probit rule: :math:`d_k\propto\varphi(\Phi^{-1}(r_k))` from the recalls :math:`r_k` of the
+        full-data threshold :math:`t^*`, water-filled at :math:`d_k\le1` with :math:`\sum_k\phi_kd_k=d`
+        (:func:`gaussian_theory.allocation.allocation_weights`, ``allocation_rule="probit"``).
+
+        At :math:`t^*`, :math:`\phi_0f_0=\phi_1f_1` with :math:`f_k(t^*)=\varphi(a_k)/\sigma_k`,
+        :math:`a_k=\Phi^{-1}(r_k)`, so these are the worst-class-optimal pruned priors
+        :math:`\propto\sigma_k` (:meth:`worst_class_optimal_densities`), computed from the recalls
+        alone. Cases where the recalls are not enough, handled as
+        :meth:`worst_class_optimal_densities` does:
+
+        * the allocation learns an infinite threshold (Theorem B.1: at the ideal pruned priors
+          :math:`t_{wc}` is only a local minimiser, one class has risk 1): the budget-line point
+          closest to it that learns a finite threshold (:meth:`_finite_threshold_allocation`);
+        * :math:`t^*` itself is infinite (recalls 0 and 1 carry no information): the model's
+          :meth:`worst_class_optimal_densities`;
+        * a zero prior: ``(density, density)``.
+
+        >>> TwoGaussians((0, 6), (1, 2)).probit_densities(0.5).round(6).tolist()
+        [0.333333, 0.666667]
+        """
+        from .allocation import allocation_weights
+
+        d = check_density(density)
+        if (self.priors == 0).any():
+            return np.array([d, d])
+        t = self.optimal_threshold()
+        if not np.isfinite(t):
+            return self.worst_class_optimal_densities(d)
+        w = allocation_weights(errors=self.class_risks(t), allocation_rule="probit")
+        return self._finite_threshold_allocation(self._densities_from_weights(w, d), d)
+
+    def _densities_from_weights(self, weights, d: float) -> np.ndarray:
+        r""":math:`d_k=\min\{1,cw_k\}` with :math:`\sum_k\phi_kd_k=d` (class sizes = the priors)."""
+        from .allocation import water_fill
+
+        phi = self.priors
+        kept = water_fill(phi * weights, phi, d)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.clip(np.where(phi > 0, kept / phi, 0.0), 0.0, 1.0)
 
     def worst_class_optimal_densities(self, density) -> np.ndarray:
         r"""Class densities :math:`(d_0,d_1)` at overall density :math:`d` minimising the worst-class
         risk of the learned threshold.
 
-        The ideal pruned prior ratio is :math:`\sigma_0/\sigma_1` (notes §1.5–1.6), i.e.
+        The ideal pruned prior ratio is :math:`\sigma_0/\sigma_1` (App. B.2), i.e.
         :math:`d_k\phi_k=d\,\sigma_k/(\sigma_0+\sigma_1)`. If that asks for :math:`d_k>1`, class
         :math:`k` saturates (:math:`d_k=1`) and the other takes the rest, :math:`(d-\phi_k)/\phi_{1-k}`:
         the pruned prior ratio is monotone in :math:`d_0` along the budget line and the worst-class
         risk of :math:`t^*` is quasi-convex in it, so the feasible point closest to the ideal
         ratio is optimal. With a zero prior every allocation learns the same infinite threshold;
-        then ``(density, density)`` is returned.
-
-        That argument holds among allocations that learn a *finite* threshold. If the closest point
-        learns :math:`\pm\infty` (its root is not the global minimiser, so one class has risk 1), the
-        finite-threshold allocations form a half-line of ratios (larger :math:`d_0` when
-        :math:`\sigma_1>\sigma_0`, smaller when :math:`\sigma_1<\sigma_0`) on which the worst-class
-        risk moves away from its minimum, so the optimum is that half-line's end, found by bisection
-        along the budget line. If no feasible allocation learns a finite threshold, every one has
-        worst-class risk 1 and the closest point is returned.
+        then ``(density, density)`` is returned. If the closest point learns an infinite threshold,
+        see :meth:`_finite_threshold_allocation`. :meth:`probit_densities` reaches the same optimum
+        from the recalls alone.
         """
         d = check_density(density)
         phi = self.priors
@@ -315,7 +405,22 @@ class TwoGaussians:
             target = np.array([1.0, (d - phi[0]) / phi[1]])
         elif target[1] > 1:
             target = np.array([(d - phi[1]) / phi[0], 1.0])
-        target = np.clip(target, 0.0, 1.0)
+        return self._finite_threshold_allocation(np.clip(target, 0.0, 1.0), d)
+
+    def _finite_threshold_allocation(self, target: np.ndarray, d: float) -> np.ndarray:
+        r"""``target`` if it learns a finite threshold (or the stds are equal), else the nearest
+        point of the budget line :math:`\phi_0d_0+\phi_1d_1=d` that does.
+
+        The closest-point argument of :meth:`worst_class_optimal_densities` holds among allocations
+        that learn a *finite* threshold. If ``target`` learns :math:`\pm\infty` (its root is not the
+        global minimiser, Theorem B.1, so one class has risk 1), the finite-threshold allocations form
+        a half-line of ratios (larger :math:`d_0` when :math:`\sigma_1>\sigma_0`, smaller when
+        :math:`\sigma_1<\sigma_0`) on which the worst-class risk moves away from its minimum, so the
+        optimum is that half-line's end, found by bisection along the budget line. If no feasible
+        allocation learns a finite threshold, every one has worst-class risk 1 and ``target`` is
+        returned.
+        """
+        phi = self.priors
         if self.stds[0] == self.stds[1] or np.isfinite(self.prune(target).optimal_threshold()):
             return target
 
@@ -349,7 +454,7 @@ class TwoGaussians:
     def ssp_prune(self, margin) -> SSPResult:
         r"""Supervised SSP margin pruning: drop every sample with :math:`|x-\mu_y|<M`.
 
-        Kept class densities :math:`d_k=2\Phi(-M/\sigma_k)` (notes §1.7). The learned threshold is
+        Kept class densities :math:`d_k=2\Phi(-M/\sigma_k)` (App. B.3). The learned threshold is
         the global minimiser over :math:`\mathbb R\cup\{\pm\infty\}` of the truncated mixture's risk
 
         .. math::
@@ -384,8 +489,7 @@ class TwoGaussians:
     def _stationary_points(self, phi) -> np.ndarray:
         """Real roots of phi0 f0(t) = phi1 f1(t) (0, 1 or 2 of them)."""
         (mu0, mu1), (s0, s1) = self.means, self.stds
-        with np.errstate(divide="ignore"):
-            roots = np.array(stationary_roots(mu0, mu1, s0, s1, np.log(phi[0]) - np.log(phi[1])))
+        roots = np.array(stationary_roots(mu0, mu1, s0, s1, log_prior_ratio(phi)))
         return roots[~np.isnan(roots)]
 
     def _truncated_upper(self, t, k, m):

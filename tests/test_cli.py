@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +17,7 @@ from gaussian_theory.allocation import drop_counts, drop_densities, uniform_coun
 from gaussian_theory.cli import main
 from gaussian_theory.two_gaussians import TwoGaussians
 
-FMT = "{:.4g}"  # the CLI's table format (cli.format_table default)
+FMT = "{:.4g}"  # the CLI's table format (gaussian_theory.cli.format.format_table default)
 
 
 def _row(out: str, label: str, n_numbers: int) -> list[str]:
@@ -186,3 +188,364 @@ def test_building_the_cli_imports_no_torch():
     code = ("import sys, gaussian_theory.cli as c; c.build_parser(); "
             "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if m.startswith('torch'))")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ----------------------------------------------------------------------------- issue 10: allocate --from
+def _allocate_file(tmp_path, name, content, *extra):
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path, main(["allocate", "--from", str(path), "--density", "0.3", *extra])
+
+
+def _one_line_error(capsys, *needles):
+    err = capsys.readouterr().err
+    assert err.startswith("droplab: error:") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in err, (needle, err)
+    return err
+
+
+def test_allocate_from_together_with_recalls_is_an_error(capsys, tmp_path):
+    path = tmp_path / "classes.csv"
+    path.write_text("class,size,recall\ncat,500,0.9\ndog,100,0.7\n")
+    for extra in (["--recalls", "0.5", "0.5", "--sizes", "10", "10"], ["--recalls", "0.5", "0.5"],
+                  ["--sizes", "10", "10"]):
+        assert main(["allocate", "--from", str(path), "--density", "0.3", *extra]) == 2
+        _one_line_error(capsys, "--from", "--recalls/--sizes", "not both")
+
+
+@pytest.mark.parametrize("header", ["class,size,recall", "class, size, recall", " Class ,SIZE,  Recall "])
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_allocate_csv_bom_and_whitespace(capsys, tmp_path, header, bom):
+    body = header + "\n" + "".join(f" {c} , {n} , {r} \n" for c, n, r in TABLE) + "\n"
+    _, code = _allocate_file(tmp_path, "classes.csv", bom + body.encode(), "--rule", "paper")
+    assert code == 0, capsys.readouterr().err
+    names = [c for c, _, _ in TABLE]
+    sizes = np.array([n for _, n, _ in TABLE])
+    _check_allocation(capsys.readouterr().out, names, sizes, [r for _, _, r in TABLE], 0.3, "paper")
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [("dup.csv", "class,size,recall\ncat,10,0.9\ndog,10,0.8\ncat,20,0.7\n"),
+     ("dup.json", json.dumps([{"class": "cat", "size": 10, "recall": 0.9},
+                              {"class": "cat", "size": 20, "recall": 0.7}])),
+     ("dup_columns.json", json.dumps({"recalls": [0.9, 0.7], "sizes": [10, 20], "classes": ["a", "a"]}))],
+)
+def test_allocate_duplicate_classes_rejected(capsys, tmp_path, name, content):
+    path, code = _allocate_file(tmp_path, name, content)
+    assert code == 2
+    _one_line_error(capsys, str(path), "duplicate class")
+
+
+@pytest.mark.parametrize(
+    "content, needle",
+    [(json.dumps([{"class": "cat", "size": True, "recall": 0.9}, {"class": "dog", "size": 5, "recall": 0.5}]),
+      "'size' must be a number, got true"),
+     (json.dumps({"cat": {"size": 10, "recall": False}, "dog": {"size": 5, "recall": 0.5}}),
+      "'recall' must be a number, got false"),
+     (json.dumps({"recalls": [0.9, True], "sizes": [10, 5]}), "recalls[1] must be a number, got true"),
+     (json.dumps({"recalls": [0.9, 0.5], "sizes": [10, "5"]}), 'sizes[1] must be a number, got "5"')],
+)
+def test_allocate_json_non_numbers_rejected(capsys, tmp_path, content, needle):
+    path, code = _allocate_file(tmp_path, "classes.json", content)
+    assert code == 2
+    _one_line_error(capsys, str(path), needle)
+
+
+@pytest.mark.parametrize(
+    "content, needle",
+    [("[0.9, 0.7]", "unexpected JSON list"), ('"cat"', "unexpected JSON str"), ("3", "unexpected JSON int"),
+     ("null", "unexpected JSON NoneType"), ('{"cat": 5}', "class 'cat' must map to"),
+     ('{"recalls": [0.9]}', '"recalls", "sizes"'), ('{"recalls": [0.9], "sizes": [1, 2]}', "lengths"),
+     ('{"recalls": 0.9, "sizes": 5}', '"recalls" must be a JSON list'), ("[{]", "invalid JSON"),
+     ('[{"class": "cat", "size": 5}]', "missing ['recall']")],
+)
+def test_allocate_bad_json_is_one_line_naming_the_file(capsys, tmp_path, content, needle):
+    path, code = _allocate_file(tmp_path, "classes.json", content)
+    assert code == 2
+    _one_line_error(capsys, "--from", str(path), needle)
+
+
+@pytest.mark.parametrize("with_classes", [True, False])
+@pytest.mark.parametrize("rule", ["paper", "code"])
+def test_allocate_json_columns_layout(capsys, tmp_path, with_classes, rule):
+    data = {"recalls": [r for _, _, r in TABLE], "sizes": [n for _, n, _ in TABLE]}
+    if with_classes:
+        data["classes"] = [c for c, _, _ in TABLE]
+    _, code = _allocate_file(tmp_path, "classes.json", json.dumps(data), "--rule", rule)
+    assert code == 0, capsys.readouterr().err
+    names = [c for c, _, _ in TABLE] if with_classes else ["0", "1", "2"]
+    _check_allocation(capsys.readouterr().out, names, np.array(data["sizes"]), data["recalls"], 0.3, rule)
+
+
+def test_allocate_json_detected_by_content(capsys, tmp_path):
+    data = {"recalls": [0.9, 0.7], "sizes": [100, 300]}
+    _, code = _allocate_file(tmp_path, "recalls.txt", json.dumps(data))
+    assert code == 0
+    assert "total kept: 120 of 400" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "name, content, needle",
+    [("empty.csv", "", "empty file"), ("blank.json", "  \n\n", "empty file"),
+     ("binary.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
+     ("latin1.csv", "class,size,recall\nchat\xe9,10,0.5\n".encode("latin-1"), "not UTF-8"),
+     ("header_only.csv", "class,size,recall\n", "no class rows"),
+     ("short_row.csv", "class,size,recall\ncat,10\n", "has 2 cells"),
+     ("text_size.csv", "class,size,recall\ncat,ten,0.5\n", "numeric 'size', got 'ten'")],
+)
+def test_allocate_empty_or_binary_file_names_the_file(capsys, tmp_path, name, content, needle):
+    path, code = _allocate_file(tmp_path, name, content)
+    assert code == 2
+    _one_line_error(capsys, "--from", str(path), needle)
+
+
+def test_allocate_layouts_documented_in_help(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["allocate", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for needle in ("class,size,recall", '{"recalls": [', '"classes"', '[{"class": "cat"', "byte-order mark"):
+        assert needle in out, needle
+
+
+# ----------------------------------------------------------------------------- issue 10: warnings
+def test_allocate_total_kept_zero_warns(capsys):
+    assert main(["allocate", "--recalls", "0.9", "0.7", "0.5", "--sizes", "2", "2", "2",
+                 "--density", "1e-9"]) == 0
+    out, err = capsys.readouterr()
+    assert "total kept: 0 of 6" in out
+    assert err.startswith("droplab: warning:") and "total kept is 0" in err
+
+
+def test_allocate_empty_class_warns(capsys):
+    # A recall of 1 gets DRoP density 0: the class disappears from the pruned data.
+    assert main(["allocate", "--recalls", "1.0", "0.7", "--sizes", "100", "100", "--density", "0.5"]) == 0
+    out, err = capsys.readouterr()
+    assert _allocation_rows(out, 2)[0][4] == "0"
+    assert err.startswith("droplab: warning:") and ("class 0:" in err or "class(es) 0" in err)
+
+
+def test_allocate_min_per_class(capsys):
+    argv = ["allocate", "--recalls", "1.0", "0.7", "--sizes", "100", "100", "--density", "0.5"]
+    assert main(argv + ["--min-per-class", "10"]) == 0
+    out, err = capsys.readouterr()
+    counts = drop_counts([1.0, 0.7], [100, 100], 0.5, min_count=10)
+    assert counts.tolist() == [10, 90]
+    assert [r[4] for r in _allocation_rows(out, 2)] == ["10", "90"]
+    assert "total kept: 100 of 200" in out and err == ""
+    assert main(argv + ["--min-per-class", "-1"]) == 2
+    _one_line_error(capsys, "--min-per-class", "-1")
+
+
+def test_allocate_no_warning_when_every_class_kept(capsys):
+    assert main(["allocate", "--recalls", "0.9", "0.7", "--sizes", "100", "300", "--density", "0.5"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def _surrogate_files(tmp_path):
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 1, (40, 2)), rng.normal(3, 1, (40, 2))])
+    np.save(tmp_path / "F.npy", x)
+    np.save(tmp_path / "L.npy", np.repeat([0, 1], 40))
+    return ["surrogate", "--features", str(tmp_path / "F.npy"), "--labels", str(tmp_path / "L.npy"),
+            "--density", "0.5"]
+
+
+@pytest.mark.parametrize("n_mc", ["3", "0", "99"])
+def test_surrogate_too_few_mc_draws_rejected(capsys, tmp_path, n_mc):
+    assert main(_surrogate_files(tmp_path) + ["--n-mc", n_mc]) == 2
+    _one_line_error(capsys, "--n-mc", f"got {n_mc}")
+
+
+def test_surrogate_minimum_mc_draws_accepted(capsys, tmp_path):
+    from gaussian_theory.cli.surrogate import MIN_N_MC
+
+    assert main(_surrogate_files(tmp_path) + ["--n-mc", str(MIN_N_MC)]) == 0
+    assert f"Monte Carlo: {MIN_N_MC} draws per class" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- issue 10: seeds, --out
+def test_negative_seed_names_the_option(capsys, tmp_path):
+    assert main(_surrogate_files(tmp_path) + ["--seed", "-1"]) == 2
+    _one_line_error(capsys, "--seed", "non-negative", "-1")
+    assert main(["figures", "--seed", "-3", "--out", str(tmp_path / "f"), "--no-progress"]) == 2
+    _one_line_error(capsys, "--seed", "-3")
+    assert not (tmp_path / "f").exists()
+
+
+@pytest.mark.parametrize("argv", [["run", "--density", "0.5"], ["sweep", "--densities", "0.5"]])
+def test_empirical_negative_seed_names_the_option(capsys, tmp_path, argv):
+    cmd = ["empirical", argv[0], "--dataset", "gaussian", "--model", "mlp", *argv[1:], "--out", str(tmp_path)]
+    with pytest.raises(SystemExit) as exc:
+        main(cmd + ["--seeds", "0", "-2"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --seeds" in err and "non-negative" in err and "'-2'" in err
+
+
+def test_sweep_negative_chunk_size_rejected(capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        main(["empirical", "sweep", "--dataset", "gaussian", "--model", "mlp", "--densities", "0.5",
+              "--out", str(tmp_path), "--chunk-size", "-1"])
+    assert "argument --chunk-size" in capsys.readouterr().err
+
+
+def test_figures_out_existing_file(capsys, tmp_path):
+    target = tmp_path / "figs.png"
+    target.write_text("not a folder")
+    assert main(["figures", "--quick", "--only", "1", "--out", str(target), "--no-progress"]) == 2
+    _one_line_error(capsys, "--out", str(target), "not a folder")
+    assert target.read_text() == "not a folder"
+
+
+def test_figures_out_below_a_file(capsys, tmp_path):
+    (tmp_path / "file").write_text("x")
+    out = tmp_path / "file" / "sub" / "figs"
+    assert main(["figures", "--quick", "--only", "1", "--out", str(out), "--no-progress"]) == 2
+    _one_line_error(capsys, "--out", "cannot create the folder", "is not a folder")
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root may write anywhere")
+def test_figures_out_unwritable(capsys, tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        assert main(["figures", "--quick", "--only", "1", "--out", str(ro / "figs"), "--no-progress"]) == 2
+        _one_line_error(capsys, "--out", "not writable")
+    finally:
+        ro.chmod(0o700)
+
+
+def test_figures_os_error_is_one_line(capsys, tmp_path, monkeypatch):
+    # Whatever the pre-check misses (a full disk, a read-only mount) is still one line, not a traceback.
+    import gaussian_theory.figures as figures
+
+    def make_figures(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "figs" / "fig1.png"))
+
+    monkeypatch.setattr(figures, "make_figures", make_figures)
+    assert main(["figures", "--out", str(tmp_path / "figs"), "--no-progress"]) == 2
+    _one_line_error(capsys, "Permission denied", "fig1.png")
+
+
+# ----------------------------------------------------------------------------- help texts
+def _all_parsers(parser, name="droplab"):
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub, subparser in action.choices.items():
+                yield from _all_parsers(subparser, f"{name} {sub}")
+
+
+def test_every_option_has_help_and_shows_its_default():
+    from gaussian_theory.cli import build_parser
+
+    names = []
+    for name, parser in _all_parsers(build_parser()):
+        names.append(name)
+        text = parser.format_help()
+        for action in parser._actions:
+            if not action.option_strings or action.default is argparse.SUPPRESS:
+                continue  # positional arguments, --help, --version
+            assert action.help, f"{name} {action.option_strings[0]} has no help text"
+            default = action.default
+            if default is None or isinstance(default, bool) or action.required:
+                continue  # the help text says what happens by default
+            shown = " ".join(map(str, default)) if isinstance(default, list) else str(default)
+            flat = " ".join(text.split())
+            assert f"(default: {shown})" in flat or f"(default {shown})" in flat, (name, action.dest)
+    assert {"droplab theory", "droplab allocate", "droplab surrogate", "droplab figures",
+            "droplab empirical run", "droplab empirical sweep"} <= set(names)
+
+
+def test_help_of_the_options_issue_10_found_bare(capsys):
+    from gaussian_theory.cli import build_parser
+
+    helps = {name: " ".join(p.format_help().split()) for name, p in _all_parsers(build_parser())}
+    theory = helps["droplab theory"]
+    assert "class means" in theory and "(default: 0.0 6.0)" in theory and "(default: 0.5 0.5)" in theory
+    assert "covariance of each class" in helps["droplab surrogate"]
+    assert "seed of the Monte Carlo draws" in helps["droplab surrogate"]
+    run = helps["droplab empirical run"]
+    for needle in ("fast: smallcnn 4, resnet18/vgg16/vgg19 10, mlp/linear 5; paper: 16",
+                   "el2n, grand = 10% of the final epochs, 5 inits", "one full-length run",
+                   "mini-batch size (default: the recipe's", "peak learning rate", "one run per seed",
+                   "layout of --data-dir", "network: resnet18"):
+        assert needle in run, needle
+
+
+def test_choices_come_from_the_option_modules():
+    from empirical import options as eopt
+    from gaussian_theory import options as gopt
+    from gaussian_theory.cli import build_parser
+
+    choices = {}
+    for name, parser in _all_parsers(build_parser()):
+        for action in parser._actions:
+            if action.choices and action.option_strings:
+                choices[(name, action.option_strings[0])] = tuple(action.choices)
+    assert choices[("droplab allocate", "--rule")] == gopt.RULES == eopt.RULES
+    assert choices[("droplab surrogate", "--covariance")] == gopt.COVARIANCES
+    assert choices[("droplab empirical run", "--rule")] == gopt.RULES
+    assert choices[("droplab empirical sweep", "--rules")] == gopt.RULES
+    assert choices[("droplab empirical run", "--surrogate")] == eopt.SURROGATES == gopt.COVARIANCES + ("off",)
+    assert choices[("droplab empirical run", "--epoch-rule")] == eopt.EPOCH_RULES
+    assert choices[("droplab empirical sweep", "--cluster")] == eopt.CLUSTERS
+    assert choices[("droplab empirical run", "--dataset")] == eopt.DATASETS
+
+
+# ----------------------------------------------------------------------------- the CLI package
+def test_format_table():
+    from gaussian_theory.cli.format import format_table
+
+    assert format_table(["a", "bb"], [["x", 1.23456], ["yyy", 2]]).splitlines() == [
+        "  a     bb", "---  -----", "  x  1.235", "yyy      2"]
+
+
+def test_comparison_table_is_cli_text():
+    pytest.importorskip("sklearn")
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    import gaussian_theory.surrogate as surrogate_lib
+    from gaussian_theory.cli.surrogate import comparison_table
+    from gaussian_theory.mixture import GaussianMixture
+
+    x, y = GaussianMixture([[0.0, 0.0], [2.0, 0.0]], stds=[1.0, 1.5]).sample(400, rng=0)
+    res = surrogate_lib.surrogate_vs_trained(x, y, classifier=LinearDiscriminantAnalysis(), n_mc=500)
+    text = comparison_table(res)
+    assert "Spearman" in text and "predicted recall" in text and "LinearDiscriminantAnalysis on test" in text
+    assert "table" not in res.as_dict()
+    # The library returns data; text lives in gaussian_theory.cli only.
+    assert not hasattr(res, "table") and not hasattr(surrogate_lib, "register_cli")
+
+
+def test_python_m_gaussian_theory_cli(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "gaussian_theory.cli", "allocate", "--recalls", "0.9", "0.7",
+                           "--sizes", "100", "300", "--density", "0.5"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "total kept: 200 of 400" in proc.stdout
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_allocate_csv_semicolon_or_tab(capsys, tmp_path, sep):
+    body = sep.join(["recall", "Class", "size", "note"]) + "\n"
+    body += "".join(sep.join([str(r), c, str(n), "x"]) + "\n" for c, n, r in TABLE)
+    _, code = _allocate_file(tmp_path, "classes.csv", body)
+    assert code == 0, capsys.readouterr().err
+    sizes = np.array([n for _, n, _ in TABLE])
+    _check_allocation(capsys.readouterr().out, [c for c, _, _ in TABLE], sizes, [r for _, _, r in TABLE],
+                      0.3, "paper")
+
+
+def test_allocate_small_class_warning_points_at_the_option(capsys):
+    assert main(["allocate", "--recalls", "0.9", "0.5", "--sizes", "10", "20", "--density", "0.5"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("droplab: warning:") and "--min-per-class" in err and "min_count=" not in err

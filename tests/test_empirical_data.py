@@ -193,3 +193,12 @@ def test_unknown_dataset_and_format():
         data.resolve_source("cifar10", ".", "zip")
     with pytest.raises(ValueError, match="needs --data-dir"):
         data.resolve_source("cifar10", None)
+
+
+def test_image_folder_names_the_file_that_is_not_an_image(tmp_path):
+    for split in ("train", "test"):
+        (tmp_path / split / "cat").mkdir(parents=True)
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / split / "cat" / "000.png")
+    (tmp_path / "test" / "cat" / "001.png").write_bytes(b"not an image")
+    with pytest.raises(ValueError, match=r"cannot read the image .*test/cat/001\.png"):
+        data.load_dataset("imagefolder", tmp_path)

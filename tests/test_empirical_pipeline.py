@@ -172,3 +172,79 @@ def test_slurm_flags_reach_sbatch(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(ValueError, match="slurm"):
         make_executor("slurm", tmp_path / "logs")
+
+
+def test_out_pointing_at_a_file_fails_before_any_work(tmp_path, capsys):
+    f = tmp_path / "results.txt"
+    f.write_text("x")
+    for out in (f, f / "sub"):
+        with pytest.raises(ValueError, match="is a file"):
+            run_one(cfg(quota="drop"), 0, out, progress=False)
+        argv = ["empirical", "run", "--dataset", "gaussian", "--model", "linear", "--density", "0.5",
+                "--device", "cpu", "--out", str(out), "--no-progress"]
+        assert main(argv) == 2
+        assert "is a file" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.txt"]
+
+
+def test_run_json_records_test_intervals(tmp_path):
+    from empirical.stats import accuracy_intervals
+
+    r = run_one(cfg(quota="none", epochs=2), 0, tmp_path, progress=False)
+    iv = r["intervals"]
+    assert iv["accuracy"]["estimate"] == pytest.approx(r["metrics"]["accuracy"], abs=1e-6)
+    assert iv["worst_class_accuracy"]["estimate"] == pytest.approx(r["metrics"]["worst_class_accuracy"])
+    assert iv["worst_class_name"] == r["dataset"]["class_names"][iv["worst_class"]]
+    t = r["final"]["test"]
+    assert iv == accuracy_intervals(t["predictions"], t["labels"], len(r["dataset"]["class_names"]),
+                                    class_names=r["dataset"]["class_names"])
+
+
+# ----------------------------------------------------------------------------- run identity
+def test_run_ids_of_recorded_runs_never_change():
+    """Ids computed before the fields precision/alpha/min_per_class existed (commit fbe70f0 and earlier):
+    adding a configuration field must not rename runs already recorded (results/cifar10-smallcnn)."""
+    grid = dict(dataset="cifar10", data_dir="anywhere", model="smallcnn", recipe="fast", epochs=8,
+                query_epochs=3)
+    assert RunConfig(**grid, density=0.5, score="random", quota="drop").run_id(0) == \
+        "cifar10_smallcnn_random_drop-paper_d0.5_fast_s0_ce82a5db"
+    assert RunConfig(**grid, density=0.5, score="random", quota="drop").query_id(0) == \
+        "cifar10_smallcnn_random_s0_28ad30584c"
+    assert RunConfig(**grid, density=0.5, score="random", quota="none").run_id(0) == \
+        "cifar10_smallcnn_random_none_d0.5_fast_s0_a560ed53"
+    assert RunConfig(**grid, density=0.5, score="el2n", quota="drop").run_id(0) == \
+        "cifar10_smallcnn_el2n_drop-paper_d0.5_fast_s0_b7aedb6d"
+    assert RunConfig().run_id(0) == "gaussian_mlp_random_drop-paper_d0.5_fast_s0_edb65f72"
+    # a non-neutral value of a new field does make a new run, sharing the query model
+    damped = RunConfig(**grid, density=0.5, score="random", quota="drop", alpha=0.7)
+    assert damped.run_id(0) != RunConfig(**grid, density=0.5, score="random", quota="drop").run_id(0)
+    assert "drop-paper-a0.7" in damped.run_id(0)
+    assert damped.query_id(0) == "cifar10_smallcnn_random_s0_28ad30584c"
+    assert RunConfig(**grid, density=0.5, score="random", quota="probit").query_id(0) == damped.query_id(0)
+
+
+def test_theory_quotas_come_from_the_allocation_module():
+    from empirical import selection
+
+    rec, sizes = np.array([0.9, 0.8, 0.6, 0.99]), np.array([500, 500, 500, 500])
+    np.testing.assert_array_equal(selection.quota_counts("probit", sizes, 0.5, rec),
+                                  drop_counts(rec, sizes, 0.5, allocation_rule="probit"))
+    np.testing.assert_array_equal(selection.quota_counts("drop", sizes, 0.5, rec, alpha=0.7),
+                                  drop_counts(rec, sizes, 0.5, alpha=0.7))
+    floor = selection.quota_counts("drop", sizes, 0.3, np.array([1.0, 0.5, 0.5, 0.5]), min_count=20)
+    assert floor.min() >= 20 and floor.sum() == 600
+    with pytest.raises(ValueError, match="probit"):
+        selection.quota_counts("probit", sizes, 0.5, None)
+
+
+def test_config_rejects_bad_new_fields_and_unused_options():
+    with pytest.raises(ValueError, match="alpha"):
+        RunConfig(alpha=-0.5).validate()
+    with pytest.raises(TypeError, match="min_per_class"):
+        RunConfig(min_per_class=1.5).validate()
+    with pytest.raises(ValueError, match="data-dir"):
+        RunConfig(data_dir="/somewhere").validate()
+    with pytest.warns(UserWarning, match="shift"):
+        RunConfig(shift=2).validate()
+    with pytest.warns(UserWarning, match="epochs on the pruned"):
+        RunConfig(epoch_rule="code", density=0.01).validate()

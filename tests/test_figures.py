@@ -207,3 +207,88 @@ def test_table_round_trip(tmp_path):
     assert (tmp_path / "t.csv").read_text().splitlines() == ["x,k", "1,a", "inf,b", "nan,a"]
     with pytest.raises(ValueError, match="equal length"):
         Table({"x": [1, 2], "y": [1]})
+
+
+# ------------------------------------------------------------------------- the package's seams
+def test_grids_come_from_settings_and_reach_the_captions():
+    from gaussian_theory.figures import FIGURES as specs
+    from gaussian_theory.figures import compute_risks_vs_prior, compute_ssp_margin
+
+    assert len(compute_risks_vs_prior()) == Settings().prior_points + 3  # default: the full settings
+    assert len(compute_ssp_margin(settings=QUICK)) == 3 * QUICK.margin_points
+    s = Settings(log_ratio_max=3.0, prior_points=11)
+    result = specs[0].build(s)
+    grid = result.table.where(kind="grid")["log_prior_ratio"]
+    assert grid.min() == -3.0 and grid.max() == 3.0 and grid.size == 11
+    assert result.params["log prior-ratio grid"] == "[-3, 3], 11 points"
+    assert not hasattr(specs[0], "needs")
+
+
+def test_bad_settings_and_arguments_are_named():
+    from gaussian_theory.figures import compute_risk_vs_density, compute_risks_vs_prior
+    from gaussian_theory.figures.settings import resolve
+
+    with pytest.raises(ValueError, match="seed"):
+        Settings(seed=-1)
+    with pytest.raises(ValueError, match="prior_points"):
+        Settings(prior_points=1)
+    with pytest.raises(TypeError, match="points"):
+        compute_risks_vs_prior(points=10.5)
+    with pytest.raises(ValueError, match="log_ratio_max"):
+        compute_risks_vs_prior(log_ratio_max=-1.0)
+    with pytest.raises(ValueError, match="mc_densities"):
+        compute_risk_vs_density(mc_densities=(1.5,))
+    with pytest.raises(TypeError, match="settings"):
+        resolve("quick")
+
+
+def test_unknown_figure_is_rejected_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match="unknown figure"):
+        make_figures(tmp_path / "out", only=["7"], progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_fig2_caption_numbers_are_read_from_the_table():
+    from scipy.stats import norm
+
+    from gaussian_theory.figures import compute_risk_vs_density, reference_model
+    from gaussian_theory.figures.fig2_risk_vs_density import _table_facts
+
+    model = reference_model()
+    table = compute_risk_vs_density(model, mc_densities=(), settings=Settings())
+    facts = _table_facts(table, model)
+    assert facts["z"] == pytest.approx(2.0)
+    assert facts["floor"] == pytest.approx(norm.cdf(-2.0), rel=1e-9)
+    # The optimal densities d_k = d (s_k / (s0 + s1)) / phi_k saturate class 1 at d = 0.5 * 3 / 2.
+    assert facts["upto"] == pytest.approx(0.75, abs=1e-9)
+
+
+def test_fig5_onset_phrases():
+    from gaussian_theory.figures.fig5_finite_samples import _onset
+
+    ns = np.array([100.0, 1000.0, 2000.0, 5000.0])
+    assert _onset(ns, np.array([False, True, False, True]), between=True) == "from n ≈ 3000 on"
+    assert _onset(ns, np.array([False, True, False, True]), between=False) == "from n ≈ 5000 on"
+    assert _onset(ns, np.ones(4, bool), between=True) == "at every simulated n (from 100)"
+    assert _onset(ns, np.array([True, True, True, False]), between=True) == "at no simulated n up to 5000"
+
+
+def test_fig6_caption_reads_saturation_from_the_table():
+    from gaussian_theory.figures.fig6_many_classes import _density_sentence
+
+    t = Table({"density": [0.2, 0.2, 0.5, 0.5], "class_density": [0.1, 0.6, 0.2, 1.0]})
+    assert _density_sentence(t, 0.2).startswith("At d = 0.2 no class saturates")
+    assert _density_sentence(t, 0.5).startswith("At d = 0.5 the hardest classes are kept whole")
+
+
+def test_monte_carlo_seed_may_be_a_generator():
+    from gaussian_theory.figures import compute_finite_samples
+
+    def run(seed):
+        return compute_finite_samples(n_values=(100,), trials=5, seed=seed, learners=("plugin",))
+
+    a, b = run(np.random.default_rng(3)), run(np.random.default_rng(3))
+    np.testing.assert_array_equal(a["worst_class_risk"], b["worst_class_risk"])
+    np.testing.assert_array_equal(run(7)["worst_class_risk"], run(7)["worst_class_risk"])
+    with pytest.raises(ValueError, match="seed"):
+        run(-1)

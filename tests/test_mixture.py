@@ -285,6 +285,9 @@ def test_bad_method_inputs():
         gm.bayes_intervals_1d()
 
 
+@pytest.mark.xfail(strict=True, reason="issue 12 section 1: the gap <= 0.25 SE assertion holds only on the "
+                   "optimiser's own draws; minimax_densities now fits on draws independent of "
+                   "compare_allocations' evaluation draws (out-of-sample), where the gap is ~1.6 SE")
 def test_minimax_densities_when_a_class_saturates():
     # A hard class (wide) that would need more than all of its data at d = 0.5 (its minimax prior is
     # 0.61 but keeping all of it only gives 0.2 / 0.5 = 0.4): it is kept whole and the others are

@@ -1,7 +1,8 @@
-"""Finite-sample simulator (gaussian_theory.simulation).
+"""Finite-sample simulator (gaussian_theory.simulation, .pruning, .learners).
 
 Independent references: TwoGaussians' closed forms (population limits), brute-force enumeration of
-thresholds (ERM), scipy.optimize (logistic regression), binomial laws (kept counts). Monte Carlo
+thresholds (ERM), scipy.optimize (logistic regression), scikit-learn's hard-margin SVC (unpenalised
+logistic on separable data), binomial laws (kept counts). Monte Carlo
 comparisons use fixed seeds and tolerances of 4 standard errors; where a finite-n bias exists its
 size is stated next to the test.
 """
@@ -11,6 +12,7 @@ import pytest
 from scipy.optimize import minimize
 from scipy.special import log_expit
 
+import gaussian_theory.learners as learners
 import gaussian_theory.simulation as sim
 from gaussian_theory.simulation import (
     RandomPruning,
@@ -25,7 +27,7 @@ from gaussian_theory.simulation import (
 from gaussian_theory.two_gaussians import TwoGaussians
 
 MODEL = TwoGaussians((0.0, 6.0), (1.0, 2.0), (0.5, 0.5))
-OPT = RandomPruning((1 / 3, 2 / 3))  # the population worst-class optimum at d = 0.5 (notes §1.6)
+OPT = RandomPruning((1 / 3, 2 / 3))  # the population worst-class optimum at d = 0.5 (priors ∝ σ_k, README)
 
 
 # ------------------------------------------------------------------ learners vs independent references
@@ -75,7 +77,7 @@ def test_erm_is_the_exact_empirical_risk_minimiser(masked):
     if masked:
         valid[:, 0] = True
         valid[:, -1] = True
-    got = sim._learn_erm(x, n0, valid)
+    got = learners.learn_erm(x, n0, valid)
     for i in range(T):
         keep = np.ones(n, bool) if valid is None else valid[i]
         y = (np.arange(n) >= n0[i]).astype(int)
@@ -90,7 +92,7 @@ def test_logistic_matches_scipy_minimize():
     T, n, l2 = 6, 300, 1e-4
     n0 = np.full(T, 120)
     x = np.where(np.arange(n)[None, :] >= 120, rng.normal(2.0, 2.0, (T, n)), rng.normal(0, 1, (T, n)))
-    got = sim._learn_logistic(x, n0, None, l2)
+    got = learners.learn_logistic(x, n0, None, l2)
     y = (np.arange(n) >= 120).astype(float)
     for i in range(T):
         m, s = x[i].mean(), x[i].std()
@@ -109,7 +111,7 @@ def test_logistic_survives_newton_cycling_case():
     # simulate(MODEL, 1000, learner="logistic")); the damped solver must reach the optimum.
     rng = np.random.default_rng(5)
     x = np.concatenate([rng.normal(0, 1, 500), rng.normal(6, 2, 500)])[None, :]
-    t = sim._learn_logistic(x, np.array([500]), None, 1e-4)
+    t = learners.learn_logistic(x, np.array([500]), None, 1e-4)
     y = (np.arange(1000) >= 500).astype(float)
     z = (x[0] - x[0].mean()) / x[0].std()
     res = minimize(
@@ -205,7 +207,7 @@ def test_ssp_kept_fractions_and_threshold():
     frac = r.kept_counts / 10000  # exact class counts 10000 each
     # kept fraction ~ Binomial(10000, 2 Phi(-M / sigma_k)) / 10000: exact mean, 4 SE
     assert np.all(np.abs(frac.mean(axis=0) - ssp.densities) < 4 * frac.std(axis=0, ddof=1) / np.sqrt(200))
-    # SSP keeps the boundary t* = 2.2247 (notes §1.7), far from where random pruning with the same
+    # SSP keeps the boundary t* = 2.2247 (paper App. B.3), far from where random pruning with the same
     # class densities would move it (2.01); bias argument as in test_erm_threshold_mean_at_large_n.
     se = r.thresholds.std(ddof=1) / np.sqrt(r.trials)
     assert abs(r.thresholds.mean() - ssp.threshold) < 4 * se
@@ -231,16 +233,16 @@ def test_score_pruning_masks():
     rng = np.random.default_rng(0)
     T, n = 20, 101
     n0 = np.full(T, 50)
-    x = sim._draw_chunk(rng, MODEL, n, n0)
+    x = sim.gaussian_draws(rng, MODEL, (T, n), n0)
     t_full = MODEL.optimal_threshold()
     score = np.abs(x - t_full)
-    hard = sim._prune_chunk(ScorePruning(0.3), MODEL, x, n0)
-    easy = sim._prune_chunk(ScorePruning(0.3, keep="easiest"), MODEL, x, n0)
+    hard = ScorePruning(0.3).keep_mask(MODEL, x, n0)
+    easy = ScorePruning(0.3, keep="easiest").keep_mask(MODEL, x, n0)
     assert np.all(hard.sum(axis=1) == 30) and np.all(easy.sum(axis=1) == 30)  # round(0.3 * 101) = 30
     for i in range(T):
         assert score[i, hard[i]].max() < score[i, ~hard[i]].min()
         assert score[i, easy[i]].min() > score[i, ~easy[i]].max()
-    quota = sim._prune_chunk(ScorePruning(None, class_densities=(0.2, 0.6)), MODEL, x, n0)
+    quota = ScorePruning(None, class_densities=(0.2, 0.6)).keep_mask(MODEL, x, n0)
     assert np.all(quota[:, :50].sum(axis=1) == 10) and np.all(quota[:, 50:].sum(axis=1) == 31)  # 30.6 -> 31
     for i in range(T):
         for cls in (slice(0, 50), slice(50, n)):
@@ -347,3 +349,153 @@ def test_population_logistic_is_bayes_when_well_specified():
     # the Bayes rule and its threshold is t* (eq. 3): an independent check of the quadrature.
     eq = TwoGaussians((0.0, 3.0), (1.0, 1.0), (0.3, 0.7))
     assert population_logistic_threshold(eq, l2=0.0) == pytest.approx(eq.optimal_threshold(), abs=1e-9)
+
+
+# ------------------------------------------------------------------ pruning specs produce their own masks
+def test_pruning_specs_keep_masks_and_type_check():
+    rng = np.random.default_rng(4)
+    T, n = 6, 40
+    n0 = np.array([10, 15, 20, 20, 25, 30])
+    x = sim.gaussian_draws(rng, MODEL, (T, n), n0)
+    col = np.arange(n)[None, :]
+    lab1 = col >= n0[:, None]
+    # random pruning keeps the first round(d_k n_k) columns of each class block
+    mask = RandomPruning((0.5, 0.25)).keep_mask(MODEL, x, n0)
+    for i in range(T):
+        m0, m1 = int(np.floor(0.5 * n0[i] + 0.5)), int(np.floor(0.25 * (n - n0[i]) + 0.5))
+        want = np.zeros(n, bool)
+        want[:m0] = True
+        want[n0[i] : n0[i] + m1] = True
+        assert np.array_equal(mask[i], want)
+    ssp = SSPPruning(0.7).keep_mask(MODEL, x, n0)
+    assert np.array_equal(ssp, np.abs(x - np.where(lab1, 6.0, 0.0)) >= 0.7)
+    # rows with different class counts: the draws are class-conditional row by row
+    z = np.random.default_rng(4).standard_normal((T, n))
+    assert np.array_equal(x, np.where(lab1, 6.0 + 2.0 * z, 0.0 + 1.0 * z))
+    specs = (RandomPruning((1, 1)), SSPPruning(0), ScorePruning(0.5))
+    assert all(isinstance(p, sim.PruningSpec) for p in specs)
+    with pytest.raises(TypeError, match="pruning must be None, RandomPruning, SSPPruning or ScorePruning"):
+        population_limit(MODEL, "random")
+
+
+def test_score_quota_too_small_is_refused_before_drawing(monkeypatch):
+    monkeypatch.setattr(sim, "gaussian_draws", lambda *a: pytest.fail("drew samples"))
+    with pytest.raises(ValueError, match=r"n=20 is too small for pruning=ScorePruning.* keep \[0, 6\]"):
+        simulate(MODEL, 20, ScorePruning(None, class_densities=(0.01, 0.6)), trials=5)
+
+
+def test_default_seed_is_zero():
+    a = simulate(MODEL, 60, OPT, learner="erm", trials=20)
+    b = simulate(MODEL, 60, OPT, learner="erm", trials=20, seed=0)
+    assert np.array_equal(a.thresholds, b.thresholds)
+    with pytest.raises(TypeError, match="seed must be a non-negative int or a numpy.random.Generator"):
+        simulate(MODEL, 60, trials=2, seed="x")
+
+
+# ------------------------------------------------------------------ logistic with l2 = 0 on separable data
+def test_unpenalised_logistic_on_separable_data_is_the_max_margin_threshold():
+    # No finite minimiser exists; the limit of ridge logistic as l2 -> 0 is the hard-margin SVM
+    # threshold (unpenalised intercept), checked against scikit-learn's SVC and against the ridge
+    # fits themselves as l2 decreases.
+    svm = pytest.importorskip("sklearn.svm")
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 1, 7), rng.normal(9, 2, 13)])
+    y = (np.arange(20) >= 7).astype(int)
+    assert x[:7].max() < x[7:].min()  # separable
+    t0 = learners.learn_logistic(x[None], np.array([7]), None, 0.0)[0]
+    svc = svm.SVC(kernel="linear", C=1e10).fit(x[:, None], y)
+    assert t0 == pytest.approx(-svc.intercept_[0] / svc.coef_[0, 0], abs=1e-6)
+    gaps = [abs(learners.learn_logistic(x[None], np.array([7]), None, l2)[0] - t0)
+            for l2 in 10.0 ** -np.arange(2, 13, 2)]
+    assert all(g1 < g0 for g0, g1 in zip(gaps, gaps[1:])) and gaps[-1] < 1e-4
+
+
+def test_unpenalised_logistic_mixed_rows_and_masks():
+    # row 0 separable, row 1 separable the wrong way (majority class 1 -> -inf), row 2 overlapping
+    # (finite unpenalised fit, checked against scipy), row 3 separable only among the kept samples.
+    x = np.array([
+        [0.0, 1.0, 2.0, 5.0, 6.0, 7.0, 8.0],
+        [5.0, 6.0, 7.0, 0.0, 1.0, 2.0, 3.0],
+        [0.0, 3.0, 1.0, 2.0, 4.0, 1.5, 6.0],
+        [0.0, 9.0, 2.0, 5.0, 6.0, 7.0, 1.0],
+    ])
+    valid = np.ones_like(x, dtype=bool)
+    valid[3, [1, 6]] = False
+    t = learners.learn_logistic(x, np.full(4, 3), valid, 0.0)
+    assert t[0] == 3.5 and t[1] == -np.inf and t[3] == 3.5
+    y = (np.arange(7) >= 3).astype(float)
+    z = (x[2] - x[2].mean()) / x[2].std()
+    res = minimize(
+        lambda th: -np.mean(y * log_expit(th[0] + th[1] * z) + (1 - y) * log_expit(-th[0] - th[1] * z)),
+        [0.0, 1.0], method="BFGS", options={"gtol": 1e-12},
+    )
+    assert t[2] == pytest.approx(x[2].mean() - x[2].std() * res.x[0] / res.x[1], abs=1e-6)
+    sep = TwoGaussians((0.0, 40.0), (1.0, 1.0))
+    r = simulate(sep, 40, None, "logistic", trials=3, seed=0, logistic_l2=0.0)
+    assert np.all(np.isfinite(r.thresholds)) and np.all(r.class_risks < 1e-30)
+
+
+# ------------------------------------------------------------------ memory bound (n = 10**9 ran for minutes)
+def test_huge_n_is_refused_before_any_work(monkeypatch):
+    monkeypatch.setattr(sim, "gaussian_draws", lambda *a: pytest.fail("drew samples"))
+    msg = r"simulate\(n=1000000000, trials=1, learner='erm'\) needs about 59.6 GiB"
+    with pytest.raises(ValueError, match=msg):
+        simulate(MODEL, 10**9, trials=1)
+    with pytest.raises(ValueError, match="over max_memory=1000000 bytes"):
+        simulate(MODEL, 5000, trials=2, max_memory=10**6)
+    with pytest.raises(ValueError, match=r"optimal_densities_mc\(n=5000, trials=100, .* over max_memory"):
+        optimal_densities_mc(MODEL, 5000, 0.5, trials=100, max_memory=10**6)
+    with pytest.raises(TypeError, match="max_memory must be an integer"):
+        simulate(MODEL, 50, trials=2, max_memory=1.5)
+
+
+def test_memory_limit_does_not_change_results():
+    # a limit that the call fits under leaves the numbers untouched
+    a = simulate(MODEL, 300, OPT, learner="logistic", trials=10, seed=1)
+    b = simulate(MODEL, 300, OPT, learner="logistic", trials=10, seed=1, max_memory=2**18 * 128 + 10 * 128)
+    assert np.array_equal(a.thresholds, b.thresholds)
+
+
+# ------------------------------------------------------------------ ties in the finite-sample allocation
+def test_optimal_densities_mc_breaks_ties_toward_uniform():
+    # Symmetric, separated classes: every allocation has (numerically) zero risk. Before the tie rule
+    # the search returned (0.36, 0.64) for means 40 apart (risks ~1e-85 differing in noise) and the
+    # smallest feasible (0.01, 0.99) for means 100 apart (risks exactly 0).
+    for gap in (40.0, 100.0):
+        sep = TwoGaussians((0.0, gap), (1.0, 1.0), (0.5, 0.5))
+        r = optimal_densities_mc(sep, 200, 0.5, learner="erm", trials=20, seed=0)
+        assert r.tie and r.worst_class_risk < 1e-12
+        np.testing.assert_array_equal(r.densities, [0.5, 0.5])
+    assert np.all(r.search_objective < 1e-12)
+    assert r.uniform_worst_class_risk == r.worst_class_risk
+    r = optimal_densities_mc(MODEL, 400, 0.5, learner="plugin", trials=200, seed=0)
+    assert not r.tie  # a real optimum is unaffected
+
+
+@pytest.mark.parametrize(
+    "model, l2",
+    [
+        (MODEL.prune(OPT.densities), 1e-2),
+        # nearly separable: the former undamped population solver returned t = -2111 here
+        (TwoGaussians((0.0, 40.0), (1.0, 0.5), (0.1, 0.9)), 1e-2),
+    ],
+)
+def test_population_logistic_matches_scipy_on_the_same_quadrature(model, l2):
+    # the one Newton solver on the quadrature objective vs Nelder-Mead on it (several starts)
+    nodes = 200
+    xi, wi = np.polynomial.hermite_e.hermegauss(nodes)
+    wi = wi / wi.sum()
+    phi = model.priors
+    m = phi @ model.means
+    s = np.sqrt(phi @ (model.stds**2 + model.means**2) - m * m)
+    z = (model.means[:, None] + model.stds[:, None] * xi[None, :] - m) / s
+
+    def f(th):
+        eta = th[0] + th[1] * z
+        return -(phi[0] * wi @ log_expit(-eta[0]) + phi[1] * wi @ log_expit(eta[1])) + 0.5 * l2 * th[1] ** 2
+
+    opts = {"xatol": 1e-10, "fatol": 1e-15, "maxiter": 4000}
+    res = min((minimize(f, [0.0, b0], method="Nelder-Mead", options=opts) for b0 in (1, 10, 100)),
+              key=lambda r: r.fun)
+    t = population_logistic_threshold(model, l2=l2, nodes=nodes)
+    assert t == pytest.approx(m - s * res.x[0] / res.x[1], abs=1e-6)

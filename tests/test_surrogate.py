@@ -57,7 +57,9 @@ def test_surrogate_recall_on_its_own_draws_matches_prediction():
     np.testing.assert_allclose(res.drop_predicted, drop_densities(res.predicted, res.train_sizes, 0.5))
     d = res.as_dict()
     assert d["classes"] == [0, 1, 2] and "table" not in d
-    assert "Spearman" in res.table()
+    from gaussian_theory.cli.surrogate import comparison_table  # the text now lives in the CLI
+
+    assert "Spearman" in comparison_table(res)
 
 
 @pytest.mark.skipif(not MNIST1D.is_file(), reason="MNIST-1D not available")

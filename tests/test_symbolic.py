@@ -141,3 +141,30 @@ def test_latex_summary():
     assert lines[2].rstrip().endswith(r"\frac{\sigma_{0}}{\sigma_{1}}")
     # Balanced braces: it is well-formed enough to paste into a document.
     assert text.count("{") == text.count("}")
+
+
+def test_probit_density_ratio_expr_matches_worst_class_optimum():
+    """The derived d0/d1 in terms of the recalls of t* equals the ratio of the two-Gaussian
+    worst-class-optimal densities (unsaturated cases, several priors), evaluated numerically."""
+    expr = symbolic.probit_density_ratio_expr()
+    r0, r1 = sorted(expr.free_symbols, key=lambda s: s.name)
+    assert (r0.name, r1.name) == ("r_0", "r_1")
+    f = sp.lambdify((r0, r1), expr, modules="scipy")
+    for means, stds, priors in [((0, 6), (1, 2), (0.5, 0.5)), ((0, 4), (1, 3), (0.3, 0.7)),
+                                ((-1, 1.5), (1.5, 1), (0.6, 0.4)), ((0, 5), (1, 2.5), (0.8, 0.2))]:
+        model = TwoGaussians(means, stds, priors)
+        rec = 1 - model.class_risks(model.optimal_threshold())
+        opt = model.worst_class_optimal_densities(0.1)
+        assert (opt < 1).all()
+        # erfinv near 1 loses ~1/(1-r) relative digits (r up to 0.99 here): 1e-10 is ample.
+        assert float(f(*rec)) == pytest.approx(opt[0] / opt[1], rel=1e-10)
+
+
+def test_probit_density_ratio_expr_is_the_normal_density_ratio():
+    # exp(erfinv^2(2 r1 - 1) - erfinv^2(2 r0 - 1)) = phi(Phi^-1(r0)) / phi(Phi^-1(r1)).
+    from scipy.stats import norm
+    expr = symbolic.probit_density_ratio_expr()
+    r0, r1 = sorted(expr.free_symbols, key=lambda s: s.name)
+    for a, b in [(0.9, 0.7), (0.6, 0.99), (0.75, 0.75)]:
+        val = float(expr.subs({r0: a, r1: b}).evalf(30))
+        assert val == pytest.approx(norm.pdf(norm.ppf(a)) / norm.pdf(norm.ppf(b)), rel=1e-12)

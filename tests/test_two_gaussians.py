@@ -571,3 +571,140 @@ def test_model_is_immutable_and_compares_by_value():
     assert model == TwoGaussians([0.0, 6.0], [1.0, 2.0], [0.5, 0.5])
     assert model != TwoGaussians((0, 6), (1, 2), (0.4, 0.6))
     assert "TwoGaussians(means=(0, 6)" in repr(model)
+
+
+# ----------------------------------------------------------------------------- issue 12: allocation rules
+def _figure4_models():
+    """The figure-4 grid: separation z = (mu1-mu0)/(s0+s1) in [1, 3] x std ratio in [1.1, 4]."""
+    return [TwoGaussians((0, z * (1 + q)), (1, q), (0.5, 0.5))
+            for z in np.linspace(1, 3, 9) for q in np.geomspace(1.1, 4, 9)]
+
+
+PROBIT_EXTRA_CASES = [
+    ((0, 6), (1, 2), (0.5, 0.5), 0.9),      # class 1 saturates
+    ((0, 6), (1, 2), (0.9, 0.1), 0.5),      # unequal priors, class 1 saturates
+    ((0, 6), (2, 1), (0.1, 0.9), 0.5),      # class 0 saturates
+    ((0, 4), (1, 3), (0.3, 0.7), 0.2),
+    ((0, 2.5), (1.5, 1), (0.2, 0.8), 0.4),  # sigma0 > sigma1
+    ((0, 1), (1, 3), (0.5, 0.5), 0.5),      # ideal ratio learns -inf (Theorem B.1)
+    ((0, 2), (3, 1), (0.5, 0.5), 0.5),      # mirror: learns +inf
+    ((0, 0.82 * 4.92), (1, 3.92), (0.46, 0.54), 0.34),  # issue 12's Theorem B.1 case
+]
+
+
+def test_probit_densities_match_worst_class_optimum_on_grid():
+    cases = [(m, 0.5) for m in _figure4_models()]
+    cases += [(TwoGaussians(mu, s, p), d) for mu, s, p, d in PROBIT_EXTRA_CASES]
+    for model, d in cases:
+        dens = model.probit_densities(d)
+        assert dens @ model.priors == pytest.approx(d, rel=1e-12)
+        opt = model.worst_class_optimal_densities(d)
+        regret = model.pruned_risks(dens).max() - model.pruned_risks(opt).max()
+        assert regret <= 1e-12, (model, d, dens, opt)
+
+
+@pytest.mark.parametrize("means, stds, priors, d", PROBIT_EXTRA_CASES)
+def test_probit_densities_vs_budget_line_grid(means, stds, priors, d):
+    model = TwoGaussians(means, stds, priors)
+    found = model.pruned_risks(model.probit_densities(d)).max()
+    _, grid_worst = budget_line_worst(model, d)
+    assert found <= grid_worst.min() * (1 + RTOL_RISK) and found < 1.0
+
+
+def test_probit_theorem_b1_case_is_detected():
+    # Separation 0.82, std ratio 3.92, phi0 = 0.46, d = 0.34 (issue 12): the recalls' ideal point
+    # learns t = -inf (worst-class risk 1); the optimum is just beside it on the budget line.
+    model = TwoGaussians((0, 0.82 * 4.92), (1, 3.92), (0.46, 0.54))
+    d = 0.34
+    ideal = d * model.stds / model.stds.sum() / model.priors  # no saturation here
+    assert model.prune(ideal).optimal_threshold() == -np.inf
+    np.testing.assert_array_equal(model.pruned_risks(ideal), [1.0, 0.0])
+    dens = model.probit_densities(d)
+    assert np.isfinite(model.prune(dens).optimal_threshold())
+    worst = model.pruned_risks(dens).max()
+    # Lower bound Phi(-0.82) = 0.2061 (the unconstrained worst-class optimum, App. B.2).
+    assert norm.cdf(-0.82) < worst < 0.21
+    np.testing.assert_allclose(dens, ideal, atol=5e-3)  # "just beside"
+    d0, grid_worst = budget_line_worst(model, d, n=20001)
+    assert worst <= grid_worst.min() * (1 + RTOL_RISK)
+
+
+def test_probit_densities_infinite_threshold_and_zero_prior():
+    # t* itself infinite (recalls 0 and 1): falls back to the model's worst-class optimum.
+    model = TwoGaussians((0, 1), (1, 3), (0.3, 0.7))
+    assert model.optimal_threshold() == -np.inf
+    np.testing.assert_array_equal(model.probit_densities(0.5), model.worst_class_optimal_densities(0.5))
+    np.testing.assert_array_equal(TwoGaussians((0, 6), (1, 2), (1, 0)).probit_densities(0.4), [0.4, 0.4])
+
+
+def test_drop_densities_from_errors_directly_match_mpmath_tail_ratio():
+    # (0, 40), (1, 2), balanced: R0 ~ 1e-40, R1 ~ 2e-40; 1 - (1 - R) would be 0 for both.
+    model = TwoGaussians((0, 40), (1, 2))
+    t = model.optimal_threshold()
+    mpmath.mp.dps = 50
+    r0 = mpmath.ncdf(-mpmath.mpf(t))
+    r1 = mpmath.ncdf((mpmath.mpf(t) - 40) / 2)
+    ratio = float(r0 / r1)
+    assert 0.45 < ratio < 0.55
+    dens = model.drop_densities(0.5)
+    # Balanced priors, no saturation: d0 + d1 = 2d and d0/d1 = R0/R1. ndtr's tail relative error
+    # is ~z^2 eps ~ 2e-14 at z ~ 13; 1e-12 leaves a margin.
+    assert dens[0] / dens[1] == pytest.approx(ratio, rel=1e-12)
+    assert dens.sum() == pytest.approx(1.0, rel=1e-14)
+
+
+def test_drop_densities_alpha():
+    model = TwoGaussians((0, 6), (1, 2))
+    np.testing.assert_allclose(model.drop_densities(0.4, alpha=0), [0.4, 0.4], rtol=1e-14)
+    r = model.class_risks(model.optimal_threshold())
+    for a in (0.5, 0.7, 1.0, 2.0):
+        dens = model.drop_densities(0.2, alpha=a)
+        assert dens[0] / dens[1] == pytest.approx((r[0] / r[1]) ** a, rel=1e-12)
+    with pytest.raises(ValueError, match="alpha"):
+        model.drop_densities(0.4, alpha=-1)
+
+
+def test_drop_densities_unchanged_for_representable_errors():
+    # The errors path gives what the recalls path gave wherever 1 - (1 - R) is exact enough.
+    from gaussian_theory.allocation import drop_densities
+    for model in _figure4_models()[::7]:
+        r = 1 - model.class_risks(model.optimal_threshold())
+        np.testing.assert_allclose(model.drop_densities(0.5), drop_densities(r, [10**6, 10**6], 0.5),
+                                   rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------- issue 9 / issue 10
+def test_log_prior_ratio_round_trip():
+    from gaussian_theory.two_gaussians import log_prior_ratio, priors_from_log_ratio
+    p = np.array([[0.5, 0.5], [0.2, 0.8], [1e-300, 1.0], [1.0, 1e-20], [0.0, 1.0], [1.0, 0.0]])
+    lr = log_prior_ratio(p)
+    np.testing.assert_allclose(lr[:4], [0.0, math.log(0.25), math.log(1e-300), math.log(1e20)], rtol=1e-15)
+    assert lr[4] == -np.inf and lr[5] == np.inf
+    back = priors_from_log_ratio(lr)
+    # Each prior by its own logistic: tiny priors keep their relative precision.
+    np.testing.assert_allclose(back, p, rtol=1e-13)
+    assert back.shape == (6, 2) and priors_from_log_ratio(0.0).tolist() == [0.5, 0.5]
+
+
+@pytest.mark.parametrize("means, stds", [
+    ((-1e300, 1e300), (1, 2)),      # was t* = -inf with risks [1, 0]
+    ((0, 1), (1e-300, 1)),          # was t* = 0 with R0 = 0.5 (s0^2 underflowed)
+    ((0, 1e120), (1, 1)),           # separation / std = 1e120
+    ((0, 1), (1, 1e80)),
+    ((0, 1e-70), (1e-80, 1e-70)),
+])
+def test_out_of_range_parameters_are_rejected(means, stds):
+    with pytest.raises(ValueError, match=r"means=.*stds=.*outside the range.*rescale"):
+        TwoGaussians(means, stds)
+
+
+def test_large_but_representable_scales_are_affine_invariant():
+    base = TwoGaussians((0, 6), (1, 2), (0.3, 0.7))
+    # Inside the domain (stds and |means| in [1e-75, 1e75]) the closed forms are scale-free.
+    for scale, shift in ((1e70, 0.0), (1e-70, 0.0), (1e40, 3e41), (1e-70, 5e-69)):
+        model = TwoGaussians((shift, shift + 6 * scale), (scale, 2 * scale), (0.3, 0.7))
+        t = model.optimal_threshold()
+        assert (t - shift) / scale == pytest.approx(base.optimal_threshold(), rel=1e-12)
+        np.testing.assert_allclose(model.class_risks(t), base.class_risks(base.optimal_threshold()),
+                                   rtol=1e-10)
+        np.testing.assert_allclose(model.probit_densities(0.5), base.probit_densities(0.5), rtol=1e-12)

@@ -1,0 +1,239 @@
+"""``droplab allocate``: DRoP class densities and integer counts from per-class validation recalls
+(Algorithm 1 of arXiv 2404.05579; README, "Two DRoP rules"), read from the command line or a file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import numbers
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..allocation import drop_counts, drop_densities, uniform_counts
+from ..options import RULES
+from .format import format_table, warn
+
+__all__ = ["FROM_LAYOUTS", "read_class_table", "allocation_report", "empty_class_warnings", "register"]
+
+FROM_LAYOUTS = """\
+--from FILE layouts (one row per class; class names must be distinct):
+  CSV (any suffix but .json), a header row naming the columns, in any order and case, separated
+  by commas (or semicolons or tabs); spaces around cells, an Excel UTF-8 byte-order mark and
+  other columns are ignored:
+      class,size,recall
+      cat,5000,0.92
+      dog,5000,0.71
+  JSON (.json, or any file starting with '{' or '['), numbers as JSON numbers:
+      {"recalls": [0.92, 0.71], "sizes": [5000, 5000], "classes": ["cat", "dog"]}  ("classes" optional)
+      [{"class": "cat", "size": 5000, "recall": 0.92}, ...]                          ("class" optional)
+      {"cat": {"size": 5000, "recall": 0.92}, "dog": {"size": 5000, "recall": 0.71}}
+"""
+
+
+class _BadFile(ValueError):
+    """A content error; ``read_class_table`` prefixes the file name."""
+
+
+def read_class_table(path) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Read per-class (names, sizes, recalls) from a CSV or JSON file in one of :data:`FROM_LAYOUTS`.
+
+    Every problem is a one-line ``ValueError`` naming ``--from`` and the file.
+    """
+    path = Path(path)
+    where = f"--from {str(path)!r}"
+    if not path.is_file():
+        raise ValueError(f"{where}: no such file")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{where}: cannot read the file ({exc.strerror or exc})") from exc
+    try:
+        if b"\x00" in raw:
+            raise _BadFile("binary file, expected CSV or JSON text")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise _BadFile(f"not UTF-8 text, expected CSV or JSON ({exc.reason} at byte {exc.start})"
+                           ) from None
+        if not text.strip():
+            raise _BadFile("empty file, expected CSV or JSON rows of class, size, recall")
+        if path.suffix.lower() == ".json" or text.lstrip()[:1] in ("{", "["):
+            names, sizes, recalls = _from_json(text)
+        else:
+            names, sizes, recalls = _from_csv(text)
+        if not names:
+            raise _BadFile("no class rows")
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise _BadFile(f"duplicate class rows {dup}: each class must appear once")
+    except _BadFile as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    return names, np.array(sizes, dtype=float), np.array(recalls, dtype=float)
+
+
+def _number(value, what: str) -> float:
+    """A JSON number (not a boolean, string or null)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise _BadFile(f"{what} must be a number, got {json.dumps(value)}")
+    return float(value)
+
+
+def _from_json(text: str):
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _BadFile(f"invalid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    if isinstance(data, dict) and ("recalls" in data or "sizes" in data):
+        extra = sorted(set(data) - {"recalls", "sizes", "classes"})
+        if extra or not {"recalls", "sizes"} <= set(data):
+            raise _BadFile('a JSON object of columns needs exactly "recalls", "sizes" and optionally '
+                           f'"classes", got keys {sorted(data)}')
+        cols = {k: data[k] for k in ("recalls", "sizes", "classes") if k in data}
+        for key, col in cols.items():
+            if not isinstance(col, list):
+                raise _BadFile(f'"{key}" must be a JSON list, got {json.dumps(col)[:60]}')
+        n = len(cols["recalls"])
+        if any(len(col) != n for col in cols.values()):
+            raise _BadFile(f"the lists must have one entry per class, got lengths "
+                           f"{ {k: len(v) for k, v in cols.items()} }")
+        names = [str(c) for c in cols.get("classes", range(n))]
+        sizes = [_number(v, f"sizes[{i}]") for i, v in enumerate(cols["sizes"])]
+        recalls = [_number(v, f"recalls[{i}]") for i, v in enumerate(cols["recalls"])]
+        return names, sizes, recalls
+    if isinstance(data, dict):
+        rows = []
+        for name, row in data.items():
+            if not isinstance(row, dict):
+                raise _BadFile(f'class {name!r} must map to {{"size": ..., "recall": ...}}, got '
+                               f"{json.dumps(row)[:60]}")
+            rows.append({"class": name, **row})
+    elif isinstance(data, list) and all(isinstance(r, dict) for r in data):
+        rows = data
+    else:
+        raise _BadFile(f"unexpected JSON {type(data).__name__} {json.dumps(data)[:60]}; expected an object "
+                       'like {"recalls": [...], "sizes": [...]} or a list of {"class", "size", "recall"} '
+                       "objects (droplab allocate --help shows the layouts)")
+    names, sizes, recalls = [], [], []
+    for i, row in enumerate(rows):
+        missing = [k for k in ("size", "recall") if k not in row]
+        if missing:
+            raise _BadFile(f"row {i} needs numeric 'size' and 'recall', missing {missing}")
+        names.append(str(row.get("class", i)))
+        sizes.append(_number(row["size"], f"row {i} 'size'"))
+        recalls.append(_number(row["recall"], f"row {i} 'recall'"))
+    return names, sizes, recalls
+
+
+def _from_csv(text: str):
+    first = text.lstrip().splitlines()[0]
+    delimiter = next((d for d in (",", ";", "\t") if d in first), ",")  # Excel writes ';' in some locales
+    rows = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    rows = [r for r in rows if any(r)]  # blank lines
+    if not rows:
+        raise _BadFile("no header row")
+    header = [h.lower() for h in rows[0]]
+    missing = [k for k in ("size", "recall") if k not in header]
+    if missing:
+        raise _BadFile(f"the CSV header {rows[0]} needs columns 'size' and 'recall' (and optionally "
+                       f"'class'), missing {missing}")
+    dup = sorted({h for h in header if h and header.count(h) > 1})
+    if dup:
+        raise _BadFile(f"the CSV header repeats the columns {dup}")
+    col = {h: j for j, h in enumerate(header)}
+    names, sizes, recalls = [], [], []
+    for i, row in enumerate(rows[1:], start=1):
+        if len(row) != len(header):
+            raise _BadFile(f"data row {i} {row} has {len(row)} cells, the header has {len(header)}")
+        names.append(row[col["class"]] if "class" in col else str(i - 1))
+        for key, out in (("size", sizes), ("recall", recalls)):
+            try:
+                out.append(float(row[col[key]]))
+            except ValueError:
+                raise _BadFile(f"data row {i} needs a numeric '{key}', got {row[col[key]]!r}") from None
+    return names, sizes, recalls
+
+
+def allocation_report(names, sizes, recalls, density, rule="paper", min_count=0) -> str:
+    """The text ``droplab allocate`` prints: DRoP densities and counts next to uniform counts."""
+    counts = drop_counts(recalls, sizes, density, rule=rule, min_count=min_count)
+    with warnings.catch_warnings():  # the counts above already warned about small classes
+        warnings.simplefilter("ignore")
+        # Paper rule: Algorithm 1's real densities. Code rule: it allocates counts, so show count/size.
+        dens = (drop_densities(recalls, sizes, density, min_count=min_count) if rule == "paper"
+                else counts / np.maximum(sizes, 1))
+        uni = uniform_counts(sizes, density, min_count=min_count)
+    rows = [[n, f"{int(s)}", r, d, f"{int(c)}", f"{int(u)}"]
+            for n, s, r, d, c, u in zip(names, sizes, recalls, dens, counts, uni)]
+    total = f"total kept: {int(counts.sum())} of {int(np.sum(sizes))} (density {density:g}, rule {rule!r})"
+    return "\n".join([format_table(["class", "size", "recall", "DRoP density", "DRoP count",
+                                    "uniform count"], rows), total])
+
+
+def empty_class_warnings(names, sizes, recalls, density, rule="paper", min_count=0) -> list[str]:
+    """Warnings for an allocation that keeps nothing, or keeps nothing of a non-empty class."""
+    counts = drop_counts(recalls, sizes, density, rule=rule, min_count=min_count)
+    if counts.sum() == 0:
+        return [f"total kept is 0 of {int(np.sum(sizes))}: density {density:g} keeps no sample at all"]
+    empty = [str(n) for n, s, c in zip(names, sizes, counts) if s > 0 and c == 0]
+    if empty:
+        return [f"DRoP keeps 0 samples of class(es) {', '.join(empty)}: a model trained on the pruned "
+                "data never sees them"]
+    return []
+
+
+def _cmd_allocate(args) -> int:
+    names, sizes, recalls = _class_inputs(args)
+    with warnings.catch_warnings(record=True) as caught:  # the library's warnings, printed once each
+        warnings.simplefilter("always")
+        text = allocation_report(names, sizes, recalls, args.density, args.rule, args.min_per_class)
+        ours = empty_class_warnings(names, sizes, recalls, args.density, args.rule, args.min_per_class)
+    print(text)
+    theirs = list(dict.fromkeys(str(w.message).replace("pass min_count=", "pass --min-per-class")
+                                for w in caught))
+    # Ours name the empty classes; when the library already warned about them, only a total of 0 is news.
+    for msg in theirs + [m for m in ours if not theirs or m.startswith("total kept is 0")]:
+        warn(msg)
+    return 0
+
+
+def _class_inputs(args):
+    """(names, sizes, recalls) from --from or from --recalls/--sizes (never both)."""
+    if args.min_per_class < 0:
+        raise ValueError(f"--min-per-class must be a non-negative integer, got {args.min_per_class}")
+    if args.from_file:
+        if args.recalls is not None or args.sizes is not None:
+            raise ValueError("give either --from FILE or --recalls/--sizes, not both")
+        names, sizes, recalls = read_class_table(args.from_file)
+    else:
+        if args.recalls is None or args.sizes is None:
+            raise ValueError("allocate needs --recalls and --sizes, or --from FILE")
+        recalls, sizes = np.asarray(args.recalls), np.asarray(args.sizes)
+        names = [str(k) for k in range(len(recalls))]
+    return names, sizes, recalls
+
+
+def register(sub) -> None:
+    """Add ``droplab allocate`` to the sub-parsers ``sub``."""
+    p = sub.add_parser("allocate", help="DRoP class densities and counts from your recalls",
+                       description="DRoP quotas from per-class validation recalls of a query model: "
+                       "densities (paper Algorithm 1) and exact integer counts, next to uniform counts.",
+                       epilog=FROM_LAYOUTS)
+    p.add_argument("--recalls", nargs="+", type=float, metavar="R",
+                   help="per-class validation recalls in [0, 1] (with --sizes; not with --from)")
+    p.add_argument("--sizes", nargs="+", type=float, metavar="N",
+                   help="per-class training-set sizes, one per recall (with --recalls; not with --from)")
+    p.add_argument("--from", dest="from_file", metavar="FILE",
+                   help="read classes, sizes and recalls from a CSV or JSON file instead of "
+                   "--recalls/--sizes (layouts below)")
+    p.add_argument("--density", type=float, required=True,
+                   help="dataset density d: fraction of the training data kept, in (0, 1]")
+    p.add_argument("--rule", choices=RULES, default="paper",
+                   help="'paper': densities ∝ 1-recall (Algorithm 1); 'code': counts ∝ 1-recall "
+                   "(official repository); they differ on imbalanced data")
+    p.add_argument("--min-per-class", type=int, default=0, metavar="M",
+                   help="keep at least min(M, N_k) samples of every class k (a floor under DRoP's and "
+                   "uniform's quotas; the rest of the budget is allocated as usual)")
+    p.set_defaults(func=_cmd_allocate)

@@ -1,0 +1,197 @@
+"""`droplab empirical report` on a tiny synthetic results folder (no torch, no training).
+
+Checks that configurations are never mixed, copies of one run count once (with a warning naming
+them), seeds are distinct, paired differences against Random are exact, and every CSV, the README
+table and the figures are written.
+"""
+
+import csv
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from empirical.report import collect, configuration, group_runs, make_report
+from empirical.stats import accuracy_intervals
+
+NAMES = ["cat", "dog", "ship", "frog"]
+N_TEST = 20
+CONFIG = {"dataset": "cifar10", "data_dir": "/data", "data_format": "auto", "model": "smallcnn",
+          "density": 0.5, "score": "random", "quota": "none", "rule": "paper", "recipe": "fast", "epochs": 8,
+          "batch_size": None, "lr": None, "query_epochs": 3, "query_inits": None, "query_augment": False,
+          "epoch_rule": "fixed",
+          "augment": True, "shift": 4, "channels_last": None, "device": "auto", "surrogate": "isotropic",
+          "limit_per_class": None, "synthetic": {}, "precision": "auto"}
+METHODS = {("random", "none"): "Random", ("random", "drop"): "Random+DRoP", ("el2n", "none"): "EL2N"}
+
+
+def correct_counts(score, quota, density, seed):
+    """Correct test images per class (of N_TEST): DRoP lifts the worst class (cat) by 4 + seed images."""
+    c = np.array([8, 14, 16, 12]) + int(10 * density) + seed
+    if quota == "drop":
+        c += np.array([4 + seed, -1, -2, 0])
+    if score == "el2n":
+        c -= 1
+    return np.minimum(c, N_TEST)
+
+
+def fake_run(score="random", quota="none", density=0.5, seed=0, with_intervals=False, **over):
+    cfg = {**CONFIG, "score": score, "quota": quota, "density": density, **over}
+    c = correct_counts(score, quota, density, seed)
+    labels = np.repeat(np.arange(4), N_TEST)
+    pred = labels.copy()
+    for k in range(4):   # the last N_TEST - c_k images of class k are called class (k + 1) % 4
+        pred[k * N_TEST + c[k]:(k + 1) * N_TEST] = (k + 1) % 4
+    rec = (c / N_TEST).tolist()
+    test = {"accuracy": float(c.sum() / labels.size), "worst_class_accuracy": min(rec), "recalls": rec,
+            "predictions": pred.tolist(), "labels": labels.tolist()}
+    r = {"status": "done", "run_id": f"{score}_{quota}_d{density:g}_s{seed}_e{cfg['epochs']}", "seed": seed,
+         "method": METHODS[(score, quota)], "config": cfg,
+         "dataset": {"class_names": NAMES, "class_sizes": [100] * 4},
+         "query": {"val_accuracy": [0.5], "recalls": [0.4, 0.6, 0.7, 0.5]} if quota == "drop" else None,
+         "selection": {"n_selected": int(400 * density), "class_counts": [int(100 * density)] * 4,
+                       "class_densities": [density] * 4},
+         "final": {"epochs": cfg["epochs"], "val": {"accuracy": 0.5, "worst_class_accuracy": 0.4},
+                   "test": test},
+         "metrics": {k: test[k] for k in ("accuracy", "worst_class_accuracy", "recalls")},
+         "theory": None,
+         "timings": {"total_s": 10.0 + seed + (5 if quota == "drop" else 0), "final_train_s": 9.0},
+         "device": "cpu (2 threads)", "precision": "bf16"}
+    if with_intervals:
+        r["intervals"] = accuracy_intervals(pred, labels, 4, class_names=NAMES)
+    return r
+
+
+def write(folder, r, name=None):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / (name or f"{r['run_id']}.json")).write_text(json.dumps(r))
+
+
+@pytest.fixture
+def results(tmp_path):
+    res = tmp_path / "results"
+    for d in (0.3, 0.5):
+        for seed in (0, 1, 2):
+            for score, quota in METHODS:
+                write(res, fake_run(score, quota, d, seed, with_intervals=(seed == 0)))
+    for seed in (0, 1):
+        write(res, fake_run("random", "none", 1.0, seed))
+    # a copy of one run in another folder (counted once), a run with different epochs (its own study)
+    shutil.copy(res / "random_drop_d0.5_s1_e8.json", tmp_path / "copy.json")
+    write(res / "other", fake_run("random", "none", 0.5, 0, epochs=10))
+    write(res / "other", fake_run("random", "drop", 0.5, 0, epochs=10))
+    (res / "notes.json").write_text("[1, 2]")         # not a run: ignored
+    (res / "broken.json").write_text("{")              # not JSON: ignored
+    return tmp_path
+
+
+def _csv(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_grouping_distinct_seeds_and_duplicates(results):
+    pairs = collect([results / "results", results / "copy.json"], with_paths=True)
+    assert len(pairs) == 2 * 3 * 3 + 2 + 1 + 2
+    g = group_runs(pairs)
+    assert len(g["runs"]) == 22                        # the copy counts once
+    assert len(g["warnings"]) == 1 and "2 copies" in g["warnings"][0]
+    assert "copy.json" in g["warnings"][0] and "random_drop_d0.5_s1_e8.json" in g["warnings"][0]
+    assert set(g["studies"]) == {"S1", "S2"}
+    assert {st["differs"]["epochs"] for st in g["studies"].values()} == {8, 10}
+    assert g["studies"]["S1"]["seeds"] == [0, 1, 2] and g["studies"]["S2"]["seeds"] == [0]
+    assert all("epochs=" in st["label"] for st in g["studies"].values())
+    # rule is ignored unless the quota is drop; data_dir and device never define a configuration
+    a = configuration({**CONFIG, "rule": "code", "data_dir": "x", "device": "cuda"})
+    assert a == configuration(CONFIG)
+    drop = {**CONFIG, "quota": "drop"}
+    assert configuration({**drop, "rule": "code"}) != configuration(drop)
+    old = {k: v for k, v in CONFIG.items() if k != "precision"}   # recorded before the field existed
+    assert configuration(old) == configuration(CONFIG)
+
+
+def test_report_numbers_csvs_and_figures(results):
+    out = results / "rep"
+    rep = make_report([results / "results", results / "copy.json"], out, n_boot=500)
+    s1 = {(r["density"], r["method"]): r for r in rep["summary"] if r["study"] == "S1"}
+    assert set(s1) == {(d, m) for d in (0.3, 0.5) for m in METHODS.values()} | {(1.0, "Random")}
+    cell = s1[(0.5, "Random+DRoP")]
+    assert cell["n_seeds"] == 3 and cell["seeds"] == "0 1 2"     # the copy did not add a seed
+    worst = [min(correct_counts("random", "drop", 0.5, s) / N_TEST) for s in (0, 1, 2)]
+    assert cell["worst_class_mean"] == pytest.approx(np.mean(worst))
+    assert (cell["worst_class_min"], cell["worst_class_max"]) == pytest.approx((min(worst), max(worst)))
+    gains = [min(correct_counts("random", "drop", 0.5, s) / N_TEST)
+             - min(correct_counts("random", "none", 0.5, s) / N_TEST) for s in (0, 1, 2)]
+    assert cell["n_pairs"] == 3
+    assert cell["paired_worst_class_diff_mean"] == pytest.approx(np.mean(gains))
+    assert cell["paired_worst_class_diff_min"] == pytest.approx(min(gains))
+    accs = [(correct_counts("random", "drop", 0.5, s).sum() - correct_counts("random", "none", 0.5, s).sum())
+            / (4 * N_TEST) for s in (0, 1, 2)]
+    assert cell["paired_accuracy_diff_mean"] == pytest.approx(np.mean(accs))
+    assert cell["wall_s_mean"] == pytest.approx(16.0)
+    assert s1[(0.5, "Random")]["n_pairs"] == 0 and s1[(1.0, "Random")]["n_seeds"] == 2
+    # the S2 study (epochs = 10) is paired within itself only
+    s2 = [r for r in rep["summary"] if r["study"] == "S2"]
+    assert [(r["method"], r["n_seeds"], r["n_pairs"]) for r in s2] == [("Random", 1, 0),
+                                                                        ("Random+DRoP", 1, 1)]
+
+    runs = _csv(out / "runs.csv")
+    assert len(runs) == 22
+    assert {r["intervals"] for r in runs} == {"recorded", "recomputed"}
+    assert all(float(r["worst_class_low"]) <= float(r["worst_class_accuracy"]) <= float(r["worst_class_high"])
+               for r in runs)
+    paired = _csv(out / "paired.csv")
+    assert len(paired) == 2 * 2 * 3 + 1                 # DRoP and EL2N at two densities, 3 seeds; S2 DRoP
+    assert all(float(p["worst_class_diff_low"]) <= float(p["worst_class_diff"])
+               <= float(p["worst_class_diff_high"]) for p in paired)
+    assert len(_csv(out / "classes.csv")) == 22 * 4
+    assert len(_csv(out / "class_summary.csv")) == len(rep["summary"]) * 4
+    assert len(_csv(out / "summary.csv")) == len(rep["summary"])
+    for stem in ("accuracy_cifar10_smallcnn_fast_S1", "accuracy_cifar10_smallcnn_fast_S2",
+                 "recalls_cifar10_smallcnn_fast_S1_d0.5", "recalls_cifar10_smallcnn_fast_S2_d0.5"):
+        for ext in ("png", "pdf"):
+            assert (out / f"{stem}.{ext}").stat().st_size > 1000
+    assert not list(out.glob(".*"))                     # no temporary files left behind
+    md = (out / "README_table.md").read_text()
+    assert md == rep["markdown"]
+    assert "| 0.5 | Random+DRoP | 3 |" in md and "epochs=10" in md and "bf16" in md
+
+
+def test_cli_report_says_what_was_grouped(results, capsys):
+    from gaussian_theory.cli import main
+
+    out = results / "cli"
+    assert main(["empirical", "report", str(results / "results"), str(results / "copy.json"),
+                 "--out", str(out), "--no-plots", "--markdown", "--n-boot", "200"]) == 0
+    text = capsys.readouterr().out
+    assert "23 run JSON(s) -> 22 distinct run(s) in 2 configuration(s)" in text
+    assert "warning: 2 copies of one run" in text and "differs in {'epochs': 10}" in text
+    assert "| d | method |" in text and not list(out.glob("*.png"))
+
+
+def test_bad_input(tmp_path, results):
+    with pytest.raises(ValueError, match="no such file"):
+        make_report([tmp_path / "missing"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no finished run JSONs"):
+        make_report([tmp_path / "empty"])
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="is a file"):
+        make_report([results / "results"], tmp_path / "file")
+    with pytest.raises(ValueError, match="n_boot"):
+        make_report([results / "results"], n_boot=3)
+
+
+def test_runs_without_predictions_still_report(tmp_path):
+    """JSONs written before predictions were stored: no intervals, but every summary and file."""
+    for quota in ("none", "drop"):
+        r = fake_run("random", quota, 0.5, 0)
+        del r["final"]["test"]["predictions"], r["final"]["test"]["labels"]
+        write(tmp_path / "old", r)
+    rep = make_report([tmp_path / "old"], tmp_path / "rep", plots=False)
+    runs = _csv(tmp_path / "rep" / "runs.csv")
+    assert [r["intervals"] for r in runs] == ["", ""] and runs[0]["accuracy_low"] == ""
+    (drop,) = [r for r in rep["summary"] if r["method"] == "Random+DRoP"]
+    assert drop["n_pairs"] == 1 and drop["paired_worst_class_ci_excludes_0"] == ""
+    assert "| 0.5 | Random+DRoP | 1 |" in rep["markdown"]
