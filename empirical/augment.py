@@ -45,14 +45,16 @@ def translate_flip(x: torch.Tensor, shifts: torch.Tensor, flips: torch.Tensor, p
 class BatchAugment:
     """Augment (optional) and normalise a uint8 image batch on its device.
 
+    Calling ``aug(x, generator)`` augments when ``generator`` is given, else only normalises.
+    Float feature batches (ndim 2) are returned as float32 unchanged.
+
     Parameters
     ----------
     mean, std : per-channel statistics on the [0, 1] scale.
-    shift : maximum translation in pixels (0 disables); ``flip``: random horizontal flips.
-    channels_last : return the batch in ``torch.channels_last`` memory format (CUDA speed-up).
-
-    Calling ``aug(x, generator)`` augments when ``generator`` is given, else only normalises.
-    Float feature batches (ndim 2) are returned as float32 unchanged.
+    shift : maximum translation in pixels (0 disables).
+    flip : random horizontal flips.
+    channels_last : return the batch in ``torch.channels_last`` memory format (faster convolutions on
+        CUDA and, with bf16, on CPU).
     """
 
     def __init__(self, mean, std, shift: int = 4, flip: bool = True, channels_last: bool = False):

@@ -1,6 +1,7 @@
-// MathJax 3 for pymdownx.arithmatex (generic mode): \( \) inline, \[ \] display.
+// MathJax 3. Pages: pymdownx.arithmatex (generic mode) wraps formulas in .arithmatex with \( \) and \[ \].
+// Notebooks (mkdocs-jupyter): Markdown cells (.jp-RenderedMarkdown) keep Jupyter's $ and $$ delimiters.
 window.MathJax = {
-  tex: { inlineMath: [["\\(", "\\)"]], displayMath: [["\\[", "\\]"]], processEscapes: true,
-         processEnvironments: true },
-  options: { ignoreHtmlClass: ".*|", processHtmlClass: "arithmatex" },
+  tex: { inlineMath: [["\\(", "\\)"], ["$", "$"]], displayMath: [["\\[", "\\]"], ["$$", "$$"]],
+         processEscapes: true, processEnvironments: true },
+  options: { ignoreHtmlClass: ".*|", processHtmlClass: "arithmatex|jp-RenderedMarkdown" },
 };

@@ -5,6 +5,10 @@
 #   nohup bash results/cifar10-smallcnn/run_grid.sh > results/cifar10-smallcnn/grid.log 2>&1 &
 # Protocol: CIFAR-10 JPEG copy, small CNN, fast recipe, 8 epochs for every run, Random+DRoP query
 # model 3 unaugmented epochs, EL2N query 10% of training x 5 inits; seeds 0, 1, 2.
+# Issue 11's grid: d in {0.3, 0.5, 0.8} x {Random, Random+DRoP, EL2N, EL2N+DRoP} and d = 1 (39 runs).
+# Issue 13's theory allocations at d in {0.3, 0.5}: Random+Probit and Random+DRoP(alpha = 0.7), which
+# reuse the Random+DRoP query model of the same seed (12 runs; Random+minimax needs the recall
+# predictor of issue 13 and is not in this script yet).
 set -uo pipefail
 DATA=${DATA:-../shared/data/cifar10}
 OUT=${OUT:-results/cifar10-smallcnn}
@@ -18,6 +22,10 @@ for d in 0.5 0.3 0.8; do
     run --density "$d" --score random --quota drop --seeds "$s"
     run --density "$d" --score el2n --quota none --seeds "$s"
     run --density "$d" --score el2n --quota drop --seeds "$s"
+    if [ "$d" != 0.8 ]; then
+      run --density "$d" --score random --quota probit --seeds "$s"
+      run --density "$d" --score random --quota drop --alpha 0.7 --seeds "$s"
+    fi
   done
 done
 for s in 0 1 2; do
