@@ -3,5 +3,8 @@
 window.MathJax = {
   tex: { inlineMath: [["\\(", "\\)"], ["$", "$"]], displayMath: [["\\[", "\\]"], ["$$", "$$"]],
          processEscapes: true, processEnvironments: true },
-  options: { ignoreHtmlClass: ".*|", processHtmlClass: "arithmatex|jp-RenderedMarkdown" },
+  // ignoreHtmlClass ".+" (not Material's ".*|"): an element with any class is skipped unless it is a
+  // processHtmlClass one, and the skip is inherited; class-less children (the <p> of a notebook
+  // Markdown cell) are then processed inside the math-carrying containers (and notebook headings in the navigation).
+  options: { ignoreHtmlClass: ".+", processHtmlClass: "arithmatex|jp-RenderedMarkdown|md-nav__link|md-ellipsis" },
 };
