@@ -9,7 +9,8 @@ the surrogate covariances) are defined in :mod:`gaussian_theory.options` and re-
 from gaussian_theory.options import COVARIANCES, RULES
 
 __all__ = ["DATASETS", "FORMATS", "IMAGE_MODELS", "MODELS", "SCORES", "QUOTAS", "RECIPE_KINDS", "PRECISIONS",
-           "RECALL_QUOTAS", "RULES", "COVARIANCES", "SURROGATES", "EPOCH_RULES", "CLUSTERS", "CHANNELS_LAST"]
+           "RECALL_QUOTAS", "RULES", "COVARIANCES", "SURROGATES", "EPOCH_RULES", "CLUSTERS", "CHANNELS_LAST",
+           "IDENTITY_NEUTRAL"]
 
 DATASETS = ("cifar10", "cifar100", "imagefolder", "gaussian")
 FORMATS = ("auto", "pickle", "imagefolder", "jpeg-index")
@@ -33,3 +34,9 @@ EPOCH_RULES = ("fixed", "code")
 CLUSTERS = ("local", "slurm", "debug")
 #: ``--channels-last``: "auto" = on for image models.
 CHANNELS_LAST = ("auto", "on", "off")
+
+#: Fields added to the run configuration after results were first recorded, with the value that
+#: reproduces the earlier behaviour. While a field holds it, it is left out of the run and query ids,
+#: so recorded runs keep their names (tests/test_empirical_pipeline.py pins ids computed before these
+#: fields), and ``droplab empirical report`` treats a run that lacks the field as holding it.
+IDENTITY_NEUTRAL = {"precision": "auto", "alpha": 1.0, "min_per_class": 0}

@@ -40,6 +40,7 @@ from .augment import BatchAugment
 from .options import (
     DATASETS,
     EPOCH_RULES,
+    IDENTITY_NEUTRAL,
     MODELS,
     PRECISIONS,
     QUOTAS,
@@ -53,10 +54,6 @@ from .options import (
 __all__ = ["RunConfig", "run_one", "run_many", "derive_seed", "load_data", "run_path", "method_label",
            "check_out_dir"]
 
-# Fields added to RunConfig after results were first recorded, with the value that reproduces the
-# earlier behaviour. While a field holds it, it is left out of the run and query ids, so recorded
-# runs keep their names (tests/test_empirical_pipeline.py pins ids computed before these fields).
-IDENTITY_NEUTRAL = {"precision": "auto", "alpha": 1.0, "min_per_class": 0}
 
 
 @dataclass
@@ -411,11 +408,17 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
         theory = dict(query["surrogate"])
     elif query is not None and query.get("surrogate") is not None:
         pred = np.asarray(query["surrogate"]["predicted_recalls"])
-        pc = selection.quota_counts("drop", sizes, config.density, pred, config.rule)
+        # A diagnostic, not the training allocation: its few-samples warnings (the surrogate's recalls
+        # near 1 starve classes) are recorded in the JSON, not printed as if the run were starved.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            pc = selection.quota_counts("drop", sizes, config.density, pred, config.rule)
         theory = {**query["surrogate"], "measured_recalls": query["recalls"],
                   "predicted_drop_counts": pc.tolist(), "predicted_drop_densities": (pc / sizes).tolist(),
                   "measured_drop_counts": selection.quota_counts("drop", sizes, config.density, recalls,
                                                                  config.rule).tolist()}
+        if caught:
+            theory["predicted_drop_warnings"] = [str(w.message) for w in caught]
     q_json = None
     if query is not None:
         keys = ("query_id", "recipe", "inits", "augment", "best_epochs", "val_accuracy", "recalls_per_init",

@@ -1,12 +1,13 @@
 """Collect run JSONs into tidy CSVs, per-configuration summaries, paired comparisons and figures.
 
 Configurations are never mixed. A run's **configuration** is its whole ``config`` except ``seed``,
-``data_dir`` and ``device`` (where the data lives and which device ran it; a field added later,
-``precision``, counts as ``"auto"`` when missing, and the DRoP ``rule`` is ignored unless
-``quota == "drop"``). Copies of one run (same configuration and seed, e.g. a results folder copied
+``data_dir`` and ``device`` (where the data lives and which device ran it; a field added later
+counts, when missing, as its value of :data:`empirical.options.IDENTITY_NEUTRAL` -- the behaviour
+before it existed -- and the DRoP ``rule`` and damping ``alpha`` are ignored unless the quota is
+computed from recalls). Copies of one run (same configuration and seed, e.g. a results folder copied
 twice) count once, with a warning naming the files. Configurations that differ only in
-(density, score, quota, rule) form one **study**; studies are reported separately and the fields that
-tell them apart are printed.
+(density, score, quota, rule, alpha) form one **study** (a density and a method make a cell); studies
+are reported separately and the fields that tell them apart are printed.
 
 Per study and (density, method): the number of distinct seeds; mean, min and max over seeds of
 average and worst-class test accuracy; the mean half-width of the per-run 95% test-set intervals
@@ -33,14 +34,15 @@ import numpy as np
 
 from gaussian_theory.atomic import atomic_write
 
+from .options import IDENTITY_NEUTRAL, RECALL_QUOTAS
 from .stats import accuracy_intervals, paired_difference_interval
 
 __all__ = ["collect", "group_runs", "tidy_rows", "class_rows", "summarise", "paired_rows", "class_summary",
            "markdown_table", "format_summary", "make_report", "NOT_CONFIGURATION", "CELL_FIELDS"]
 
 NOT_CONFIGURATION = ("seed", "data_dir", "device")
-CELL_FIELDS = ("density", "score", "quota", "rule")
-_NEUTRAL = {"precision": "auto"}   # fields added after runs were first recorded, with their old behaviour
+#: the fields that make a cell of a study (a density and a method); every other field defines the study
+CELL_FIELDS = ("density", "score", "quota", "rule", "alpha")
 
 RUN_COLUMNS = ["study", "run_id", "dataset", "model", "recipe", "method", "score", "quota", "rule", "density",
                "seed", "accuracy", "accuracy_low", "accuracy_high", "worst_class_accuracy", "worst_class_low",
@@ -76,10 +78,11 @@ def collect(paths, with_paths: bool = False) -> list:
 def configuration(config: dict) -> dict:
     """The fields of ``config`` that define a run's results (see the module docstring)."""
     c = {k: v for k, v in config.items() if k not in NOT_CONFIGURATION}
-    for k, v in _NEUTRAL.items():
+    for k, v in IDENTITY_NEUTRAL.items():   # a run recorded before the field existed held this value
         c.setdefault(k, v)
-    if c.get("quota") != "drop":
+    if c.get("quota") not in RECALL_QUOTAS:   # the rule and the damping only act on recall quotas
         c["rule"] = None
+        c["alpha"] = IDENTITY_NEUTRAL["alpha"]
     return c
 
 
@@ -89,7 +92,7 @@ def _key(d: dict) -> str:
 
 def _method(r: dict, cfg: dict) -> str:
     """The pipeline's method label (``Random+DRoP``), with the DRoP rule when it is not the paper's."""
-    custom = cfg["quota"] == "drop" and cfg["rule"] != "paper"
+    custom = cfg["quota"] in RECALL_QUOTAS and cfg["rule"] != "paper"
     return r["method"] + (f" ({cfg['rule']} rule)" if custom else "")
 
 

@@ -111,6 +111,33 @@ def test_grouping_distinct_seeds_and_duplicates(results):
     assert configuration(old) == configuration(CONFIG)
 
 
+def test_theory_allocations_pair_with_runs_recorded_before_their_fields(tmp_path):
+    # The CIFAR grid mixes runs recorded before ``alpha``/``min_per_class`` existed (no such keys) with
+    # Random+Probit and damped-DRoP runs: one study, each paired with the Random run of its seed.
+    res = tmp_path / "res"
+    old_cfg = {k: v for k, v in CONFIG.items() if k != "precision"}
+    for seed in (0, 1):
+        random = fake_run("random", "none", 0.5, seed)
+        random["config"] = dict(old_cfg)
+        write(res, random)
+        write(res, fake_run("random", "drop", 0.5, seed, alpha=1.0, min_per_class=0))
+        for label, over in (("Random+DRoP(a=0.7)", {"alpha": 0.7}), ("Random+Probit", {"quota": "probit"})):
+            r = fake_run("random", "drop", 0.5, seed, min_per_class=0, alpha=1.0)
+            r["config"].update(over)
+            r["run_id"] += "_" + label
+            r["method"] = label
+            write(res, r)
+    g = group_runs(collect(res, with_paths=True))
+    assert list(g["studies"]) == ["S1"] and len(g["runs"]) == 8
+    # alpha only matters for recall quotas: a Random run with alpha 0.7 is the same configuration
+    assert configuration({**CONFIG, "alpha": 0.7}) == configuration(CONFIG)
+    probit = {**CONFIG, "quota": "probit"}
+    assert configuration({**probit, "rule": "code"}) != configuration(probit)
+    rep = make_report(res, out_dir=tmp_path / "rep", plots=False)
+    paired = {(r["method"], r["seed"]) for r in rep["paired"]}
+    assert paired == {(m, s) for m in ("Random+DRoP", "Random+DRoP(a=0.7)", "Random+Probit") for s in (0, 1)}
+
+
 def test_report_numbers_csvs_and_figures(results):
     out = results / "rep"
     rep = make_report([results / "results", results / "copy.json"], out, n_boot=500)
