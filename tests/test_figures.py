@@ -28,19 +28,21 @@ EXPECTED_COLUMNS = {
                         "worst_class_risk"],
     "fig4_drop_regret_map": ["separation", "std_ratio", "mu1", "sigma1", "d0_drop", "d1_drop", "d0_opt",
                              "d1_opt", "worst_uniform", "worst_drop", "worst_opt", "regret", "gain_captured",
-                             "log2_ratio_drop_over_opt"],
+                             "log2_ratio_drop_over_opt", "alpha", "d0_damped", "d1_damped", "worst_damped",
+                             "regret_damped", "d0_probit", "d1_probit", "worst_probit", "regret_probit"],
     "fig5_finite_samples": ["source", "learner", "method", "n", "d0", "d1", "worst_class_risk", "worst_se",
                             "worst_lo", "worst_hi", "worst_of_mean_class_risks", "average_risk", "average_se",
-                            "threshold_sd", "trials", "seed"],
+                            "threshold_sd", "trials", "seed", "minus_uniform", "minus_uniform_se"],
     "fig6_many_classes": ["density", "method", "class", "sigma", "class_density", "pruned_prior", "recall",
-                          "recall_se", "worst_class_risk", "average_risk"],
+                          "recall_se", "recall_low", "recall_high", "worst_class_risk", "worst_low",
+                          "worst_high", "average_risk", "fit_worst_class_risk", "alpha"],
 }
 EXPECTED_ROWS = {
     "fig1_risks_vs_prior": QUICK.prior_points + 3,
     "fig3_ssp_margin": 3 * QUICK.margin_points,
     "fig4_drop_regret_map": QUICK.regret_points[0] * QUICK.regret_points[1],
     "fig5_finite_samples": 2 * 3 * (len(QUICK.n_values) + 1),  # learners x allocations x (n values + limit)
-    "fig6_many_classes": 2 * 3 * 10,  # densities x allocations x classes
+    "fig6_many_classes": 2 * 5 * 10,  # densities x allocations x classes
 }
 
 

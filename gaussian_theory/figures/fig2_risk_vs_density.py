@@ -1,4 +1,4 @@
-r"""Figure 2: worst-class and average risk against the dataset density for five pruning rules, in the
+r"""Figure 2: worst-class and average risk against the dataset density for seven pruning rules, in the
 population limit and by Monte Carlo (arXiv 2404.05579, §4 and App. B.3)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from ..two_gaussians import TwoGaussians
-from ..validation import check_density, check_int
+from ..validation import check_density, check_int, check_real
 from .registry import FigureResult
 from .settings import Settings, base_seed, reference_model, resolve, subseed
 from .style import METHOD_STYLE, band, log_risk_axis, model_text, new_figure, styled
@@ -58,19 +58,30 @@ def ssp_margin_for_density(model: TwoGaussians, density: float) -> float:
                         xtol=1e-10))
 
 
-def _mc_specs(model: TwoGaussians, d: float) -> dict:
+def _allocations(model: TwoGaussians, d: float, alpha: float) -> dict:
+    """``{method: (class densities, param)}`` of the random-pruning rules at density ``d``: uniform,
+    DRoP, the worst-class optimum, the probit rule and damped DRoP (``param`` = its ``alpha``)."""
+    nan = float("nan")
+    return {
+        "uniform": (np.array([d, d]), nan),
+        "drop": (model.drop_densities(d), nan),
+        "optimal": (model.worst_class_optimal_densities(d), nan),
+        "probit": (model.probit_densities(d), nan),
+        "damped": (model.drop_densities(d, alpha=alpha), float(alpha)),
+    }
+
+
+def _mc_specs(model: TwoGaussians, d: float, alpha: float) -> dict:
     """``{method: (pruning rule, param)}`` of the Monte Carlo points at density ``d``."""
     from ..simulation import RandomPruning, ScorePruning, SSPPruning
 
     nan = float("nan")
     margin = ssp_margin_for_density(model, d)
-    return {
-        "uniform": (RandomPruning((d, d)), nan),
-        "drop": (RandomPruning(tuple(model.drop_densities(d))), nan),
-        "optimal": (RandomPruning(tuple(model.worst_class_optimal_densities(d))), nan),
-        "ssp": (SSPPruning(margin), margin),
-        "hardest": (ScorePruning(d, keep="hardest"), nan),
-    }
+    specs = {method: (RandomPruning(tuple(dens)), param)
+             for method, (dens, param) in _allocations(model, d, alpha).items()}
+    specs["ssp"] = (SSPPruning(margin), margin)
+    specs["hardest"] = (ScorePruning(d, keep="hardest"), nan)
+    return specs
 
 
 def _expected_kept(model: TwoGaussians, method: str, pruning, param: float, class_sizes) -> np.ndarray:
@@ -85,12 +96,15 @@ def _expected_kept(model: TwoGaussians, method: str, pruning, param: float, clas
 def compute_risk_vs_density(model: TwoGaussians | None = None, densities=None, mc_densities=None,
                             n: int | None = None, trials: int | None = None, seed: int = 0,
                             learner: str | None = None, min_class_count: int | None = None,
-                            settings: Settings | None = None) -> Table:
-    r"""Worst-class and average risk against the dataset density for five pruning rules.
+                            alpha: float | None = None, settings: Settings | None = None) -> Table:
+    r"""Worst-class and average risk against the dataset density for seven pruning rules.
 
     ``method``: ``uniform`` (random, equal class densities), ``drop`` (Random+DRoP from the full-data
     model's population recalls, :meth:`TwoGaussians.drop_densities`), ``optimal``
-    (:meth:`TwoGaussians.worst_class_optimal_densities`), ``ssp`` (margin pruning at the margin whose
+    (:meth:`TwoGaussians.worst_class_optimal_densities`), ``probit`` (the probit rule
+    :math:`d_k\propto\varphi(\Phi^{-1}(r_k))` from the same recalls,
+    :meth:`TwoGaussians.probit_densities`: equal to ``optimal`` in this model), ``damped`` (damped DRoP
+    :math:`d_k\propto(1-r_k)^\alpha`, ``param`` = ``alpha``), ``ssp`` (margin pruning at the margin whose
     kept density is ``density``; ``param`` is the margin) and ``hardest`` (keep the ``density``
     fraction closest to the full-data threshold, :class:`~gaussian_theory.simulation.ScorePruning`).
 
@@ -117,6 +131,7 @@ def compute_risk_vs_density(model: TwoGaussians | None = None, densities=None, m
     learner = s.mc_learner if learner is None else learner
     min_class_count = check_int(s.min_class_count if min_class_count is None else min_class_count,
                                 "min_class_count", minimum=0)
+    alpha = check_real(s.damped_alpha if alpha is None else alpha, "alpha", minimum=0.0)
     rows = []
 
     def add(source, method, d, param, cells, seed_value):
@@ -125,9 +140,8 @@ def compute_risk_vs_density(model: TwoGaussians | None = None, densities=None, m
 
     nan = float("nan")
     for d in densities:
-        for method, dens in (("uniform", np.array([d, d])), ("drop", model.drop_densities(d)),
-                             ("optimal", model.worst_class_optimal_densities(d))):
-            add("population", method, d, nan, _population_cells(model, dens, model.pruned_risks(dens)), nan)
+        for method, (dens, param) in _allocations(model, d, alpha).items():
+            add("population", method, d, param, _population_cells(model, dens, model.pruned_risks(dens)), nan)
         m = ssp_margin_for_density(model, d)
         ssp = model.ssp_prune(m)
         add("population", "ssp", d, m, _population_cells(model, ssp.densities, ssp.class_risks), nan)
@@ -135,7 +149,7 @@ def compute_risk_vs_density(model: TwoGaussians | None = None, densities=None, m
     class_sizes = n * model.priors
     for j, d in enumerate(mc_densities):
         cell_seed = subseed(seed, j)
-        for method, (pruning, param) in _mc_specs(model, d).items():
+        for method, (pruning, param) in _mc_specs(model, d, alpha).items():
             if _expected_kept(model, method, pruning, param, class_sizes).min() < min_class_count:
                 continue
             try:
@@ -154,7 +168,9 @@ def plot_risk_vs_density(table: Table, model: TwoGaussians) -> Figure:
     mc = table.where(source="monte_carlo")
     n = int(mc["n"][0]) if len(mc) else 0
     trials = int(mc["trials"][0]) if len(mc) else 0
-    fig = new_figure(12.0, 5.2, "Figure 2. Worst-class and average risk against the dataset density",
+    damped = table.where(method="damped")
+    alpha = float(damped["param"][0]) if len(damped) else float("nan")
+    fig = new_figure(12.0, 5.6, "Figure 2. Worst-class and average risk against the dataset density",
                      f"{model_text(model)}; lines: population (n → ∞); markers and bands: Monte Carlo at "
                      f"n = {n} before pruning, ERM threshold, mean and 95% CI over {trials} training sets")
     axes = fig.subplots(1, 2)
@@ -162,19 +178,27 @@ def plot_risk_vs_density(table: Table, model: TwoGaussians) -> Figure:
               (axes[1], "average_risk", "average_lo", "average_hi", "average risk"))
     for ax, value, lo, hi, label in panels:
         top = 0.1 if value == "worst_class_risk" else 0.06
-        for method in ("uniform", "drop", "optimal", "ssp", "hardest"):
+        for method in ("uniform", "drop", "damped", "optimal", "probit", "ssp", "hardest"):
             st = METHOD_STYLE[method]
             pop = table.where(source="population", method=method)
-            if len(pop):
+            name = st["label"].replace("^α", f"^{alpha:g}") if method == "damped" else st["label"]
+            if method == "probit":  # equal to the optimum here: markers on its line, not a second line
+                name += " (= optimal here)"
+                if len(pop):
+                    ax.plot(pop["density"], pop[value], color=st["color"], linestyle="none", marker="x",
+                            markevery=(2, 5), markersize=5, label=name)
+            elif len(pop):
                 ax.plot(pop["density"], pop[value], color=st["color"], linestyle=st["linestyle"],
-                        label=st["label"])
+                        label=name)
             sim = mc.where(method=method)
             if len(sim):
                 on_scale = sim[value] <= top  # break the band where a point is off scale
-                band(ax, sim["density"], np.where(on_scale, sim[lo], np.nan),
-                     np.where(on_scale, sim[hi], np.nan), st["color"])
+                if method != "probit":  # its band is the optimum's
+                    band(ax, sim["density"], np.where(on_scale, sim[lo], np.nan),
+                         np.where(on_scale, sim[hi], np.nan), st["color"])
                 ax.plot(sim["density"], sim[value], color=st["color"], marker=st["marker"], linestyle="none",
-                        markersize=5, label=f"{st['label']} (Monte Carlo)" if not len(pop) else None)
+                        markersize=6 if method == "probit" else 5,
+                        label=f"{name} (Monte Carlo)" if not len(pop) else None)
         log_risk_axis(ax, ticks=(0.02, 0.025, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1))
         ax.set_ylim(0.019, top)
         off = table.filter((table["method"] == "ssp") & (table[value] > top))
@@ -212,13 +236,48 @@ def _table_facts(table: Table, model: TwoGaussians) -> dict:
     upto = float(dens[end - 1]) if end > 0 else float("nan")
     ssp = table.where(source="population", method="ssp")
     collapsed = ssp["density"][ssp["worst_class_risk"] > 0.5]
-    return {"z": z, "floor": float(worst.min()), "upto": upto,
-            "collapse": float(collapsed.max()) if collapsed.size else float("nan")}
+    facts = {"z": z, "floor": float(worst.min()), "upto": upto,
+             "collapse": float(collapsed.max()) if collapsed.size else float("nan")}
+    # The probit rule against the optimum (population and Monte Carlo rows), and the worst-class risks
+    # of DRoP and damped DRoP at the smallest grid density (where nothing saturates).
+    gaps = []
+    for source in ("population", "monte_carlo"):
+        o, p = table.where(source=source, method="optimal"), table.where(source=source, method="probit")
+        common = np.intersect1d(o["density"], p["density"])
+        for d in common:
+            gaps.append(abs(float(p.where(density=d)["worst_class_risk"][0])
+                            - float(o.where(density=d)["worst_class_risk"][0])))
+    facts["probit_gap"] = max(gaps) if gaps else float("nan")
+    damped = table.where(source="population", method="damped")
+    facts["alpha"] = float(damped["param"][0]) if len(damped) else float("nan")
+    d_min = float(dens[0]) if dens.size else float("nan")
+    facts["d_min"] = d_min
+    for method in ("drop", "damped"):
+        rows = table.where(source="population", method=method, density=d_min)
+        facts[f"{method}_low_d"] = float(rows["worst_class_risk"][0]) if len(rows) else float("nan")
+    # Monte Carlo: the densities (from the smallest on) where the means order uniform < optimal < DRoP,
+    # the reverse of the population ranking, and those where damped DRoP's mean is below uniform's.
+    mc = table.where(source="monte_carlo")
+    mc_d = sorted(set(mc.where(method="uniform")["density"].tolist()))
+    means = {m: {float(d): float(v) for d, v in zip(mc.where(method=m)["density"],
+                                                     mc.where(method=m)["worst_class_risk"])}
+             for m in ("uniform", "optimal", "drop", "damped")}
+    upto_rev = float("nan")
+    for d in mc_d:
+        ok = all(d in means[m] for m in means)
+        if not (ok and means["uniform"][d] < means["optimal"][d] < means["drop"][d]):
+            break
+        upto_rev = d
+    facts["reversed_upto"] = upto_rev
+    facts["damped_below_uniform"] = [d for d in mc_d if d in means["damped"]
+                                     and means["damped"][d] < means["uniform"][d]]
+    return facts
 
 
 def caption(table: Table, model: TwoGaussians, s: Settings) -> str:
     """The README caption; its numbers are read from ``table`` (:func:`_table_facts`)."""
     f = _table_facts(table, model)
+    below = f["damped_below_uniform"]
     return (
         "Worst-class (a) and average (b) risk of the threshold learned after pruning to dataset density "
         f"d, for {model_text(model)}. Lines are population values (n → ∞); markers with shaded 95% "
@@ -227,14 +286,24 @@ def caption(table: Table, model: TwoGaussians, s: Settings) -> str:
         "the population risks unchanged, and its finite-sample risk grows as d shrinks. The worst-class "
         f"optimal allocation (keep class k in proportion to σ_k) reaches Φ(-{f['z']:g}) ≈ {f['floor']:.4f} "
         f"for every d ≤ {f['upto']:.2f}; Random+DRoP gets most of the way (its quotas overshoot towards the "
-        "hard class). SSP margin pruning keeps the full-data boundary until its margin cuts into it "
+        f"hard class: {f['drop_low_d']:.4f} at d = {f['d_min']:g}) and damped DRoP, "
+        f"d_k ∝ (1 − r_k)^{f['alpha']:g}, further ({f['damped_low_d']:.4f}). The probit rule "
+        "d_k ∝ φ(Φ⁻¹(r_k)), computed from the same "
+        "full-data recalls as DRoP, is the exact optimum in this model (at t*, π0 f0(t*) = π1 f1(t*) makes "
+        "σ_k ∝ π_k φ(Φ⁻¹(r_k))), so it is drawn as crosses on the optimum's line and markers; the largest "
+        f"difference between the two in the table, population or Monte Carlo, is {f['probit_gap']:.1e}. "
+        "SSP margin pruning keeps the full-data boundary until its margin cuts into it "
         f"(d ≈ {f['collapse']:.2f}) and "
         "then collapses; keep-hardest score pruning (score |x − t*|, no closed form, Monte Carlo only) "
         "keeps the full-data ERM solution exactly. Neither moves the threshold towards the worst-class "
         "optimum: pruning that breaks class-conditional independence does not act like a prior. Note the "
         f"finite-sample markers: at n = {s.mc_n} the ERM threshold's estimation noise is larger than the "
         "allocation effect, and E[max_k R_k] is inflated most where R0 ≈ R1, so the population ranking "
-        "of uniform, DRoP and optimal is reversed at this n (Figure 5 shows when it is restored)."
+        "is reversed: the Monte Carlo means order uniform < optimal < DRoP at every simulated d ≤ "
+        f"{f['reversed_upto']:g} (Figure 5 shows when the ranking is restored). Damped DRoP, which moves "
+        "less data, suffers least of the three re-allocating rules (at finite n the best allocation moves "
+        "back towards uniform)"
+        + (f"; its mean is below uniform's at d = {', '.join(f'{d:g}' for d in below)}." if below else ".")
     )
 
 
@@ -249,7 +318,8 @@ def build(s: Settings) -> FigureResult:
         caption=caption(table, model, s),
         params={"model": repr(model), "population grid": f"d in [{lo:g}, {hi:g}], {s.density_points} points",
                 "Monte Carlo densities": ", ".join(f"{d:g}" for d in s.density_mc), "n": s.mc_n,
-                "trials": s.mc_trials, "learner": s.mc_learner, "seed": s.seed},
+                "trials": s.mc_trials, "learner": s.mc_learner, "damped DRoP alpha": s.damped_alpha,
+                "seed": s.seed},
         table=table,
         figure=plot_risk_vs_density(table, model),
     )

@@ -17,7 +17,7 @@ from .table import Table
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["compute_ssp_margin", "plot_ssp_margin", "CAPTION", "build"]
+__all__ = ["compute_ssp_margin", "plot_ssp_margin", "ssp_boundary_facts", "caption", "build"]
 
 
 def compute_ssp_margin(model: TwoGaussians | None = None, margins=None,
@@ -95,17 +95,48 @@ def plot_ssp_margin(table: Table, model: TwoGaussians) -> Figure:
     return fig
 
 
-CAPTION = (
-    "Supervised SSP drops every sample within margin M of its own class mean. (a) It keeps "
-    "d_k(M) = 2Φ(-M/σ_k), so the easy class is pruned harder, the direction that helps the "
-    "worst class. (b) But the learned threshold does not follow: while the cut regions avoid the "
-    "decision boundary the minimiser stays at the full-data t*, and for large M it jumps to the "
-    "edge of the class-0 gap, whereas random pruning to the same class densities moves the "
-    "threshold towards t_wc (and past it: overshoot). (c) Hence SSP never improves the "
-    "worst-class risk while random pruning with SSP's class densities does, for moderate M. "
-    "Class-conditional independence, which random pruning within classes preserves, is what "
-    "makes class densities act as priors."
-)
+def ssp_boundary_facts(table: Table, model: TwoGaussians) -> dict:
+    """Where SSP keeps the full-data boundary, read from :func:`compute_ssp_margin`'s table: the largest
+    grid margin ``holds_upto`` such that the learned threshold equals t* (to 1e-9) at every grid margin
+    up to it, the next grid margin ``jump_at`` (NaN if none) with the threshold and class risks there,
+    and the grid spacing."""
+    ssp = table.where(method="ssp")
+    order = np.argsort(ssp["margin"], kind="stable")
+    m, t, r0, r1 = (ssp[c][order] for c in ("margin", "threshold", "R0", "R1"))
+    t_star = float(model.optimal_threshold())
+    off = np.flatnonzero(~(np.abs(t - t_star) <= 1e-9 * max(1.0, abs(t_star))))
+    end = off[0] if off.size else m.size
+    nan = float("nan")
+    out = {"t_star": t_star, "holds_upto": float(m[end - 1]) if end > 0 else nan,
+           "step": float(np.min(np.diff(m))) if m.size > 1 else nan,
+           "jump_at": nan, "jump_threshold": nan, "jump_R0": nan, "jump_R1": nan}
+    if off.size:
+        i = off[0]
+        out.update(jump_at=float(m[i]), jump_threshold=float(t[i]), jump_R0=float(r0[i]),
+                   jump_R1=float(r1[i]))
+    return out
+
+
+def caption(table: Table, model: TwoGaussians) -> str:
+    """The README caption; where SSP keeps t* is read from ``table`` (:func:`ssp_boundary_facts`)."""
+    f = ssp_boundary_facts(table, model)
+    if np.isfinite(f["jump_at"]):
+        where = (f"the minimiser stays at the full-data t* = {f['t_star']:.3f} only for margins "
+                 f"M ≤ {f['holds_upto']:.2f} (grid step {f['step']:.2g}); from M = {f['jump_at']:.2f} on it "
+                 f"jumps to the edge of the class-0 gap, t = μ0 − M = {f['jump_threshold']:.2f} "
+                 f"(R0 = {f['jump_R0']:.3f}, R1 = {f['jump_R1']:.1e}) and predicts class 1 nearly everywhere")
+    else:
+        where = (f"the minimiser stays at the full-data t* = {f['t_star']:.3f} at every margin up to "
+                 f"M = {f['holds_upto']:.2f}")
+    return (
+        "Supervised SSP drops every sample within margin M of its own class mean. (a) It keeps "
+        "d_k(M) = 2Φ(-M/σ_k), so the easy class is pruned harder, the direction that helps the "
+        f"worst class. (b) But the learned threshold does not follow: {where}, whereas random pruning "
+        "to the same class densities moves the threshold towards t_wc (and past it: overshoot). "
+        "(c) Hence SSP never improves the worst-class risk while random pruning with SSP's class "
+        "densities does, for moderate M. Class-conditional independence, which random pruning within "
+        "classes preserves, is what makes class densities act as priors."
+    )
 
 
 def build(s: Settings) -> FigureResult:
@@ -115,7 +146,7 @@ def build(s: Settings) -> FigureResult:
     return FigureResult(
         name="fig3_ssp_margin",
         title="SSP margin pruning",
-        caption=CAPTION,
+        caption=caption(table, model),
         params={"model": repr(model), "margin grid": f"[0, {s.margin_max:g}], {s.margin_points} points"},
         table=table,
         figure=plot_ssp_margin(table, model),

@@ -28,6 +28,8 @@ class Settings:
     prior_points: int = 801
     log_ratio_max: float = 4.0
     drop_density: float = 0.5
+    # figures 2, 4, 6: the exponent of damped DRoP, d_k ∝ (1 - r_k)^damped_alpha
+    damped_alpha: float = 0.7
     # figure 2: population curves on density_range; Monte Carlo at density_mc, training-set size mc_n
     density_range: tuple = (0.05, 1.0)
     density_points: int = 96
@@ -64,6 +66,7 @@ class Settings:
             check_int(getattr(self, name), name, minimum=1)
         check_real(self.log_ratio_max, "log_ratio_max", minimum=0.0, strict_minimum=True)
         check_real(self.margin_max, "margin_max", minimum=0.0, strict_minimum=True)
+        check_real(self.damped_alpha, "damped_alpha", minimum=0.0)
 
     @classmethod
     def full(cls, seed: int = 0) -> Settings:

@@ -31,6 +31,11 @@ METHOD_STYLE = {
     "uniform": dict(color=_C["black"], linestyle="-", marker="o", label="uniform random"),
     "drop": dict(color=_C["vermillion"], linestyle="--", marker="s", label="Random+DRoP"),
     "optimal": dict(color=_C["bluish green"], linestyle="-.", marker="^", label="worst-class optimal"),
+    # The probit rule coincides with the optimum in the two-Gaussian model: drawn as markers only (no
+    # line), so the optimum's line stays visible underneath.
+    "probit": dict(color=_C["sky blue"], linestyle="none", marker="x", label="probit rule d_k ∝ φ(Φ⁻¹(r_k))"),
+    "damped": dict(color=_C["reddish purple"], linestyle=(0, (3, 1, 1, 1, 1, 1)), marker="*",
+                   label="damped DRoP d_k ∝ (1 − r_k)^α"),
     "minimax": dict(color=_C["bluish green"], linestyle="-.", marker="^",
                     label="minimax (worst-class optimal)"),
     "ssp": dict(color=_C["blue"], linestyle=":", marker="D", label="SSP margin pruning"),
