@@ -104,6 +104,31 @@ def test_allocate_default_rule_is_paper(capsys):
     assert "rule 'paper'" in out
 
 
+@pytest.mark.parametrize("rule", ["paper", "code"])
+@pytest.mark.parametrize("allocation_rule,alpha", [("probit", 1.0), ("drop", 0.7), ("probit", 0.5)])
+def test_allocate_probit_and_damped_drop(capsys, rule, allocation_rule, alpha):
+    recalls, sizes, d = [0.9, 0.7, 0.55], [100, 300, 40], 0.45
+    argv = ["allocate", "--recalls", *map(str, recalls), "--sizes", *map(str, sizes), "--density", str(d),
+            "--rule", rule, "--allocation-rule", allocation_rule, "--alpha", str(alpha)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    kw = {"allocation_rule": allocation_rule, "alpha": alpha}
+    counts = drop_counts(recalls, sizes, d, rule=rule, **kw)
+    assert [r[4] for r in _allocation_rows(out, 3)] == [str(int(c)) for c in counts]
+    if rule == "paper":
+        assert [r[3] for r in _allocation_rows(out, 3)] == _fmt(drop_densities(recalls, sizes, d, **kw))
+    label = ("DRoP" if allocation_rule == "drop" else "probit") + ("" if alpha == 1 else f"(a={alpha:g})")
+    assert f"{label} density" in out and f"allocation {label}" in out
+
+
+@pytest.mark.parametrize("alpha", ["-0.5", "nan", "inf"])
+def test_allocate_bad_alpha_names_the_option(capsys, alpha):
+    argv = ["allocate", "--recalls", "0.9", "0.7", "--sizes", "100", "300", "--density", "0.5",
+            "--alpha", alpha]
+    assert main(argv) == 2
+    _one_line_error(capsys, "--alpha", alpha)
+
+
 TABLE = [("cat", 500, 0.92), ("dog", 120, 0.71), ("frog", 60, 0.83)]
 
 

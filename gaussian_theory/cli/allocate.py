@@ -1,5 +1,7 @@
 """``droplab allocate``: DRoP class densities and integer counts from per-class validation recalls
-(Algorithm 1 of arXiv 2404.05579; README, "Two DRoP rules"), read from the command line or a file."""
+(Algorithm 1 of arXiv 2404.05579; README, "Two DRoP rules"), read from the command line or a file;
+``--allocation-rule probit`` and ``--alpha`` give the two-Gaussian optimum and damped DRoP
+(README, "Allocation rules")."""
 
 from __future__ import annotations
 
@@ -13,10 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from ..allocation import drop_counts, drop_densities, uniform_counts
-from ..options import RULES
+from ..options import ALLOCATION_RULES, RULES
 from .format import format_table, warn
 
-__all__ = ["FROM_LAYOUTS", "read_class_table", "allocation_report", "empty_class_warnings", "register"]
+__all__ = ["FROM_LAYOUTS", "read_class_table", "allocation_report", "empty_class_warnings", "rule_label",
+           "register"]
 
 FROM_LAYOUTS = """\
 --from FILE layouts (one row per class; class names must be distinct):
@@ -156,31 +159,43 @@ def _from_csv(text: str):
     return names, sizes, recalls
 
 
-def allocation_report(names, sizes, recalls, density, rule="paper", min_count=0) -> str:
-    """The text ``droplab allocate`` prints: DRoP densities and counts next to uniform counts."""
-    counts = drop_counts(recalls, sizes, density, rule=rule, min_count=min_count)
+def rule_label(allocation_rule="drop", alpha=1.0) -> str:
+    """``DRoP``, ``DRoP(a=0.7)``, ``probit``, ``probit(a=0.5)``: the column names of the report."""
+    name = "DRoP" if allocation_rule == "drop" else allocation_rule
+    return name + (f"(a={alpha:g})" if alpha != 1.0 else "")
+
+
+def allocation_report(names, sizes, recalls, density, rule="paper", min_count=0, allocation_rule="drop",
+                      alpha=1.0) -> str:
+    """The text ``droplab allocate`` prints: the rule's densities and counts next to uniform counts."""
+    kw = {"allocation_rule": allocation_rule, "alpha": alpha, "min_count": min_count}
+    counts = drop_counts(recalls, sizes, density, rule=rule, **kw)
     with warnings.catch_warnings():  # the counts above already warned about small classes
         warnings.simplefilter("ignore")
         # Paper rule: Algorithm 1's real densities. Code rule: it allocates counts, so show count/size.
-        dens = (drop_densities(recalls, sizes, density, min_count=min_count) if rule == "paper"
+        dens = (drop_densities(recalls, sizes, density, **kw) if rule == "paper"
                 else counts / np.maximum(sizes, 1))
         uni = uniform_counts(sizes, density, min_count=min_count)
     rows = [[n, f"{int(s)}", r, d, f"{int(c)}", f"{int(u)}"]
             for n, s, r, d, c, u in zip(names, sizes, recalls, dens, counts, uni)]
-    total = f"total kept: {int(counts.sum())} of {int(np.sum(sizes))} (density {density:g}, rule {rule!r})"
-    return "\n".join([format_table(["class", "size", "recall", "DRoP density", "DRoP count",
+    label = rule_label(allocation_rule, alpha)
+    total = (f"total kept: {int(counts.sum())} of {int(np.sum(sizes))} (density {density:g}, rule {rule!r}, "
+             f"allocation {label})")
+    return "\n".join([format_table(["class", "size", "recall", f"{label} density", f"{label} count",
                                     "uniform count"], rows), total])
 
 
-def empty_class_warnings(names, sizes, recalls, density, rule="paper", min_count=0) -> list[str]:
+def empty_class_warnings(names, sizes, recalls, density, rule="paper", min_count=0, allocation_rule="drop",
+                         alpha=1.0) -> list[str]:
     """Warnings for an allocation that keeps nothing, or keeps nothing of a non-empty class."""
-    counts = drop_counts(recalls, sizes, density, rule=rule, min_count=min_count)
+    counts = drop_counts(recalls, sizes, density, rule=rule, allocation_rule=allocation_rule, alpha=alpha,
+                         min_count=min_count)
     if counts.sum() == 0:
         return [f"total kept is 0 of {int(np.sum(sizes))}: density {density:g} keeps no sample at all"]
     empty = [str(n) for n, s, c in zip(names, sizes, counts) if s > 0 and c == 0]
     if empty:
-        return [f"DRoP keeps 0 samples of class(es) {', '.join(empty)}: a model trained on the pruned "
-                "data never sees them"]
+        return [f"{rule_label(allocation_rule, alpha)} keeps 0 samples of class(es) {', '.join(empty)}: "
+                "a model trained on the pruned data never sees them"]
     return []
 
 
@@ -188,8 +203,9 @@ def _cmd_allocate(args) -> int:
     names, sizes, recalls = _class_inputs(args)
     with warnings.catch_warnings(record=True) as caught:  # the library's warnings, printed once each
         warnings.simplefilter("always")
-        text = allocation_report(names, sizes, recalls, args.density, args.rule, args.min_per_class)
-        ours = empty_class_warnings(names, sizes, recalls, args.density, args.rule, args.min_per_class)
+        kw = {"allocation_rule": args.allocation_rule, "alpha": args.alpha}
+        text = allocation_report(names, sizes, recalls, args.density, args.rule, args.min_per_class, **kw)
+        ours = empty_class_warnings(names, sizes, recalls, args.density, args.rule, args.min_per_class, **kw)
     print(text)
     theirs = list(dict.fromkeys(str(w.message).replace("pass min_count=", "pass --min-per-class")
                                 for w in caught))
@@ -203,6 +219,9 @@ def _class_inputs(args):
     """(names, sizes, recalls) from --from or from --recalls/--sizes (never both)."""
     if args.min_per_class < 0:
         raise ValueError(f"--min-per-class must be a non-negative integer, got {args.min_per_class}")
+    if not (np.isfinite(args.alpha) and args.alpha >= 0):
+        raise ValueError(f"--alpha must be a finite number >= 0 (1 = the rule itself, 0 = uniform), "
+                         f"got {args.alpha:g}")
     if args.from_file:
         if args.recalls is not None or args.sizes is not None:
             raise ValueError("give either --from FILE or --recalls/--sizes, not both")
@@ -219,7 +238,8 @@ def register(sub) -> None:
     """Add ``droplab allocate`` to the sub-parsers ``sub``."""
     p = sub.add_parser("allocate", help="DRoP class densities and counts from your recalls",
                        description="DRoP quotas from per-class validation recalls of a query model: "
-                       "densities (paper Algorithm 1) and exact integer counts, next to uniform counts.",
+                       "densities (paper Algorithm 1) and exact integer counts, next to uniform counts; "
+                       "--allocation-rule probit and --alpha give the two-Gaussian optimum and damped DRoP.",
                        epilog=FROM_LAYOUTS)
     p.add_argument("--recalls", nargs="+", type=float, metavar="R",
                    help="per-class validation recalls in [0, 1] (with --sizes; not with --from)")
@@ -233,6 +253,12 @@ def register(sub) -> None:
     p.add_argument("--rule", choices=RULES, default="paper",
                    help="'paper': densities ∝ 1-recall (Algorithm 1); 'code': counts ∝ 1-recall "
                    "(official repository); they differ on imbalanced data")
+    p.add_argument("--allocation-rule", choices=ALLOCATION_RULES, default="drop",
+                   help="'drop': densities ∝ (1-recall)^alpha (DRoP at alpha = 1); 'probit': densities ∝ "
+                   "phi(Phi^-1(recall))^alpha, the two-Gaussian worst-class optimum from recalls alone")
+    p.add_argument("--alpha", type=float, default=1.0,
+                   help="exponent on the rule's weights: 1 = the rule itself, 0 = uniform, 0.7 = damped "
+                   "DRoP (near-optimal over the two-Gaussian grid of figure 4)")
     p.add_argument("--min-per-class", type=int, default=0, metavar="M",
                    help="keep at least min(M, N_k) samples of every class k (a floor under DRoP's and "
                    "uniform's quotas; the rest of the budget is allocated as usual)")
