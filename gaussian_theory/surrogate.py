@@ -28,7 +28,7 @@ training cost.
 
 Measured (``bench/surrogate_calibration.py``: fit on one half of a validation split, compare with
 the recalls measured on the other half, 10 random halvings): on held-out logits the tied, calibrated
-surrogate's mean absolute error is 0.017 (digits), 0.027 (MNIST-1D), 0.038 (CIFAR-10 small CNN),
+surrogate's mean absolute error is 0.017 (digits), 0.028 (MNIST-1D), 0.038 (CIFAR-10 small CNN),
 where the floor -- the recalls measured on the first half -- is 0.020, 0.025, 0.028; isotropic and
 diagonal covariances over-predict the recalls by 0.10--0.24 on MNIST-1D and CIFAR-10 (0.24 on the
 CNN's 256-d features: in high dimension class-specific covariances separate classes by their
