@@ -18,8 +18,9 @@ RULES = ("paper", "code")
 #: to ``phi(Phi^-1(r_k))``, the two-Gaussian worst-class optimum (README, "The paper's formulas").
 ALLOCATION_RULES = ("drop", "probit")
 
-#: Covariance families of the Gaussian surrogate (``fit_gaussian_surrogate``).
-COVARIANCES = ("isotropic", "diagonal")
+#: Covariance families of the Gaussian surrogate (``fit_gaussian_surrogate``): one shared (Ledoit--Wolf
+#: shrunk) covariance, or one per class, a multiple of I or diagonal.
+COVARIANCES = ("tied", "isotropic", "diagonal")
 
 #: Threshold learners of the finite-sample simulation (``simulate``).
 LEARNERS = ("plugin", "erm", "logistic")

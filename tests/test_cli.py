@@ -496,7 +496,7 @@ def test_help_of_the_options_issue_10_found_bare(capsys):
     helps = {name: " ".join(p.format_help().split()) for name, p in _all_parsers(build_parser())}
     theory = helps["droplab theory"]
     assert "class means" in theory and "(default: 0.0 6.0)" in theory and "(default: 0.5 0.5)" in theory
-    assert "covariance of each class" in helps["droplab surrogate"]
+    assert "covariance of the classes' Gaussians" in helps["droplab surrogate"]
     assert "seed of the Monte Carlo draws" in helps["droplab surrogate"]
     run = helps["droplab empirical run"]
     for needle in ("fast: smallcnn 4, resnet18/vgg16/vgg19 10, mlp/linear 5; paper: 16",

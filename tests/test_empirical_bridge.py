@@ -23,6 +23,30 @@ def test_head_recalls_match_the_closed_form():
     assert np.all(np.abs(rec - exact) < 4 * se), (rec, exact, se)
 
 
+def test_head_recalls_with_a_shared_full_covariance():
+    # 2-D, means (0, 0) and (2, 1), covariance [[1, .5], [.5, 2]]; the head predicts class 1 iff
+    # z1 > 1, so recall_0 = Phi(1 / 1) and recall_1 = Phi((2 - 1) / 1).
+    means = np.array([[0.0, 0.0], [2.0, 1.0]])
+    chol = np.linalg.cholesky(np.array([[1.0, 0.5], [0.5, 2.0]]))
+    weight, bias = np.array([[-1.0, 0.0], [1.0, 0.0]]), np.array([1.0, -1.0])
+    n = 200_000
+    rec = bridge.head_recalls(means, None, weight, bias, n, np.random.default_rng(1), chol=chol)
+    exact = ndtr(np.array([1.0, 1.0]))
+    assert np.all(np.abs(rec - exact) < 4 * np.sqrt(exact * (1 - exact) / n)), (rec, exact)
+
+
+def test_tied_report_is_calibrated_to_the_head_accuracy():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(600, 4)) + np.repeat(np.eye(3, 4) * 2.0, 200, axis=0)
+    y = np.repeat([0, 1, 2], 200)
+    w, b = np.eye(3, 4) * 2.0, -0.5 * np.full(3, 4.0)
+    rep = bridge.surrogate_report(x, y, 3, w, b, covariance="tied", n_per_class=2000, n_bayes=20_000)
+    acc = float(np.mean(np.argmax(x @ w.T + b, axis=1) == y))
+    assert rep["covariance"] == "tied" and rep["calibrated_to_accuracy"] == acc
+    assert np.mean(rep["calibrated_recalls"]) == pytest.approx(acc, abs=4 * np.sqrt(acc * (1 - acc) / 60_000))
+    assert rep["calibration_scale"] > 0 and len(rep["predicted_recalls"]) == 3
+
+
 def test_unknown_covariance_is_refused():
     x, y = np.random.default_rng(0).normal(size=(20, 3)), np.repeat([0, 1], 10)
     with pytest.raises(ValueError, match="covariance"):

@@ -20,7 +20,7 @@ TRUE = GaussianMixture(
 def test_fit_recovers_parameters():
     x, y = TRUE.sample(30_000, rng=0)
     labels = np.array([7, 3, 5])[y]  # arbitrary labels map to sorted classes 3, 5, 7
-    gm = fit_gaussian_surrogate(x, labels)
+    gm = fit_gaussian_surrogate(x, labels, covariance="isotropic")  # the default is "tied"
     assert gm.class_labels.tolist() == [3, 5, 7]
     order = [1, 2, 0]  # class 3 is TRUE's class 1, 5 is 2, 7 is 0
     counts = np.bincount(y)[order]
@@ -42,11 +42,12 @@ def test_surrogate_recall_on_its_own_draws_matches_prediction():
     # Test data drawn from the fitted surrogate itself: the empirical recall of its Bayes rule is then
     # an unbiased estimate of the predicted recall, within 4 combined binomial SEs.
     x, y = TRUE.sample(6000, rng=1)
-    gm = fit_gaussian_surrogate(x, y)
+    gm = fit_gaussian_surrogate(x, y, covariance="isotropic")
     xt, yt = gm.sample(60_000, rng=2)
     from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
 
-    res = surrogate_vs_trained(x, y, xt, yt, classifier=QuadraticDiscriminantAnalysis(), n_mc=100_000, seed=3)
+    res = surrogate_vs_trained(x, y, xt, yt, covariance="isotropic",
+                               classifier=QuadraticDiscriminantAnalysis(), n_mc=100_000, seed=3)
     se_test = np.sqrt(res.predicted * (1 - res.predicted) / res.test_sizes)
     assert np.all(
         np.abs(res.surrogate_on_data - res.predicted) < 4 * np.sqrt(res.predicted_se**2 + se_test**2)

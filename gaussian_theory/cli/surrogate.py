@@ -13,7 +13,7 @@ import numpy as np
 
 from ..mixture import GaussianMixture
 from ..options import COVARIANCES
-from ..surrogate import SurrogateComparison, fit_gaussian_surrogate
+from ..surrogate import DEFAULT_COVARIANCE, SurrogateComparison, calibrate_separation, fit_gaussian_surrogate
 from ..validation import check_density
 from .format import format_table
 
@@ -42,15 +42,20 @@ def comparison_table(cmp: SurrogateComparison) -> str:
     ])
 
 
-def surrogate_report(gm: GaussianMixture, density, class_sizes, n_mc=20_000, seed=0) -> str:
+def surrogate_report(gm: GaussianMixture, density, class_sizes, n_mc=20_000, seed=0, calibration=None) -> str:
     """The text ``droplab surrogate`` prints: predicted recalls, then uniform/DRoP/minimax allocations
-    (of the training set's ``class_sizes``) with the class risks the surrogate predicts after each."""
+    (of the training set's ``class_sizes``) with the class risks the surrogate predicts after each.
+    ``calibration``: the :class:`~gaussian_theory.surrogate.Calibration` that gave ``gm``, if any."""
     d = check_density(density)
     sizes = np.asarray(class_sizes)
     est = gm.class_risks(n_mc=n_mc, seed=seed)
     comp = gm.compare_allocations(d, class_sizes=sizes, n_mc=n_mc, seed=seed)
     labels = gm.class_labels if gm.class_labels is not None else np.arange(gm.n_classes)
-    lines = [f"surrogate: {gm!r}", f"Monte Carlo: {n_mc} draws per class (seed {seed})", ""]
+    lines = [f"surrogate: {gm!r}", f"Monte Carlo: {n_mc} draws per class (seed {seed})"]
+    if calibration is not None:
+        lines.append(f"calibrated: class-mean separations x {calibration.scale:.4g}, predicted accuracy "
+                     f"{calibration.achieved:.4f} (target {calibration.target:.4f}, se {calibration.se:.4f})")
+    lines.append("")
     rows = [
         [str(c), f"{int(n)}", r, s, comp["uniform"]["densities"][i], comp["DRoP"]["densities"][i],
          comp["minimax"]["densities"][i]]
@@ -84,9 +89,16 @@ def _cmd_surrogate(args) -> int:
         raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
     x = _load_array(args.features, "features")
     y = _load_array(args.labels, "labels")
+    if args.calibrate_to is not None and args.covariance != "tied":
+        raise ValueError(f"--calibrate-to needs --covariance tied, got --covariance {args.covariance}")
     gm = fit_gaussian_surrogate(x, y, covariance=args.covariance, reg=args.reg)
+    cal = None
+    if args.calibrate_to is not None:
+        cal = calibrate_separation(gm, args.calibrate_to, n_mc=args.n_mc, seed=args.seed)
+        gm = cal.mixture
     _, counts = np.unique(np.asarray(y), return_counts=True)
-    print(surrogate_report(gm, args.density, class_sizes=counts, n_mc=args.n_mc, seed=args.seed))
+    print(surrogate_report(gm, args.density, class_sizes=counts, n_mc=args.n_mc, seed=args.seed,
+                           calibration=cal))
     return 0
 
 
@@ -95,17 +107,23 @@ def register(sub) -> None:
     p = sub.add_parser(
         "surrogate",
         help="predict class recalls and pruning allocations from a Gaussian fit to features",
-        description="Fit one Gaussian per class to feature vectors (e.g. penultimate-layer "
-        "embeddings) and print the predicted class recalls of the Bayes rule, the uniform, DRoP and "
-        "minimax class densities at --density, and the class risks each allocation is predicted to give.",
+        description="Fit one Gaussian per class to feature vectors (best: a query model's held-out "
+        "validation logits, with --calibrate-to its validation accuracy) and print the predicted class "
+        "recalls of the Bayes rule, the uniform, DRoP and minimax class densities at --density, and the "
+        "class risks each allocation is predicted to give.",
     )
     p.add_argument("--features", required=True, metavar="F.npy", help="(n, p) float array (numpy .npy)")
     p.add_argument("--labels", required=True, metavar="L.npy", help="(n,) integer class labels (numpy .npy)")
     p.add_argument("--density", type=float, required=True,
                    help="dataset density d: fraction of the data kept, in (0, 1]")
-    p.add_argument("--covariance", choices=COVARIANCES, default="isotropic",
-                   help="covariance of each class's Gaussian: 'isotropic' s_k^2 I, or 'diagonal' per-feature "
-                   "variances")
+    p.add_argument("--covariance", choices=COVARIANCES, default=DEFAULT_COVARIANCE,
+                   help="covariance of the classes' Gaussians: 'tied' one shared covariance (Ledoit-Wolf "
+                   "shrinkage; the Bayes rule is linear, as a network's head), 'isotropic' s_k^2 I, or "
+                   "'diagonal' per-feature variances of each class (default %(default)s)")
+    p.add_argument("--calibrate-to", type=float, default=None, metavar="ACC",
+                   help="measured validation accuracy: scale the class-mean separations of the tied "
+                   "surrogate so that its predicted accuracy equals ACC (best with held-out logits as "
+                   "--features)")
     p.add_argument("--reg", type=float, default=1e-3,
                    help="variance floor, as a multiple of the mean feature variance")
     p.add_argument("--n-mc", type=int, default=20_000, metavar="N",
