@@ -9,7 +9,8 @@ the surrogate covariances) are defined in :mod:`gaussian_theory.options` and re-
 from gaussian_theory.options import COVARIANCES, RULES
 
 __all__ = ["DATASETS", "FORMATS", "IMAGE_MODELS", "MODELS", "SCORES", "QUOTAS", "RECIPE_KINDS", "PRECISIONS",
-           "RECALL_QUOTAS", "RULES", "COVARIANCES", "SURROGATES", "EPOCH_RULES", "CLUSTERS", "CHANNELS_LAST"]
+           "RECALL_QUOTAS", "RULES", "COVARIANCES", "SURROGATES", "EPOCH_RULES", "CLUSTERS", "CHANNELS_LAST",
+           "SCHEDULES"]
 
 DATASETS = ("cifar10", "cifar100", "imagefolder", "gaussian")
 FORMATS = ("auto", "pickle", "imagefolder", "jpeg-index")
@@ -33,3 +34,5 @@ EPOCH_RULES = ("fixed", "code")
 CLUSTERS = ("local", "slurm", "debug")
 #: ``--channels-last``: "auto" = on for image models.
 CHANNELS_LAST = ("auto", "on", "off")
+#: Learning-rate schedules of a training recipe (``train.Recipe.schedule``).
+SCHEDULES = ("step", "onecycle", "constant")

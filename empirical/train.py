@@ -36,9 +36,10 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from gaussian_theory.atomic import atomic_write
+from gaussian_theory.validation import check_option
 
 from .augment import BatchAugment
-from .options import PRECISIONS
+from .options import PRECISIONS, SCHEDULES
 
 __all__ = ["Recipe", "RECIPES", "get_recipe", "epochs_correction", "resolve_device", "resolve_precision",
            "train_model", "predict", "per_class_recall", "TrainResult", "atomic_torch_save"]
@@ -63,8 +64,7 @@ class Recipe:
     query_epochs: int = 16
 
     def __post_init__(self):
-        if self.schedule not in ("step", "onecycle", "constant"):
-            raise ValueError(f"schedule must be 'step', 'onecycle' or 'constant', got {self.schedule!r}")
+        check_option(self.schedule, "schedule", SCHEDULES)
         for f in ("epochs", "batch_size", "query_epochs"):
             v = getattr(self, f)
             if not (isinstance(v, (int, np.integer)) and v >= 1):
