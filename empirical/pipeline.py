@@ -37,6 +37,7 @@ from gaussian_theory.validation import check_density, check_int, check_option, c
 
 from . import bridge, data, models, scores, selection, stats, train
 from .augment import BatchAugment
+from .classes import rank_within_class
 from .options import (
     DATASETS,
     EPOCH_RULES,
@@ -182,11 +183,7 @@ def load_data(config: RunConfig) -> data.ArrayDataset:
     """Load the configured dataset (and apply ``limit_per_class``: the first n of each class)."""
     ds = data.load_dataset(config.dataset, config.data_dir, config.data_format, **config.synthetic)
     if config.limit_per_class is not None:
-        y = ds.y_train
-        order = np.argsort(y, kind="stable")
-        starts = np.concatenate([[0], np.cumsum(np.bincount(y, minlength=ds.num_classes))[:-1]])
-        rank = np.empty(y.size, dtype=np.int64)
-        rank[order] = np.arange(y.size) - starts[y[order]]
+        rank = rank_within_class(ds.y_train, ds.num_classes)
         ds = ds.subset(train_idx=np.flatnonzero(rank < config.limit_per_class))
     return ds
 

@@ -39,6 +39,7 @@ from gaussian_theory.atomic import atomic_write
 from gaussian_theory.validation import check_option
 
 from .augment import BatchAugment
+from .classes import class_recalls
 from .options import PRECISIONS, SCHEDULES
 
 __all__ = ["Recipe", "RECIPES", "get_recipe", "epochs_correction", "resolve_device", "resolve_precision",
@@ -200,12 +201,7 @@ def predict(model, x: torch.Tensor, aug: BatchAugment | None, batch_size: int = 
 
 def per_class_recall(pred, y, num_classes: int) -> np.ndarray:
     """Recall of each class (= per-class accuracy): ``#{pred==y==k} / #{y==k}``; NaN for absent classes."""
-    pred = torch.as_tensor(pred).cpu()
-    y = torch.as_tensor(y).cpu()
-    tot = torch.bincount(y, minlength=num_classes).double()
-    hit = torch.bincount(y[pred == y], minlength=num_classes).double()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (hit / tot).numpy()
+    return class_recalls(torch.as_tensor(pred).cpu().numpy(), torch.as_tensor(y).cpu().numpy(), num_classes)
 
 
 def evaluate(model, x, y, aug, num_classes: int, batch_size: int = 1024, precision: str = "auto",
