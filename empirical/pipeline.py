@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gaussian_theory.allocation import total_kept
 from gaussian_theory.atomic import atomic_write
 from gaussian_theory.validation import check_density, check_int, check_option, check_real, derive_seed
 
@@ -242,7 +243,7 @@ def _new_model(config, t: _Tensors, gen, channels_last):
 
 
 # ----------------------------------------------------------------------------- query stage
-def _run_query(config: RunConfig, seed: int, ds, t: _Tensors, out_dir: Path, *, resume, progress,
+def _run_query(config: RunConfig, seed: int, t: _Tensors, out_dir: Path, *, resume, progress,
                channels_last, hooks) -> dict:
     """Train the query model(s); return recalls, scores, embeddings (CoreSet) and the surrogate."""
     qid = config.query_id(seed)
@@ -288,7 +289,7 @@ def _run_query(config: RunConfig, seed: int, ds, t: _Tensors, out_dir: Path, *, 
         if i == 0:
             # The best-epoch query model's validation features and logits, kept in the query cache so
             # that surrogates and recall predictions can be refitted later without retraining.
-            best = _new_model(config, t, _gen(0, "unused"), channels_last)
+            best = _new_model(config, t, torch.Generator(), channels_last)  # weights loaded just below
             best.load_state_dict(res.best_state)
             feats = train.predict(best, t.x_val, t.aug, features=True, precision=config.precision)
             val_outputs = {"features": feats.cpu().numpy().astype(np.float32),
@@ -354,7 +355,7 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
     query = None
     if config.quota in RECALL_QUOTAS or config.score != "random":
         t0 = time.perf_counter()
-        query = _run_query(config, seed, ds, t, out_dir, resume=resume, progress=progress, channels_last=chl,
+        query = _run_query(config, seed, t, out_dir, resume=resume, progress=progress, channels_last=chl,
                            hooks=hooks)
         timings["query_s"] = time.perf_counter() - t0
         timings["query_train_s"] = query["seconds"]
@@ -364,7 +365,7 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
     recalls = None if query is None else np.asarray(query["recalls"])
     counts = selection.quota_counts(config.quota, sizes, config.density, recalls, config.rule,
                                     alpha=config.alpha, min_count=config.min_per_class)
-    total = selection.total_kept(int(sizes.sum()), config.density)
+    total = total_kept(int(sizes.sum()), config.density)
     if config.score == "random":
         sc = scores.random_scores(len(ds.y_train), _gen(seed, "random-scores"))
     elif config.score == "coreset":

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from gaussian_theory.allocation import drop_counts, total_kept, uniform_counts
+from gaussian_theory.allocation import drop_counts, uniform_counts
 
-__all__ = ["QUOTAS", "QUOTA_LABELS", "quota_counts", "select_top_k", "select_within_classes", "total_kept"]
+__all__ = ["QUOTAS", "QUOTA_LABELS", "quota_counts", "select_top_k", "select_within_classes"]
 
 from .classes import rank_within_class
 from .options import QUOTAS
