@@ -10,6 +10,7 @@ from .simulation import RandomPruning, ScorePruning, SSPPruning, optimal_densiti
 from .surrogate import fit_gaussian_surrogate
 from .two_gaussians import SSPResult, TwoGaussians
 
+#: The package version, defined here only (pyproject.toml reads it: ``[tool.setuptools.dynamic]``).
 __version__ = "0.1.0"
 
 __all__ = [
