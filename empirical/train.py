@@ -3,7 +3,8 @@ r"""Training: SGD recipes, the epoch loop with per-epoch checkpoints and exact r
 Recipes
 -------
 ``paper``: the official code's step schedule (SGD, momentum 0.9, ``MultiStepLR`` with
-:math:`\gamma=0.2`, cross-entropy) with its per-model presets (notes §3.2): VGG-16 lr 0.1, wd 1e-4,
+:math:`\gamma=0.2`, cross-entropy) with its per-model presets (official ``config.py``; arXiv 2404.05579,
+App. A): VGG-16 lr 0.1, wd 1e-4,
 batch 128, 160 epochs, drops at 80/120; VGG-19 the same with wd 5e-4; ResNet-18 lr 0.2, wd 1e-4,
 batch 256, 200 epochs, drops at 100/150 (the official ResNet-18 row). ``smallcnn``/``mlp``/``linear``
 presets are ours, in the same style.
