@@ -5,8 +5,9 @@ Imports without torch. See the README for a map from the paper's formulas to fun
 """
 
 from .allocation import drop_counts, drop_densities, uniform_counts
+from .finite_allocation import optimal_densities_mc
 from .mixture import GaussianMixture
-from .simulation import RandomPruning, ScorePruning, SSPPruning, optimal_densities_mc, simulate
+from .simulation import RandomPruning, ScorePruning, SSPPruning, simulate
 from .surrogate import fit_gaussian_surrogate
 from .two_gaussians import SSPResult, TwoGaussians
 
