@@ -37,34 +37,32 @@ _DATA_HELP = ("CIFAR python pickles (the cifar-10-batches-py / cifar-100-python 
               "(cifar10_index_labels_exactsubset.npz + .tar.gz)")
 
 
-def _density(s: str) -> float:
-    try:
-        d = float(s)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"density must be a number in (0, 1], got {s!r}") from exc
-    if not 0 < d <= 1:
-        raise argparse.ArgumentTypeError(f"density must lie in (0, 1], got {s!r}")
-    return d
+def _argument_type(name: str, convert, accept, parse_error: str, range_error: str):
+    """An argparse ``type``: ``convert(s)`` then ``accept(value)``; each failure an ArgumentTypeError
+    with its message (``{s!r}`` is the command-line text)."""
+
+    def parse(s: str):
+        try:
+            v = convert(s)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(parse_error.format(s=s)) from exc
+        if not accept(v):
+            raise argparse.ArgumentTypeError(range_error.format(s=s))
+        return v
+
+    parse.__name__ = name
+    return parse
 
 
-def _nonnegative_float(s: str) -> float:
-    try:
-        v = float(s)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {s!r}") from exc
-    if not (v >= 0 and v != float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {s!r}")
-    return v
-
-
-def _nonnegative_int(s: str) -> int:
-    try:
-        v = int(s)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {s!r}") from exc
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {s!r}")
-    return v
+_density = _argument_type("density", float, lambda d: 0 < d <= 1,
+                          "density must be a number in (0, 1], got {s!r}",
+                          "density must lie in (0, 1], got {s!r}")
+_nonnegative_float = _argument_type("nonnegative_float", float, lambda v: v >= 0 and v != float("inf"),
+                                    "expected a number >= 0, got {s!r}",
+                                    "expected a finite number >= 0, got {s!r}")
+_nonnegative_int = _argument_type("nonnegative_int", int, lambda v: v >= 0,
+                                  "must be a non-negative integer, got {s!r}",
+                                  "must be a non-negative integer, got {s!r}")
 
 
 _QUERY_EPOCHS_HELP = ("query-model epochs. Default, per --score: random (the DRoP recalls) = the recipe's "

@@ -26,6 +26,7 @@ __all__ = [
     "validation_split",
 ]
 
+from .classes import rank_within_class
 from .options import DATASETS, FORMATS
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -112,12 +113,8 @@ def validation_split(y_test, num_classes: int | None = None) -> tuple[np.ndarray
     """
     y = np.asarray(y_test, dtype=np.int64)
     k = int(y.max()) + 1 if num_classes is None else int(num_classes)
-    order = np.argsort(y, kind="stable")
     counts = np.bincount(y, minlength=k)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rank = np.arange(y.size) - starts[y[order]]
-    is_val = np.zeros(y.size, dtype=bool)
-    is_val[order] = rank < counts[y[order]] // 2
+    is_val = rank_within_class(y, k) < counts[y] // 2
     return np.flatnonzero(is_val), np.flatnonzero(~is_val)
 
 

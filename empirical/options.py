@@ -10,7 +10,7 @@ from gaussian_theory.options import COVARIANCES, RULES
 
 __all__ = ["DATASETS", "FORMATS", "IMAGE_MODELS", "MODELS", "SCORES", "QUOTAS", "RECIPE_KINDS", "PRECISIONS",
            "RECALL_QUOTAS", "RULES", "COVARIANCES", "SURROGATES", "EPOCH_RULES", "CLUSTERS", "CHANNELS_LAST",
-           "IDENTITY_NEUTRAL"]
+           "IDENTITY_NEUTRAL", "SCHEDULES"]
 
 DATASETS = ("cifar10", "cifar100", "imagefolder", "gaussian")
 FORMATS = ("auto", "pickle", "imagefolder", "jpeg-index")
@@ -34,6 +34,8 @@ EPOCH_RULES = ("fixed", "code")
 CLUSTERS = ("local", "slurm", "debug")
 #: ``--channels-last``: "auto" = on for image models.
 CHANNELS_LAST = ("auto", "on", "off")
+#: Learning-rate schedules of a training recipe (``train.Recipe.schedule``).
+SCHEDULES = ("step", "onecycle", "constant")
 
 #: Fields added to the run configuration after results were first recorded, with the value that
 #: reproduces the earlier behaviour. While a field holds it, it is left out of the run and query ids,

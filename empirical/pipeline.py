@@ -32,11 +32,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gaussian_theory.allocation import total_kept
 from gaussian_theory.atomic import atomic_write
 from gaussian_theory.validation import check_density, check_int, check_option, check_real, derive_seed
 
 from . import bridge, data, models, scores, selection, stats, train
 from .augment import BatchAugment
+from .classes import rank_within_class
 from .options import (
     DATASETS,
     EPOCH_RULES,
@@ -179,11 +181,7 @@ def load_data(config: RunConfig) -> data.ArrayDataset:
     """Load the configured dataset (and apply ``limit_per_class``: the first n of each class)."""
     ds = data.load_dataset(config.dataset, config.data_dir, config.data_format, **config.synthetic)
     if config.limit_per_class is not None:
-        y = ds.y_train
-        order = np.argsort(y, kind="stable")
-        starts = np.concatenate([[0], np.cumsum(np.bincount(y, minlength=ds.num_classes))[:-1]])
-        rank = np.empty(y.size, dtype=np.int64)
-        rank[order] = np.arange(y.size) - starts[y[order]]
+        rank = rank_within_class(ds.y_train, ds.num_classes)
         ds = ds.subset(train_idx=np.flatnonzero(rank < config.limit_per_class))
     return ds
 
@@ -242,7 +240,7 @@ def _new_model(config, t: _Tensors, gen, channels_last):
 
 
 # ----------------------------------------------------------------------------- query stage
-def _run_query(config: RunConfig, seed: int, ds, t: _Tensors, out_dir: Path, *, resume, progress,
+def _run_query(config: RunConfig, seed: int, t: _Tensors, out_dir: Path, *, resume, progress,
                channels_last, hooks) -> dict:
     """Train the query model(s); return recalls, scores, embeddings (CoreSet) and the surrogate."""
     qid = config.query_id(seed)
@@ -288,7 +286,7 @@ def _run_query(config: RunConfig, seed: int, ds, t: _Tensors, out_dir: Path, *, 
         if i == 0:
             # The best-epoch query model's validation features and logits, kept in the query cache so
             # that surrogates and recall predictions can be refitted later without retraining.
-            best = _new_model(config, t, _gen(0, "unused"), channels_last)
+            best = _new_model(config, t, torch.Generator(), channels_last)  # weights loaded just below
             best.load_state_dict(res.best_state)
             feats = train.predict(best, t.x_val, t.aug, features=True, precision=config.precision)
             val_outputs = {"features": feats.cpu().numpy().astype(np.float32),
@@ -354,7 +352,7 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
     query = None
     if config.quota in RECALL_QUOTAS or config.score != "random":
         t0 = time.perf_counter()
-        query = _run_query(config, seed, ds, t, out_dir, resume=resume, progress=progress, channels_last=chl,
+        query = _run_query(config, seed, t, out_dir, resume=resume, progress=progress, channels_last=chl,
                            hooks=hooks)
         timings["query_s"] = time.perf_counter() - t0
         timings["query_train_s"] = query["seconds"]
@@ -362,18 +360,7 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
     # scores, quotas, selection
     t0 = time.perf_counter()
     recalls = None if query is None else np.asarray(query["recalls"])
-    counts = selection.quota_counts(config.quota, sizes, config.density, recalls, config.rule,
-                                    alpha=config.alpha, min_count=config.min_per_class)
-    total = selection.total_kept(int(sizes.sum()), config.density)
-    if config.score == "random":
-        sc = scores.random_scores(len(ds.y_train), _gen(seed, "random-scores"))
-    elif config.score == "coreset":
-        sc = scores.coreset_scores(query["embeddings"].to(device), ds.y_train, counts, total,
-                                   _gen(seed, "coreset"))
-    else:
-        sc = np.asarray(query["scores"])
-    idx = (selection.select_top_k(sc, total) if counts is None
-           else selection.select_within_classes(sc, ds.y_train, counts))
+    counts, total, idx = _select(config, seed, ds, query, recalls, sizes, device)
     kept = np.bincount(ds.y_train[idx], minlength=ds.num_classes)
     timings["selection_s"] = time.perf_counter() - t0
 
@@ -381,50 +368,15 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
     rec = config.final_recipe()
     run_id = config.run_id(seed)
     ckpt = out_dir / "_ckpt" / f"{run_id}_final.pt"
-    t0 = time.perf_counter()
-    model = _new_model(config, t, _gen(seed, "final-init"), chl)
-    idx_dev = torch.as_tensor(idx, device=device)
-    res = train.train_model(
-        model, t.x[idx_dev], t.y[idx_dev], rec, generator=_gen(seed, "final-train"), aug=t.aug,
-        augment=config.augment and ds.is_image, val=(t.x_val, t.y_val), num_classes=t.num_classes,
-        checkpoint=ckpt, resume=resume, fingerprint=run_id, on_epoch_end=hooks.get("final_epoch_end"),
-        desc="final", progress=progress, precision=config.precision)
-    timings["final_train_s"] = time.perf_counter() - t0
-    timings["final_train_epochs_s"] = res.seconds
-    t0 = time.perf_counter()
-    # predictions are stored so that intervals and paired comparisons can be recomputed from the JSON
-    test = train.evaluate(model, t.x_test, t.y_test, t.aug, t.num_classes, precision=config.precision,
-                          return_predictions=True)
-    val = train.evaluate(model, t.x_val, t.y_val, t.aug, t.num_classes, precision=config.precision,
-                         return_predictions=True)
-    timings["eval_s"] = time.perf_counter() - t0
+    res, test, val = _final_stage(config, seed, t, idx, rec, ckpt, chl,
+                                  augment=config.augment and ds.is_image, resume=resume, progress=progress,
+                                  hooks=hooks, timings=timings)
     # 95% intervals over the test images (stratified bootstrap, fixed seed 0: the report recomputes the same)
     intervals = stats.accuracy_intervals(test["predictions"], test["labels"], t.num_classes,
                                          class_names=ds.class_names)
     timings["total_s"] = time.perf_counter() - t_start
 
-    theory = None
-    if query is not None and query.get("surrogate") is not None and "error" in query["surrogate"]:
-        theory = dict(query["surrogate"])
-    elif query is not None and query.get("surrogate") is not None:
-        pred = np.asarray(query["surrogate"]["predicted_recalls"])
-        # A diagnostic, not the training allocation: its few-samples warnings (the surrogate's recalls
-        # near 1 starve classes) are recorded in the JSON, not printed as if the run were starved.
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            pc = selection.quota_counts("drop", sizes, config.density, pred, config.rule)
-        theory = {**query["surrogate"], "measured_recalls": query["recalls"],
-                  "predicted_drop_counts": pc.tolist(), "predicted_drop_densities": (pc / sizes).tolist(),
-                  "measured_drop_counts": selection.quota_counts("drop", sizes, config.density, recalls,
-                                                                 config.rule).tolist()}
-        if caught:
-            theory["predicted_drop_warnings"] = [str(w.message) for w in caught]
-    q_json = None
-    if query is not None:
-        keys = ("query_id", "recipe", "inits", "augment", "best_epochs", "val_accuracy", "recalls_per_init",
-                "recalls", "seconds", "cached")
-        q_json = {k: query[k] for k in keys}
-        q_json["history"] = query["history"]
+    theory = _theory_summary(config, query, recalls, sizes)
     result = {
         "status": "done", "run_id": run_id, "seed": int(seed),
         "method": method_label(config.score, config.quota, config.alpha),
@@ -432,7 +384,7 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
         "dataset": {"name": ds.name, "source": ds.source, "class_names": ds.class_names,
                     "class_sizes": sizes.tolist(), "n_train": int(sizes.sum()), "n_val": len(t.y_val),
                     "n_test": len(t.y_test), "image": ds.is_image},
-        "query": q_json,
+        "query": _query_summary(query),
         "quota": {"kind": config.quota, "rule": config.rule if config.quota in RECALL_QUOTAS else None,
                   "alpha": config.alpha if config.quota == "drop" else None,
                   "counts": None if counts is None else counts.tolist(), "total": total},
@@ -453,6 +405,79 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
         ckpt.unlink(missing_ok=True)
     result["skipped"] = False
     return result
+
+
+def _final_stage(config: RunConfig, seed: int, t: _Tensors, idx, rec, ckpt, chl, *, augment, resume,
+                 progress, hooks, timings):
+    """Train the final model on the kept samples ``idx`` and evaluate it on the test and validation
+    halves; returns ``(train result, test metrics, validation metrics)`` and fills ``timings``."""
+    run_id = config.run_id(seed)
+    t0 = time.perf_counter()
+    model = _new_model(config, t, _gen(seed, "final-init"), chl)
+    idx_dev = torch.as_tensor(idx, device=t.device)
+    res = train.train_model(
+        model, t.x[idx_dev], t.y[idx_dev], rec, generator=_gen(seed, "final-train"), aug=t.aug,
+        augment=augment, val=(t.x_val, t.y_val), num_classes=t.num_classes,
+        checkpoint=ckpt, resume=resume, fingerprint=run_id, on_epoch_end=hooks.get("final_epoch_end"),
+        desc="final", progress=progress, precision=config.precision)
+    timings["final_train_s"] = time.perf_counter() - t0
+    timings["final_train_epochs_s"] = res.seconds
+    t0 = time.perf_counter()
+    # predictions are stored so that intervals and paired comparisons can be recomputed from the JSON
+    test = train.evaluate(model, t.x_test, t.y_test, t.aug, t.num_classes, precision=config.precision,
+                          return_predictions=True)
+    val = train.evaluate(model, t.x_val, t.y_val, t.aug, t.num_classes, precision=config.precision,
+                         return_predictions=True)
+    timings["eval_s"] = time.perf_counter() - t0
+    return res, test, val
+
+
+def _select(config: RunConfig, seed: int, ds, query, recalls, sizes, device):
+    """The class quotas (``None``: global top-k), the total kept and the sorted kept indices."""
+    counts = selection.quota_counts(config.quota, sizes, config.density, recalls, config.rule,
+                                    alpha=config.alpha, min_count=config.min_per_class)
+    total = total_kept(int(sizes.sum()), config.density)
+    if config.score == "random":
+        sc = scores.random_scores(len(ds.y_train), _gen(seed, "random-scores"))
+    elif config.score == "coreset":
+        sc = scores.coreset_scores(query["embeddings"].to(device), ds.y_train, counts, total,
+                                   _gen(seed, "coreset"))
+    else:
+        sc = np.asarray(query["scores"])
+    idx = (selection.select_top_k(sc, total) if counts is None
+           else selection.select_within_classes(sc, ds.y_train, counts))
+    return counts, total, idx
+
+
+def _theory_summary(config: RunConfig, query, recalls, sizes) -> dict | None:
+    """The run JSON's ``theory``: the surrogate's predicted recalls and the DRoP counts from them and
+    from the measured recalls (or the surrogate's error)."""
+    if query is None or query.get("surrogate") is None:
+        return None
+    if "error" in query["surrogate"]:
+        return dict(query["surrogate"])
+    pred = np.asarray(query["surrogate"]["predicted_recalls"])
+    # A diagnostic, not the training allocation: its few-samples warnings (the surrogate's recalls near 1
+    # starve classes) are recorded in the JSON, not printed as if the run were starved.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pc = selection.quota_counts("drop", sizes, config.density, pred, config.rule)
+    theory = {**query["surrogate"], "measured_recalls": query["recalls"],
+              "predicted_drop_counts": pc.tolist(), "predicted_drop_densities": (pc / sizes).tolist(),
+              "measured_drop_counts": selection.quota_counts("drop", sizes, config.density, recalls,
+                                                             config.rule).tolist()}
+    if caught:
+        theory["predicted_drop_warnings"] = [str(w.message) for w in caught]
+    return theory
+
+
+def _query_summary(query) -> dict | None:
+    """The run JSON's ``query``: what the query stage measured (no scores, embeddings or model)."""
+    if query is None:
+        return None
+    keys = ("query_id", "recipe", "inits", "augment", "best_epochs", "val_accuracy", "recalls_per_init",
+            "recalls", "seconds", "cached")
+    return {**{k: query[k] for k in keys}, "history": query["history"]}
 
 
 def _device_name(device: torch.device) -> str:

@@ -5,7 +5,7 @@ r"""Sample scores of the pruning strategies (higher score = harder = kept), and 
 * **GraNd** (Paul et al. 2021): :math:`\lVert\nabla_\theta\,\ell(f_\theta(x),y)\rVert_2` over all
   parameters (eval-mode BatchNorm), computed with ``torch.func.vmap`` over per-sample gradients.
   EL2N and GraNd are taken after a query training of 10% of the final length, averaged over 5
-  initialisations (notes §2.5).
+  initialisations (arXiv 2404.05579, App. A, and the official code's query settings).
 * **Forgetting** (Toneva et al. 2019): number of correct→incorrect transitions of a sample between
   consecutive minibatch visits during training. As in the official DRoP code, a never-learned sample
   scores 0 (the original paper gives it :math:`\infty`).

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from gaussian_theory.allocation import drop_counts, total_kept, uniform_counts
+from gaussian_theory.allocation import drop_counts, uniform_counts
 
-__all__ = ["QUOTAS", "QUOTA_LABELS", "quota_counts", "select_top_k", "select_within_classes", "total_kept"]
+__all__ = ["QUOTAS", "QUOTA_LABELS", "quota_counts", "select_top_k", "select_within_classes"]
 
+from .classes import rank_within_class
 from .options import QUOTAS
 
 QUOTA_LABELS = {"none": "", "uniform": "Uniform", "drop": "DRoP", "probit": "Probit"}
@@ -65,7 +66,5 @@ def select_within_classes(scores, labels, counts) -> np.ndarray:
     sizes = np.bincount(y, minlength=c.size)
     if sizes.size != c.size or (c > sizes).any() or (c < 0).any():
         raise ValueError(f"counts {c.tolist()} must lie in [0, class sizes {sizes.tolist()}]")
-    order = np.lexsort((np.arange(s.size), -s, y))
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    rank = np.arange(s.size) - starts[y[order]]
-    return np.sort(order[rank < c[y[order]]])
+    rank = rank_within_class(y, c.size, order=np.lexsort((np.arange(s.size), -s, y)))
+    return np.flatnonzero(rank < c[y])

@@ -32,6 +32,8 @@ import numpy as np
 from gaussian_theory.intervals import wilson_interval
 from gaussian_theory.validation import as_generator, check_int, check_real
 
+from .classes import correct_counts
+
 __all__ = ["accuracy_intervals", "paired_difference_interval", "class_correct_counts", "INTERVAL_METHOD"]
 
 INTERVAL_METHOD = ("stratified bootstrap over test images (binomial per-class counts), percentile "
@@ -59,9 +61,7 @@ def _labels_predictions(predictions, labels, num_classes, name="predictions"):
 def class_correct_counts(predictions, labels, num_classes=None) -> tuple[np.ndarray, np.ndarray]:
     """``(correct, n)`` per class: images of class k classified as k, and images of class k."""
     pred, y, k = _labels_predictions(predictions, labels, num_classes)
-    n = np.bincount(y, minlength=k)
-    correct = np.bincount(y[pred == y], minlength=k)
-    return correct, n
+    return correct_counts(pred, y, k)
 
 
 def _check_boot(level, n_boot):
@@ -145,8 +145,8 @@ def paired_difference_interval(predictions_a, predictions_b, labels, num_classes
         ca[:, c] = w @ (pa[idx] == c)
         cb[:, c] = w @ (pb[idx] == c)
     out = {"level": level, "n_boot": n_boot, "seed": seed if isinstance(seed, int) else None}
-    rec_a = np.bincount(y[pa == y], minlength=k)[has] / n[has]
-    rec_b = np.bincount(y[pb == y], minlength=k)[has] / n[has]
+    rec_a = correct_counts(pa, y, k)[0][has] / n[has]
+    rec_b = correct_counts(pb, y, k)[0][has] / n[has]
     est = {"accuracy": float((pa == y).mean() - (pb == y).mean()),
            "worst_class_accuracy": float(rec_a.min() - rec_b.min())}
     star = {"accuracy": (ca.sum(1) - cb.sum(1)) / n.sum(),

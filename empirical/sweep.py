@@ -32,12 +32,11 @@ import submitit
 
 from gaussian_theory.validation import check_density, check_int, check_option, check_real
 
-from .options import QUOTAS, SCORES
+from .options import CLUSTERS, QUOTAS, RULES, SCORES
 from .pipeline import RunConfig, check_out_dir, run_path
 
 __all__ = ["grid", "make_executor", "sweep", "SweepTask", "CLUSTERS"]
 
-CLUSTERS = ("local", "slurm", "debug")
 _EXECUTOR_INT = {"timeout_min": 1, "gpus_per_node": 0, "cpus_per_task": 1, "array_parallelism": 1}
 _EXECUTOR_STR = ("partition", "account", "qos", "constraint", "job_name")
 
@@ -75,7 +74,7 @@ def grid(base: RunConfig, densities, score_names, quotas, seeds, rules=None,
     densities = _unique(densities, "densities", _density_value, log)
     score_names = _unique(score_names, "scores", lambda v: check_option(v, "score", SCORES), log)
     quotas = _unique(quotas, "quotas", lambda v: check_option(v, "quota", QUOTAS), log)
-    rules = _unique(rules or [base.rule], "rules", lambda v: check_option(v, "rule", ("paper", "code")), log)
+    rules = _unique(rules or [base.rule], "rules", lambda v: check_option(v, "rule", RULES), log)
     seeds = _unique(seeds, "seeds", _seed_value, log)
     points = []
     for d, s, q, r in itertools.product(densities, score_names, quotas, rules):

@@ -3,7 +3,8 @@ r"""Training: SGD recipes, the epoch loop with per-epoch checkpoints and exact r
 Recipes
 -------
 ``paper``: the official code's step schedule (SGD, momentum 0.9, ``MultiStepLR`` with
-:math:`\gamma=0.2`, cross-entropy) with its per-model presets (notes §3.2): VGG-16 lr 0.1, wd 1e-4,
+:math:`\gamma=0.2`, cross-entropy) with its per-model presets (official ``config.py``; arXiv 2404.05579,
+App. A): VGG-16 lr 0.1, wd 1e-4,
 batch 128, 160 epochs, drops at 80/120; VGG-19 the same with wd 5e-4; ResNet-18 lr 0.2, wd 1e-4,
 batch 256, 200 epochs, drops at 100/150 (the official ResNet-18 row). ``smallcnn``/``mlp``/``linear``
 presets are ours, in the same style.
@@ -36,9 +37,11 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from gaussian_theory.atomic import atomic_write
+from gaussian_theory.validation import check_option
 
 from .augment import BatchAugment
-from .options import PRECISIONS
+from .classes import class_recalls
+from .options import PRECISIONS, SCHEDULES
 
 __all__ = ["Recipe", "RECIPES", "get_recipe", "epochs_correction", "resolve_device", "resolve_precision",
            "train_model", "predict", "per_class_recall", "TrainResult", "atomic_torch_save"]
@@ -63,8 +66,7 @@ class Recipe:
     query_epochs: int = 16
 
     def __post_init__(self):
-        if self.schedule not in ("step", "onecycle", "constant"):
-            raise ValueError(f"schedule must be 'step', 'onecycle' or 'constant', got {self.schedule!r}")
+        check_option(self.schedule, "schedule", SCHEDULES)
         for f in ("epochs", "batch_size", "query_epochs"):
             v = getattr(self, f)
             if not (isinstance(v, (int, np.integer)) and v >= 1):
@@ -200,12 +202,7 @@ def predict(model, x: torch.Tensor, aug: BatchAugment | None, batch_size: int = 
 
 def per_class_recall(pred, y, num_classes: int) -> np.ndarray:
     """Recall of each class (= per-class accuracy): ``#{pred==y==k} / #{y==k}``; NaN for absent classes."""
-    pred = torch.as_tensor(pred).cpu()
-    y = torch.as_tensor(y).cpu()
-    tot = torch.bincount(y, minlength=num_classes).double()
-    hit = torch.bincount(y[pred == y], minlength=num_classes).double()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (hit / tot).numpy()
+    return class_recalls(torch.as_tensor(pred).cpu().numpy(), torch.as_tensor(y).cpu().numpy(), num_classes)
 
 
 def evaluate(model, x, y, aug, num_classes: int, batch_size: int = 1024, precision: str = "auto",
@@ -293,7 +290,6 @@ def train_model(model, x: torch.Tensor, y: torch.Tensor, recipe: Recipe, *, gene
     checkpoint is written (an exception there leaves a resumable run). ``precision``: see
     :func:`resolve_precision`.
     """
-    dev = x.device
     n = len(x)
     if n < 2:
         raise ValueError(f"need at least 2 training samples, got {n}")
@@ -303,51 +299,14 @@ def train_model(model, x: torch.Tensor, y: torch.Tensor, recipe: Recipe, *, gene
     res = TrainResult(history=[])
     start = 0
     if checkpoint is not None and resume and Path(checkpoint).is_file():
-        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        if state.get("fingerprint") == fingerprint:
-            model.load_state_dict(state["model"])
-            opt.load_state_dict(state["optimizer"])
-            sched.load_state_dict(state["scheduler"])
-            generator.set_state(state["generator"])
-            for t, s in zip(trackers, state["trackers"]):
-                t.load_state_dict(s)
-            res.history = state["history"]
-            res.best_epoch, res.best_val = state["best_epoch"], state["best_val"]
-            res.best_state = state["best_state"]
-            res.seconds = state["seconds"]
-            start = res.resumed_from = state["epoch"]
+        start = _restore(checkpoint, fingerprint, model, opt, sched, generator, trackers, res)
     model.train()
     for epoch in range(start, recipe.epochs):
         t0 = time.perf_counter()
-        batches = _batches(n, recipe.batch_size, generator)
-        loss_sum = torch.zeros((), device=dev)
-        correct = torch.zeros((), device=dev, dtype=torch.long)
-        seen = 0
-        bar = tqdm(batches, desc=f"{desc} {epoch + 1}/{recipe.epochs}", disable=not progress, leave=False,
-                   mininterval=1.0)
-        for step, idx_cpu in enumerate(bar):
-            idx = idx_cpu.to(dev, non_blocking=True)
-            xb = x[idx]
-            yb = y[idx]
-            xb = aug(xb, generator if augment else None) if aug is not None else xb.float()
-            with _autocast(dev, precision):
-                logits = model(xb)
-            logits = logits.float()
-            loss = F.cross_entropy(logits, yb, label_smoothing=recipe.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if recipe.schedule == "onecycle":
-                sched.step()
-            with torch.no_grad():
-                det = logits.detach()
-                loss_sum += loss.detach() * len(idx)
-                correct += (det.argmax(1) == yb).sum()
-                for t in trackers:
-                    t.update(idx, det, yb)
-            seen += len(idx)
-            if progress and step % 20 == 0:
-                bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", acc=f"{correct.item() / seen:.3f}")
+        bar = tqdm(_batches(n, recipe.batch_size, generator), desc=f"{desc} {epoch + 1}/{recipe.epochs}",
+                   disable=not progress, leave=False, mininterval=1.0)
+        loss_sum, correct, seen = _epoch_steps(model, x, y, recipe, opt, sched, generator, aug, augment,
+                                               trackers, precision, bar, progress)
         if recipe.schedule != "onecycle":
             sched.step()
         for t in trackers:
@@ -383,3 +342,57 @@ def train_model(model, x: torch.Tensor, y: torch.Tensor, recipe: Recipe, *, gene
     if keep_best and res.best_state is None:
         res.best_state = copy.deepcopy({kk: v.detach().cpu() for kk, v in model.state_dict().items()})
     return res
+
+
+def _restore(checkpoint, fingerprint, model, opt, sched, generator, trackers, res) -> int:
+    """Load a checkpoint written by :func:`train_model` into the training state when its
+    ``fingerprint`` matches; returns the epoch to continue from (0: nothing restored)."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    if state.get("fingerprint") != fingerprint:
+        return 0
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    generator.set_state(state["generator"])
+    for t, s in zip(trackers, state["trackers"]):
+        t.load_state_dict(s)
+    res.history = state["history"]
+    res.best_epoch, res.best_val = state["best_epoch"], state["best_val"]
+    res.best_state = state["best_state"]
+    res.seconds = state["seconds"]
+    res.resumed_from = state["epoch"]
+    return res.resumed_from
+
+
+def _epoch_steps(model, x, y, recipe, opt, sched, generator, aug, augment, trackers, precision, bar,
+                 progress):
+    """One epoch's optimiser steps over the minibatches of ``bar``; returns the summed loss and the
+    number of correct predictions (device tensors) and the number of samples seen."""
+    dev = x.device
+    loss_sum = torch.zeros((), device=dev)
+    correct = torch.zeros((), device=dev, dtype=torch.long)
+    seen = 0
+    for step, idx_cpu in enumerate(bar):
+        idx = idx_cpu.to(dev, non_blocking=True)
+        xb = x[idx]
+        yb = y[idx]
+        xb = aug(xb, generator if augment else None) if aug is not None else xb.float()
+        with _autocast(dev, precision):
+            logits = model(xb)
+        logits = logits.float()
+        loss = F.cross_entropy(logits, yb, label_smoothing=recipe.label_smoothing)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if recipe.schedule == "onecycle":
+            sched.step()
+        with torch.no_grad():
+            det = logits.detach()
+            loss_sum += loss.detach() * len(idx)
+            correct += (det.argmax(1) == yb).sum()
+            for t in trackers:
+                t.update(idx, det, yb)
+        seen += len(idx)
+        if progress and step % 20 == 0:
+            bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", acc=f"{correct.item() / seen:.3f}")
+    return loss_sum, correct, seen

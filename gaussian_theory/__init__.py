@@ -5,11 +5,13 @@ Imports without torch. See the README for a map from the paper's formulas to fun
 """
 
 from .allocation import drop_counts, drop_densities, uniform_counts
+from .finite_allocation import optimal_densities_mc
 from .mixture import GaussianMixture
-from .simulation import RandomPruning, ScorePruning, SSPPruning, optimal_densities_mc, simulate
+from .simulation import RandomPruning, ScorePruning, SSPPruning, simulate
 from .surrogate import fit_gaussian_surrogate
 from .two_gaussians import SSPResult, TwoGaussians
 
+#: The package version, defined here only (pyproject.toml reads it: ``[tool.setuptools.dynamic]``).
 __version__ = "0.1.0"
 
 __all__ = [

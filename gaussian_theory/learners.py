@@ -26,7 +26,7 @@ import numpy as np
 from scipy.special import expit
 
 from .options import LEARNERS
-from .two_gaussians import optimal_threshold_from_params
+from .two_gaussians import log_prior_ratio_from_prior0, optimal_threshold_from_params
 
 __all__ = [
     "LEARNERS", "MIN_PER_CLASS", "class1_mask", "plugin_thresholds", "learn_plugin", "learn_erm",
@@ -49,10 +49,7 @@ def plugin_thresholds(mu0, mu1, s0, s1, phi0) -> np.ndarray:
     r"""Vectorised :math:`t^*(\phi_0/\phi_1)` for arrays of (estimated) parameters: eq. 3 via
     :func:`gaussian_theory.two_gaussians.optimal_threshold_from_params`, the function behind
     :meth:`TwoGaussians.optimal_threshold` (any order of the means, :math:`\phi_0\in[0,1]`)."""
-    phi0 = np.asarray(phi0, dtype=float)
-    with np.errstate(divide="ignore"):
-        log_ratio = np.log(phi0) - np.log1p(-phi0)
-    return optimal_threshold_from_params(mu0, mu1, s0, s1, log_ratio)
+    return optimal_threshold_from_params(mu0, mu1, s0, s1, log_prior_ratio_from_prior0(phi0))
 
 
 def learn_plugin(x, boundary, valid):

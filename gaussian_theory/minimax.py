@@ -23,10 +23,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq, minimize
-from scipy.special import expit, softmax
+from scipy.special import softmax
 
 from .allocation import water_fill
 from .montecarlo import MCDraws, integer_seed
+from .options import RISK_METHODS
+from .two_gaussians import priors_from_log_ratio
 from .validation import check_density, check_int, check_option, derive_seed
 
 __all__ = ["MinimaxResult", "MinimaxAllocation", "minimax", "minimax_densities"]
@@ -132,7 +134,7 @@ def minimax(mixture, n_mc=50_000, seed=0, tol=None, max_iter=100, method="auto",
     uniform priors are as good (a flat worst-class risk, e.g. separated classes), they are returned
     with ``tie=True``.
     """
-    check_option(method, "method", ("auto", "exact", "mc"))
+    check_option(method, "method", RISK_METHODS)
     exact = method != "mc" and mixture.n_classes == 2 and mixture.isotropic
     if method == "exact" and not exact:
         raise ValueError(f"method='exact' needs K = 2 isotropic classes, got {mixture!r}")
@@ -216,7 +218,7 @@ def _minimax_exact(mixture, tol) -> MinimaxResult:
     """K = 2 isotropic: Brent's root of :math:`R_0-R_1` in :math:`\\theta=\\log(w_0/w_1)`, exact risks."""
 
     def risks(theta):
-        return mixture._exact_two_isotropic(np.array([expit(theta), expit(-theta)]))
+        return mixture._exact_two_isotropic(priors_from_log_ratio(theta))
 
     def f(theta):
         r = risks(theta)
@@ -238,7 +240,7 @@ def _minimax_exact(mixture, tol) -> MinimaxResult:
     if tie:  # a flat worst-class risk (e.g. both risks underflow to 0): the canonical answer
         theta, r, boundary = 0.0, risks(0.0), False
         msg = "tie: the uniform priors are as good (flat worst-class risk); returned"
-    w = np.array([expit(theta), expit(-theta)])
+    w = priors_from_log_ratio(theta)
     spread = float(abs(r[0] - r[1]))
     return MinimaxResult(
         priors=w, risks=r, se=np.zeros(2), max_risk=float(r.max()), spread=spread, tol=tol,

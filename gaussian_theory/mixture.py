@@ -52,12 +52,12 @@ from scipy.linalg import solve_triangular
 from . import minimax as _minimax
 from . import two_isotropic as _two_isotropic
 from .allocation import drop_densities as _drop_densities
-from .allocation import largest_remainder
-from .intervals import wilson_interval
+from .allocation import largest_remainder, population_sizes
 from .minimax import MinimaxAllocation, MinimaxResult
 from .montecarlo import MCDraws
-from .two_gaussians import TwoGaussians, stationary_roots
-from .validation import as_float_array, check_class_densities, check_class_priors, check_density
+from .options import RISK_METHODS
+from .two_gaussians import TwoGaussians, log_prior_ratio, stationary_roots
+from .validation import as_float_array, check_class_densities, check_class_priors, check_density, check_option
 
 __all__ = ["GaussianMixture", "RiskEstimate", "MinimaxResult", "MinimaxAllocation"]
 
@@ -162,7 +162,6 @@ class GaussianMixture:
         if self.class_labels is not None and self.class_labels.shape != (k,):
             raise ValueError(f"class_labels must have shape ({k},), got shape {self.class_labels.shape}")
         self._diagonal = not (cov - np.einsum("kii->ki", cov)[:, :, None] * np.eye(p)[None]).any()
-        self._mc_cache = []
         self._draws_cache = None
         self._chol = np.linalg.cholesky(cov)
         self._logdet = 2.0 * np.log(np.einsum("kii->ki", self._chol)).sum(axis=1)
@@ -225,10 +224,17 @@ class GaussianMixture:
         else:
             raise ValueError(f"class_counts must be 'exact' or 'multinomial', got {class_counts!r}")
         y = np.repeat(np.arange(self.n_classes), counts)
-        z = rng.standard_normal((int(n), self.dim))
-        x = self.means[y] + np.einsum("nij,nj->ni", self._chol[y], z) if n else np.empty((0, self.dim))
+        x = rng.standard_normal((int(n), self.dim))
+        for k, (a, b) in enumerate(zip(np.cumsum(counts) - counts, np.cumsum(counts))):
+            x[a:b] = self.class_points(k, x[a:b])
         perm = rng.permutation(int(n))
         return x[perm], y[perm]
+
+    def class_points(self, k: int, z) -> np.ndarray:
+        r"""Points of class ``k`` from standard normals ``z`` (m, p): :math:`\mu_k+L_kz`, :math:`L_k` the
+        Cholesky factor of :math:`\Sigma_k` -- the one place class-conditional draws are made
+        (:meth:`sample`, :class:`~gaussian_theory.montecarlo.MCDraws`)."""
+        return self.means[k] + z @ self._chol[k].T
 
     # ---------------------------------------------------------------- Bayes rule
     def log_densities(self, x) -> np.ndarray:
@@ -267,8 +273,7 @@ class GaussianMixture:
         any K and ``n_mc``.
         """
         w = self.priors if priors is None else check_class_priors(priors, self.n_classes)
-        if method not in ("auto", "exact", "mc"):
-            raise ValueError(f"method must be 'auto', 'exact' or 'mc', got {method!r}")
+        check_option(method, "method", RISK_METHODS)
         exact_ok = self.n_classes == 2 and self.isotropic
         if method == "exact" and not exact_ok:
             raise ValueError(f"method='exact' needs K = 2 isotropic classes, got {self!r}")
@@ -286,10 +291,6 @@ class GaussianMixture:
     def _exact_two_isotropic(self, w) -> np.ndarray:
         """The noncentral chi-square closed form (module docstring): :func:`two_isotropic.exact_risks`."""
         return _two_isotropic.exact_risks(self.means, self._stds, w)
-
-    def _two_isotropic_rotated(self, w) -> np.ndarray:
-        """The rotated second exact formula: :func:`two_isotropic.rotated_risks`."""
-        return _two_isotropic.rotated_risks(self.means, self._stds, w)
 
     @staticmethod
     def _check_n_mc(n_mc):
@@ -311,46 +312,6 @@ class GaussianMixture:
             self._draws_cache = (key, draws)
         return draws
 
-    def _mc_log_densities(self, n_mc, seed):
-        """Monte Carlo draws, ``n_mc`` per class, as class-major log densities ``(K, K * n_mc)`` and
-        true labels (the whole matrix: for small problems and tests; everything else streams
-        :class:`~gaussian_theory.montecarlo.MCDraws` blocks). The last two integer-seeded samples are
-        cached (same seed, same draws)."""
-        self._check_n_mc(n_mc)
-        cacheable = isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_))
-        key = (int(n_mc), int(seed)) if cacheable else None
-        for cached_key, value in self._mc_cache:
-            if cached_key == key:
-                return value
-        ll = np.concatenate([b for _, b in MCDraws(self, n_mc, seed, max_bytes=0).blocks()], axis=1)
-        out = (ll, np.repeat(np.arange(self.n_classes), n_mc))
-        if key is not None:
-            ll.setflags(write=False)
-            self._mc_cache = [(key, out)] + self._mc_cache[:1]
-        return out
-
-    @staticmethod
-    def _mc_predict(ll, w):
-        """Bayes predictions (first maximum, as :meth:`predict`) and the winning scores, computed
-        class by class on class-major log densities (faster than ``argmax`` over a short axis)."""
-        with np.errstate(divide="ignore"):
-            logw = np.log(w)
-        best = ll[0] + logw[0]
-        pred = np.zeros(ll.shape[1], dtype=np.int64)
-        for j in range(1, ll.shape[0]):
-            score = ll[j] + logw[j]
-            np.putmask(pred, score > best, j)
-            np.maximum(best, score, out=best)
-        return pred, best
-
-    def _mc_risks(self, ll, y, w, n_mc) -> RiskEstimate:
-        pred, _ = self._mc_predict(ll, w)
-        count = np.bincount(y[pred != y], minlength=self.n_classes)
-        err = count / n_mc
-        low, high = wilson_interval(count, n_mc)
-        return RiskEstimate(risks=err, se=np.sqrt(err * (1 - err) / n_mc), method="mc", n_mc=int(n_mc),
-                            low=low, high=high)
-
     # ---------------------------------------------------------------- 1-D relation to TwoGaussians
     def bayes_intervals_1d(self, priors=None) -> np.ndarray:
         r"""For p = 1, K = 2: the real roots (sorted) of :math:`w_0f_0(t)=w_1f_1(t)`, i.e. the points
@@ -362,7 +323,7 @@ class GaussianMixture:
             return np.empty(0)
         (mu0,), (mu1,) = self.means
         s0, s1 = np.sqrt(self.covariances[:, 0, 0])
-        roots = np.array(stationary_roots(mu0, mu1, s0, s1, np.log(w[0]) - np.log(w[1])))
+        roots = np.array(stationary_roots(mu0, mu1, s0, s1, log_prior_ratio(w)))
         return np.sort(roots[~np.isnan(roots)])
 
     # ---------------------------------------------------------------- minimax (gaussian_theory.minimax)
@@ -405,17 +366,15 @@ class GaussianMixture:
         """Class risks, on this (unpruned) mixture, of the Bayes rule learned after pruning."""
         return self.class_risks(self.prune(densities).priors, n_mc=n_mc, seed=seed)
 
-    def _sizes(self, class_sizes):
-        if class_sizes is None:
-            return np.round(self.priors * 1_000_000)
-        return class_sizes
-
     def drop_densities(self, density, class_sizes=None, n_mc=200_000, seed=0) -> np.ndarray:
         r"""DRoP densities (Algorithm 1, :func:`gaussian_theory.allocation.drop_densities`) from the
         mixture's own class recalls :math:`r_k=1-R_k(\pi)` -- the query model is the Bayes rule
-        trained on all the data. ``class_sizes`` default to :math:`10^6\pi_k` (the population)."""
+        trained on all the data. ``class_sizes`` default to the population
+        :func:`~gaussian_theory.allocation.population_sizes` (:math:`10^6\pi_k`; never 0 for a positive
+        prior)."""
         recalls = self.recalls(self.priors, n_mc=n_mc, seed=seed)
-        return _drop_densities(recalls, self._sizes(class_sizes), density)
+        sizes = population_sizes(self.priors) if class_sizes is None else class_sizes
+        return _drop_densities(recalls, sizes, density)
 
     def compare_allocations(self, density, class_sizes=None, n_mc=200_000, seed=0) -> dict:
         """Densities and predicted class risks (on the unpruned mixture) of uniform, DRoP and minimax

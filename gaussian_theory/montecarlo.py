@@ -62,7 +62,7 @@ class MCDraws:
         for k in range(self.n_classes):
             for s in range(0, self.n_mc, BLOCK):
                 m = min(BLOCK, self.n_mc - s)
-                x = gm.means[k] + rng.standard_normal((m, gm.dim)) @ gm._chol[k].T
+                x = gm.class_points(k, rng.standard_normal((m, gm.dim)))
                 yield k, gm.log_densities(x).T.copy()
 
     def blocks(self, limit: int | None = None):

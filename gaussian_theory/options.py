@@ -31,5 +31,7 @@ CLASS_COUNTS = ("exact", "multinomial")
 #: Which samples score-based pruning keeps (``ScorePruning``).
 SCORE_KEEPS = ("hardest", "easiest")
 
-#: How ``GaussianMixture.class_risks`` evaluates the risks.
+#: How ``GaussianMixture.class_risks`` evaluates the risks, and how ``minimax.minimax`` solves:
+#: ``"exact"`` = the two-isotropic-class closed form, ``"mc"`` = Monte Carlo, ``"auto"`` = exact where
+#: it applies.
 RISK_METHODS = ("auto", "exact", "mc")

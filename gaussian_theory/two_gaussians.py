@@ -34,7 +34,8 @@ from .validation import as_float_array, as_pair, check_class_densities, check_de
 
 __all__ = [
     "TwoGaussians", "SSPResult", "class_risks_from_params", "stationary_roots",
-    "optimal_threshold_from_params", "log_prior_ratio", "priors_from_log_ratio",
+    "optimal_threshold_from_params", "log_prior_ratio", "log_prior_ratio_from_prior0",
+    "priors_from_log_ratio",
 ]
 
 #: Domain of the closed forms (see the module docstring).
@@ -52,6 +53,20 @@ def log_prior_ratio(priors) -> np.ndarray:
     p = np.asarray(priors, dtype=float)
     with np.errstate(divide="ignore"):
         return np.log(p[..., 0]) - np.log(p[..., 1])
+
+
+def log_prior_ratio_from_prior0(phi0) -> np.ndarray:
+    r"""The log prior ratio :math:`\log(\phi_0/(1-\phi_0))` from the class-0 prior alone, as
+    :math:`\log\phi_0-\operatorname{log1p}(-\phi_0)` (accurate for :math:`\phi_0` near 0 or 1, where
+    :math:`1-\phi_0` would round; 0 and 1 give :math:`\mp\infty`). Use :func:`log_prior_ratio` when
+    both priors are at hand.
+
+    >>> float(log_prior_ratio_from_prior0(0.5))
+    0.0
+    """
+    phi0 = np.asarray(phi0, dtype=float)
+    with np.errstate(divide="ignore"):
+        return np.log(phi0) - np.log1p(-phi0)
 
 
 def priors_from_log_ratio(log_ratio) -> np.ndarray:

@@ -15,6 +15,8 @@ from scipy.integrate import quad
 from scipy.special import ndtr
 from scipy.stats import chi, chi2, ncx2
 
+from .two_gaussians import log_prior_ratio
+
 __all__ = ["exact_risks", "rotated_risks"]
 
 #: above this noncentrality scipy's ncx2 loses accuracy (classes of nearly equal spread); the
@@ -34,7 +36,7 @@ def exact_risks(means, stds, w) -> np.ndarray:
     s0, s1 = stds
     mu0, mu1 = means
     p = means.shape[1]
-    c = float(np.log(w[0]) - np.log(w[1]) + p * np.log(s1 / s0))
+    c = float(log_prior_ratio(w) + p * np.log(s1 / s0))
     if s0 == s1:
         delta = float(np.linalg.norm(mu1 - mu0)) / s0
         if delta == 0:
@@ -78,7 +80,7 @@ def rotated_risks(means, stds, w) -> np.ndarray:
     s0, s1 = stds
     mu0, mu1 = means
     p = means.shape[1]
-    c = float(np.log(w[0]) - np.log(w[1]) + p * np.log(s1 / s0))
+    c = float(log_prior_ratio(w) + p * np.log(s1 / s0))
     alpha = 0.5 / s1**2 - 0.5 / s0**2
     out = np.empty(2)
     for k, (mu, s) in enumerate(((mu0, s0), (mu1, s1))):

@@ -1,5 +1,5 @@
 """Tests of gaussian_theory.allocation (DRoP class quotas) against a literal transcription of the
-paper's Algorithm 1 (notes §2.3), hand-computed examples and property-based invariants."""
+paper's Algorithm 1 (arXiv 2404.05579), hand-computed examples and property-based invariants."""
 
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*keep fewer than:UserWarning")
 
 # ----------------------------------------------------------------------------- reference
 def iterative_fill(weights, caps, budget, max_passes=10_000):
-    """Algorithm 1 of the paper, literally (notes §2.3), in units of samples.
+    """Algorithm 1 of the paper (arXiv 2404.05579), literally, in units of samples.
 
     ``U`` unsaturated classes, ``E`` excess to allocate. Each pass hands class k the amount
-    ``E_start * w_k / Z`` (E *at the start of the pass*, as the notes recommend), caps it, and returns
+    ``E_start * w_k / Z`` (E *at the start of the pass*, so the total stays dN), caps it, and returns
     the overflow to E for the next pass. With w_k = N_k (1 - r_k) and caps N_k this is the paper's
     density rule (x_k = N_k d_k); with w_k = 1 - r_k it is the official code's count rule.
     Documented extension (allocation module docstring): if every weighted class is full and budget
@@ -343,12 +343,14 @@ def test_unknown_rule():
         drop_counts([0.5, 0.5], [10, 10], 0.5, rule="fair")
 
 
-# ----------------------------------------------------------------------------- notes §1.8
-# Provenance: shared/reference/drop-paper-notes.md §1.8, "My population-level check": balanced
+# ----------------------------------------------------------------------------- DRoP in the toy model
+# Provenance: a population-level check computed independently of this code (not numbers from the
+# paper; README, "What the theory says", quotes the first row) of DRoP in the two-Gaussian model of
+# arXiv 2404.05579 §4: balanced
 # priors, DRoP densities from the recalls of t*(1) with no saturation (small d), the learned
 # threshold t*(d0 phi0 / d1 phi1) evaluated on the unpruned distribution.
 # Columns: (mu0, s0, mu1, s1), R0, R1 at t*(1), DRoP ratio, optimal ratio, worst DRoP, worst optimum.
-NOTES_DROP_TABLE = [
+DROP_TOY_TABLE = [
     ((0, 1, 6, 2), 0.0130, 0.0295, 0.442, 0.5, 0.0251, 0.0228),
     ((0, 1, 4, 2), 0.0485, 0.1210, 0.401, 0.5, 0.1112, 0.0912),
     ((0, 1, 3, 2), 0.0780, 0.2145, 0.364, 0.5, 0.2191, 0.1587),
@@ -357,8 +359,8 @@ NOTES_DROP_TABLE = [
 ]
 
 
-@pytest.mark.parametrize("row", NOTES_DROP_TABLE, ids=lambda r: str(r[0]))
-def test_notes_drop_table(row):
+@pytest.mark.parametrize("row", DROP_TOY_TABLE, ids=lambda r: str(r[0]))
+def test_drop_toy_table(row):
     (mu0, s0, mu1, s1), r0, r1, drop_ratio, opt_ratio, worst_drop, worst_opt = row
     model = TwoGaussians((mu0, mu1), (s0, s1), (0.5, 0.5))
     risks = model.class_risks(model.optimal_threshold())
@@ -370,7 +372,8 @@ def test_notes_drop_table(row):
     assert dens[0] / dens[1] == pytest.approx(drop_ratio, abs=5e-4)
     assert s0 / s1 == pytest.approx(opt_ratio, abs=5e-4)
     assert model.pruned_risks(dens).max() == pytest.approx(worst_drop, abs=5e-5)
-    # Optimum Phi(-(mu1-mu0)/(s0+s1)) (notes eq. 4), reached by the worst-class-optimal densities.
+    # Optimum Phi(-(mu1-mu0)/(s0+s1)) (the worst-class risk at t_wc, arXiv 2404.05579 App. B.2), reached
+    # by the worst-class-optimal densities.
     assert norm.cdf(-(mu1 - mu0) / (s0 + s1)) == pytest.approx(worst_opt, abs=5e-5)
     best = model.pruned_risks(model.worst_class_optimal_densities(0.1)).max()
     assert best == pytest.approx(worst_opt, abs=5e-5)

@@ -6,7 +6,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from empirical import selection  # noqa: E402
-from gaussian_theory.allocation import drop_counts, uniform_counts  # noqa: E402
+from gaussian_theory.allocation import drop_counts, total_kept, uniform_counts  # noqa: E402
 
 
 def test_quota_counts_delegate_to_allocation():
@@ -41,4 +41,4 @@ def test_select_within_classes_takes_top_scores():
 def test_select_top_k_ties_by_index():
     idx = selection.select_top_k([1.0, 3.0, 3.0, 0.0, 3.0], 2)
     np.testing.assert_array_equal(idx, [1, 2])
-    assert selection.total_kept(5, 0.5) == 3
+    assert total_kept(5, 0.5) == 3

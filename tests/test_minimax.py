@@ -140,9 +140,11 @@ def test_streamed_draws_are_identical_to_cached_ones(monkeypatch):
     np.testing.assert_array_equal(cached.error_counts(w), streamed.error_counts(w))
     for a, b in zip(cached.soft_risks(np.log(w), 0.1), streamed.soft_risks(np.log(w), 0.1)):
         np.testing.assert_array_equal(a, b)
-    # the full matrix of the old API is the concatenation of the same blocks
-    ll, y = gm._mc_log_densities(n, 5)
-    np.testing.assert_array_equal(gm._mc_risks(ll, y, w, n).risks, cached.risks(w)[0])
+    # the full (K, K n) matrix of class-major log densities is the concatenation of the same blocks
+    ll = np.concatenate([b for _, b in streamed.blocks()], axis=1)
+    y = np.repeat(np.arange(3), n)
+    pred = np.argmax(ll + np.log(w)[:, None], axis=0)
+    np.testing.assert_array_equal(np.bincount(y[pred != y], minlength=3) / n, cached.risks(w)[0])
     want = gm.class_risks(w, n_mc=3000, seed=1)
     want_alloc = mm.minimax_densities(gm, 0.5, n_mc=3000, seed=1, n_starts=2, n_certify=3000)
     monkeypatch.setattr(mc, "MAX_BYTES", 0)

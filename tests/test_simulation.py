@@ -14,11 +14,11 @@ from scipy.special import log_expit
 
 import gaussian_theory.learners as learners
 import gaussian_theory.simulation as sim
+from gaussian_theory.finite_allocation import optimal_densities_mc
 from gaussian_theory.simulation import (
     RandomPruning,
     ScorePruning,
     SSPPruning,
-    optimal_densities_mc,
     plugin_thresholds,
     population_limit,
     population_logistic_threshold,

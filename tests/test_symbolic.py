@@ -122,7 +122,8 @@ def test_worst_class_optimal_prior_ratio_expr_matches_numeric():
 
 
 def test_substituting_optimal_ratio_gives_worst_class_threshold():
-    # t*(sigma0/sigma1) == t_wc symbolically: the log term of the discriminant vanishes (notes §1.5).
+    # t*(sigma0/sigma1) == t_wc symbolically: the log term of the discriminant vanishes
+    # (worst-class-optimal priors, arXiv 2404.05579 App. B.2).
     sym = symbolic.symbols()
     t = symbolic.optimal_threshold_expr().subs(sym.phi0, sym.phi1 * sym.s0 / sym.s1)
     diff = sp.simplify(t - symbolic.worst_class_threshold_expr())

@@ -2,8 +2,8 @@
 
 References used: scipy.stats.norm and mpmath (high precision) for the risks; brute-force numerical
 minimisation (dense grid + bounded Brent refinement, plus the two infinite thresholds) for every
-optimiser; a piecewise norm.cdf formula and scipy.integrate.quad for SSP's truncated risk; the
-notes' tables (``shared/reference/drop-paper-notes.md``) for published-by-us numbers.
+optimiser; a piecewise norm.cdf formula and scipy.integrate.quad for SSP's truncated risk; tables
+computed independently of this code (not numbers from the paper) for fixed examples.
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ def search_interval(model, width=40.0):
 
 def brute_force_threshold(model, priors):
     lo, hi = search_interval(model)
-    # R(-inf) = phi0 (everything called class 1), R(+inf) = phi1 (notes §1.3).
+    # R(-inf) = phi0 (everything called class 1), R(+inf) = phi1 (eqs. 1-2 of arXiv 2404.05579 at
+    # t = -inf, +inf).
     return brute_force_minimum(lambda t: ref_average_risk(model, t, priors), lo, hi,
                                {-np.inf: priors[0], np.inf: priors[1]})
 
@@ -135,7 +136,8 @@ def test_class_risks_shape(t, shape):
 
 def test_class_risks_at_infinite_thresholds():
     model = TwoGaussians(priors=(0.3, 0.7))
-    # t = -inf predicts class 1 everywhere: R0 = 1, R1 = 0; t = +inf the reverse (notes §1.3).
+    # t = -inf predicts class 1 everywhere: R0 = 1, R1 = 0; t = +inf the reverse (eqs. 1-2 of
+    # arXiv 2404.05579 at t = -inf, +inf).
     np.testing.assert_array_equal(model.class_risks([-np.inf, np.inf]), [[1.0, 0.0], [0.0, 1.0]])
     np.testing.assert_array_equal(model.average_risk([-np.inf, np.inf]), [0.3, 0.7])
 
@@ -166,8 +168,9 @@ def test_optimal_threshold_is_global_minimiser_on_random_models():
         if np.isfinite(t) and np.isfinite(t_bf):
             # Conditioning: near a minimum R(t) - R* ~ R'' dt^2 / 2, so evaluations with relative
             # error eps cannot locate it better than sqrt(2 eps R / R''). R'' = phi0 f0 h(t) at a
-            # root, h = (t-mu0)/s0^2 - (t-mu1)/s1^2 (notes §1.4). eps = 1e-12 covers both the risk
-            # rounding and Brent's own sqrt(machine eps) relative x-tolerance is added separately.
+            # root, h = (t-mu0)/s0^2 - (t-mu1)/s1^2 (Theorem B.1, arXiv 2404.05579 App. B.1). eps = 1e-12
+            # covers both the risk rounding and Brent's own sqrt(machine eps) relative x-tolerance is
+            # added separately.
             (mu0, mu1), (s0, s1) = model.means, model.stds
             g = phi[0] * norm.pdf(t, mu0, s0)
             r2 = g * ((t - mu0) / s0**2 - (t - mu1) / s1**2)
@@ -212,7 +215,8 @@ def test_optimal_threshold_equal_stds_formula():
 
 
 def test_optimal_threshold_paper_example():
-    # Provenance: notes §1.7, "mu=(0,6), sigma=(1,2), phi0=.5, so t*=2.225, R=(0.0130, 0.0295)";
+    # Provenance: the reference model mu=(0,6), sigma=(1,2), phi0=.5 computed by hand, t*=2.225,
+    # R=(0.0130, 0.0295) (README, "What the theory says");
     # the class docstring's doctest gives 2.2247. Tolerance: half a unit of the quoted last digit.
     model = TwoGaussians(means=(0, 6), stds=(1, 2), priors=(0.5, 0.5))
     t = model.optimal_threshold()
@@ -304,7 +308,7 @@ def test_worst_class_threshold_equalises_and_minimises(means, stds, priors):
     assert max(r0, r1) <= r_bf * (1 + RTOL_RISK)
     # max(R0, R1) has a kink (not a smooth minimum) at t_wc, so Brent locates it to its x-tolerance.
     assert t_bf == pytest.approx(t_wc, abs=1e-6 * (1 + abs(t_wc)))
-    # Closed value Phi(-(mu1-mu0)/(s0+s1)) (notes eq. 4).
+    # Closed value Phi(-(mu1-mu0)/(s0+s1)) (the Lemma of arXiv 2404.05579 App. B.2).
     assert max(r0, r1) == pytest.approx(norm.cdf(-(means[1] - means[0]) / (stds[0] + stds[1])), rel=1e-12)
 
 
@@ -315,10 +319,10 @@ def test_worst_class_optimal_priors(means, stds, priors):
     np.testing.assert_allclose(opt, np.asarray(stds) / sum(stds), rtol=1e-15)
     t_wc = model.worst_class_threshold()
     r_wc = norm.cdf(-(means[1] - means[0]) / (stds[0] + stds[1]))
-    if r_wc <= opt.min():  # global-optimality condition (notes §1.5)
+    if r_wc <= opt.min():  # global-optimality condition (Theorem B.1, arXiv 2404.05579)
         t = model.optimal_threshold(opt)
         assert t == pytest.approx(t_wc, rel=1e-12, abs=1e-12)
-        # "optimal class priors align average and worst-class risks" (notes §1.5).
+        # "optimal class priors align average and worst-class risks" (arXiv 2404.05579 §4, App. B.2).
         assert ref_average_risk(model, t, opt) == pytest.approx(model.worst_class_risk(t), rel=1e-10)
 
 
@@ -339,7 +343,7 @@ def test_prune_priors_proportional_to_density_times_prior():
     np.testing.assert_array_equal(pruned.stds, model.stds)
     # d = (1, 0.5): (0.25, 0.375) / 0.625 = (0.4, 0.6).
     np.testing.assert_allclose(model.prune((1.0, 0.5)).priors, [0.4, 0.6], rtol=1e-15)
-    # Uniform pruning changes nothing (notes §1.6).
+    # Uniform pruning changes nothing (random pruning only reweights the priors, arXiv 2404.05579 §4).
     assert model.prune((0.3, 0.3)) == model
 
 
@@ -468,10 +472,11 @@ def test_ssp_zero_margin_is_unpruned_optimum():
     assert res.threshold == pytest.approx(model.optimal_threshold(), rel=1e-12)
 
 
-# Provenance: notes §1.7 table, "My numerical illustration": mu=(0,6), sigma=(1,2), phi0=.5.
+# Provenance: a numerical illustration computed independently of this code (not numbers from the
+# paper) of SSP (arXiv 2404.05579 App. B.3): mu=(0,6), sigma=(1,2), phi0=.5.
 # Columns: M, kept d0, kept d1, overall density, SSP-trained worst-class risk, SSP threshold,
 # then Random+StrategyQ (random pruning with the same class densities): threshold, worst-class risk.
-NOTES_SSP_TABLE = [
+SSP_TOY_TABLE = [
     (0.5, 0.617, 0.803, 0.710, 0.0295, 2.225, 2.14, 0.0268),
     (1.0, 0.317, 0.617, 0.467, 0.0295, 2.225, 2.01, 0.0230),
     (1.5, 0.134, 0.453, 0.293, 0.0295, 2.225, 1.82, 0.0344),
@@ -479,12 +484,12 @@ NOTES_SSP_TABLE = [
 ]
 
 
-@pytest.mark.parametrize("row", NOTES_SSP_TABLE, ids=lambda r: f"M={r[0]}")
-def test_ssp_reproduces_notes_table(row):
+@pytest.mark.parametrize("row", SSP_TOY_TABLE, ids=lambda r: f"M={r[0]}")
+def test_ssp_reproduces_toy_table(row):
     m, d0, d1, dens, worst, t_ssp, t_rand, worst_rand = row
     model = TwoGaussians((0, 6), (1, 2), (0.5, 0.5))
     res = model.ssp_prune(m)
-    # Tolerances: half a unit in the last digit the notes print.
+    # Tolerances: half a unit in the last digit the table prints.
     np.testing.assert_allclose(res.densities, [d0, d1], atol=5e-4)
     assert res.density == pytest.approx(dens, abs=5e-4)
     assert res.threshold == pytest.approx(t_ssp, abs=5e-4)
