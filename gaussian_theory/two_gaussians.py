@@ -18,8 +18,8 @@ Domain: everything is computed in double precision from closed forms that multip
 parameters (e.g. :math:`\sigma_0^2(\mu_1-\mu_0)^2` in eq. 3), so the constructor accepts stds in
 :math:`[10^{-75},10^{75}]`, :math:`|\mu_k|\le10^{75}` and
 :math:`\min_k\sigma_k\ge10^{-100}\max(\mu_1-\mu_0,\sigma_0,\sigma_1)`, and raises a ValueError
-otherwise (issue 10: means :math:`\pm10^{300}` used to give :math:`t^*=-\infty` with risks (1, 0),
-a std of :math:`10^{-300}` :math:`R_0=0.5`). The problem is invariant under an affine change of
+otherwise (without the check, means :math:`\pm10^{300}` would give :math:`t^*=-\infty` with risks
+(1, 0), a std of :math:`10^{-300}` :math:`R_0=0.5`). The problem is invariant under an affine change of
 :math:`x`: rescale it.
 """
 
