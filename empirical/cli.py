@@ -14,6 +14,10 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import contextlib
+import re
+import sys
+import warnings
 
 from .options import (
     CHANNELS_LAST,
@@ -69,6 +73,9 @@ _QUERY_EPOCHS_HELP = ("query-model epochs. Default, per --score: random (the DRo
                       "query_epochs (fast: smallcnn 4, resnet18/vgg16/vgg19 10, mlp/linear 5; paper: 16, "
                       "constant LR); el2n, grand = 10%% of the final epochs, 5 inits averaged; forgetting, "
                       "dynunc, coreset = one full-length run")
+_EPOCHS_HELP = ("final-training epochs on full data, overriding the recipe (default: the recipe's epochs; "
+                "fast: smallcnn 10, resnet18/vgg16/vgg19 30, mlp/linear 10; paper: vgg16/vgg19 160, resnet18 "
+                "200, smallcnn 60, mlp/linear 40)")
 _BATCH_HELP = ("mini-batch size (default: the recipe's; fast: 512 for resnet18/vgg16/vgg19, 256 smallcnn, 64 "
                "mlp/linear; paper: 128, 256 for resnet18)")
 _LR_HELP = ("peak learning rate (default: the recipe's; fast: 0.2 vgg16/vgg19/smallcnn, 0.4 resnet18, 0.1 "
@@ -84,7 +91,8 @@ def _add_config_args(p: argparse.ArgumentParser, grid: bool) -> None:
     g.add_argument("--data-format", choices=FORMATS, default="auto",
                    help="layout of --data-dir; auto: detected from its contents")
     g.add_argument("--limit-per-class", type=int, metavar="N",
-                   help="keep only the first N training images of each class (quick runs)")
+                   help="keep only the first N training samples of each class, N >= 2, for quick runs "
+                   "(default: all of them)")
     g = p.add_argument_group("method")
     g.add_argument("--model", choices=MODELS, required=True,
                    help="network: resnet18, vgg16, vgg19, smallcnn for images; mlp, linear for --dataset "
@@ -121,7 +129,7 @@ def _add_config_args(p: argparse.ArgumentParser, grid: bool) -> None:
     g = p.add_argument_group("training")
     g.add_argument("--recipe", choices=RECIPE_KINDS, default="fast",
                    help="paper: official step schedules; fast: one-cycle + label smoothing, few epochs")
-    g.add_argument("--epochs", type=int, help="final-training epochs on full data (overrides the recipe)")
+    g.add_argument("--epochs", type=int, help=_EPOCHS_HELP)
     g.add_argument("--batch-size", type=int, help=_BATCH_HELP)
     g.add_argument("--lr", type=float, help=_LR_HELP)
     g.add_argument("--epoch-rule", choices=EPOCH_RULES, default="fixed",
@@ -145,6 +153,40 @@ def _add_config_args(p: argparse.ArgumentParser, grid: bool) -> None:
     p.add_argument("--out", required=True, help="output folder (one JSON per run)")
 
 
+#: library (API) argument names in warning texts -> the ``droplab empirical`` option that sets them
+_WARNING_OPTIONS = (("pass min_count=", "pass --min-per-class"), ("min_count=", "--min-per-class "),
+                    ("epoch_rule='code'", "--epoch-rule code"), ("data_format=", "--data-format "),
+                    ("channels_last=True", "--channels-last on"), ("shift=", "--shift "))
+
+
+def _cli_warning_text(message: str) -> str:
+    """A library warning in the command line's words (its options instead of the API's arguments)."""
+    for api, option in _WARNING_OPTIONS:
+        message = message.replace(api, option)
+    return re.sub(r"\s+", " ", message).strip()
+
+
+@contextlib.contextmanager
+def _cli_warnings():
+    """Print each distinct warning raised inside as one ``droplab: warning: ...`` line on stderr, as soon
+    as it is raised (runs are long), in the command line's words; repeated ones are dropped. The
+    library itself keeps warning with ``warnings.warn`` for API users: only the printing changes."""
+    seen: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = _cli_warning_text(str(message))
+        if category is not UserWarning:
+            text = f"{category.__name__}: {text}"
+        if text not in seen:
+            seen.add(text)
+            print(f"droplab: warning: {text}", file=sys.stderr, flush=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", UserWarning)  # deduplicated by text above, not by code location
+        warnings.showwarning = show
+        yield
+
+
 def _config(args, **over):
     from .pipeline import RunConfig
 
@@ -162,9 +204,11 @@ def _config(args, **over):
 def _cmd_run(args) -> int:
     from .pipeline import run_many
 
-    cfg = _config(args, density=args.density, score=args.score, quota=args.quota, rule=args.rule)
-    cfg.validate()  # every input error surfaces here, before data loading or training
-    run_many(cfg, args.seeds, args.out, resume=args.resume, progress=not args.no_progress, force=args.force)
+    with _cli_warnings():
+        cfg = _config(args, density=args.density, score=args.score, quota=args.quota, rule=args.rule)
+        cfg.validate()  # every input error surfaces here, before data loading or training
+        run_many(cfg, args.seeds, args.out, resume=args.resume, progress=not args.no_progress,
+                 force=args.force)
     return 0
 
 
@@ -186,12 +230,13 @@ def _cmd_sweep(args) -> int:
     from .sweep import sweep
 
     base = _config(args, rule=args.rules[0])
-    res = sweep(base, args.densities, args.scores, args.quotas, args.seeds, args.out, rules=args.rules,
-                cluster=args.cluster, chunk_size=args.chunk_size, wait=not args.no_wait,
-                timeout_min=args.timeout_min, gpus_per_node=args.gpus_per_node,
-                cpus_per_task=args.cpus_per_task,
-                mem_gb=args.mem_gb, partition=args.partition, account=args.account, qos=args.qos,
-                constraint=args.constraint, array_parallelism=args.array_parallelism, job_name=args.job_name)
+    with _cli_warnings():
+        res = sweep(base, args.densities, args.scores, args.quotas, args.seeds, args.out, rules=args.rules,
+                    cluster=args.cluster, chunk_size=args.chunk_size, wait=not args.no_wait,
+                    timeout_min=args.timeout_min, gpus_per_node=args.gpus_per_node,
+                    cpus_per_task=args.cpus_per_task, mem_gb=args.mem_gb, partition=args.partition,
+                    account=args.account, qos=args.qos, constraint=args.constraint,
+                    array_parallelism=args.array_parallelism, job_name=args.job_name)
     print(f"submitted {res['submitted']}, already done {res['skipped']}, finished {len(res['results'])}, "
           f"failed jobs {len(res['failed'])}")
     return 1 if res["failed"] else 0
@@ -234,7 +279,7 @@ def register(subparsers) -> None:
                        description="Group run JSONs by their full configuration (every config field except "
                        "seed, data_dir and device; copies of one run count once), then per density and "
                        "method: mean and min/max over seeds of average and worst-class test accuracy, the "
-                       "paired difference against Random of the same seed, 95%% test-set intervals "
+                       "paired difference against Random of the same seed, 95% test-set intervals "
                        "(stratified bootstrap over test images), wall time. Writes runs.csv, summary.csv, "
                        "paired.csv, classes.csv, class_summary.csv, README_table.md and figures (PNG+PDF).")
     r.add_argument("paths", nargs="+", help="run JSONs or folders (searched recursively)")

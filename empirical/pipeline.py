@@ -104,12 +104,28 @@ class RunConfig:
         if self.dataset == "gaussian" and self.shift != 4:
             warnings.warn(f"shift={self.shift} is ignored: the gaussian dataset has feature vectors, "
                           "not images", UserWarning, stacklevel=2)
+        if self.dataset == "gaussian" and self.data_format != "auto":
+            warnings.warn(f"data_format={self.data_format!r} is ignored: the gaussian dataset is "
+                          "synthetic and reads no files", UserWarning, stacklevel=2)
+        if self.dataset == "gaussian" and self.channels_last:
+            warnings.warn(f"channels_last={self.channels_last!r} is ignored: the gaussian dataset has "
+                          "feature vectors, not images", UserWarning, stacklevel=2)
         if self.dataset == "gaussian" and self.model in models.IMAGE_MODELS:
             raise ValueError(f"model {self.model!r} needs images; the gaussian dataset has feature vectors "
                              f"(use 'mlp' or 'linear')")
         if self.limit_per_class is not None and not (isinstance(self.limit_per_class, int)
                                                      and self.limit_per_class >= 2):
             raise ValueError(f"limit_per_class must be an int >= 2, got {self.limit_per_class!r}")
+        for name, value in (("epochs", self.epochs), ("batch_size", self.batch_size),
+                            ("query_epochs", self.query_epochs), ("query_inits", self.query_inits)):
+            if value is not None and (isinstance(value, (bool, np.bool_))
+                                      or not isinstance(value, (int, np.integer)) or value < 1):
+                raise ValueError(f"{name} (--{name.replace('_', '-')}) must be a positive integer, got "
+                                 f"{value!r}")
+        if self.lr is not None and (isinstance(self.lr, (bool, np.bool_))
+                                    or not isinstance(self.lr, (int, float, np.integer, np.floating))
+                                    or not (np.isfinite(self.lr) and self.lr > 0)):
+            raise ValueError(f"lr (--lr) must be a positive finite number, got {self.lr!r}")
         rec = self.final_recipe()
         if self.epoch_rule == "code" and rec.epochs > 4 * self.base_recipe().epochs:
             warnings.warn(f"epoch_rule='code' at density {self.density:g} trains {rec.epochs} epochs on the "

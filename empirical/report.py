@@ -116,7 +116,8 @@ def group_runs(pairs) -> dict:
             warns.append(f"{len(copies)} copies of one run (same configuration, seed {seed}) counted once: "
                          + ", ".join(c[0] for c in copies)
                          + ("" if len(accs) == 1
-                            else f" - their accuracies DIFFER {sorted(accs)}; using the first"))
+                            else f" - their (accuracy, worst-class accuracy) DIFFER {sorted(accs)}; using "
+                                 f"{path}"))
         cfg = configuration(r["config"])
         runs.append({**r, "_path": path, "_config": cfg})
     study_cfgs = {}

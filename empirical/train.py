@@ -72,7 +72,9 @@ class Recipe:
             if not (isinstance(v, (int, np.integer)) and v >= 1):
                 raise ValueError(f"{f} must be a positive int, got {v!r}")
         if not (self.lr > 0 and self.weight_decay >= 0 and 0 <= self.label_smoothing < 1):
-            raise ValueError(f"invalid lr/weight_decay/label_smoothing in {self!r}")
+            raise ValueError(f"recipe {self.name!r}: lr must be > 0, weight_decay >= 0 and label_smoothing "
+                             f"in [0, 1), got lr={self.lr!r}, weight_decay={self.weight_decay!r}, "
+                             f"label_smoothing={self.label_smoothing!r}")
 
     def with_epochs(self, epochs: int) -> Recipe:
         """Same recipe for ``epochs`` epochs, LR milestones scaled by ``epochs / self.epochs``."""

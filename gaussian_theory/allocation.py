@@ -58,6 +58,10 @@ __all__ = [
 #: A non-empty class kept with fewer samples than this (where its size allows more) is warned about.
 FEW_SAMPLES = 5
 
+#: Largest class size (and total) accepted: every integer up to 2**53 is exact in float64, in which the
+#: budgets and quotas are computed; beyond it counts would silently be off by a few units.
+MAX_SIZE = 2**53
+
 
 # ----------------------------------------------------------------------------- validation
 def _as_vector(value, name: str, what: str) -> np.ndarray:
@@ -83,10 +87,13 @@ def _check_sizes(class_sizes, name: str = "class_sizes") -> np.ndarray:
     if class_sizes is None:
         raise TypeError(f"{name} is required (one non-negative integer per class), got None")
     raw = _as_vector(class_sizes, name, "class sizes")
-    _first_bad(raw, ~np.isfinite(raw) | (raw < 0) | (raw != np.round(raw)) | (raw >= 2.0**62), name,
-               "be non-negative integers below 2**62")
+    _first_bad(raw, ~np.isfinite(raw) | (raw < 0) | (raw != np.round(raw)) | (raw > MAX_SIZE), name,
+               "be non-negative integers at most 2**53 (larger ones are not exact in float64)")
     if raw.sum() <= 0:
         raise ValueError(f"{name} must contain at least one sample, got {class_sizes!r}")
+    if raw.sum() > MAX_SIZE:
+        raise ValueError(f"{name} must sum to at most 2**53 (larger totals are not exact in float64), got "
+                         f"a total of {raw.sum():.17g}")
     return raw.astype(np.int64)
 
 

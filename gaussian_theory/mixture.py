@@ -372,6 +372,13 @@ class GaussianMixture:
         trained on all the data. ``class_sizes`` default to the population
         :func:`~gaussian_theory.allocation.population_sizes` (:math:`10^6\pi_k`; never 0 for a positive
         prior)."""
+        try:
+            n_sizes = len(class_sizes) if class_sizes is not None and np.ndim(class_sizes) == 1 else None
+        except (TypeError, ValueError):  # ragged or not a sequence: drop_densities says what is wrong
+            n_sizes = None
+        if n_sizes is not None and n_sizes != self.n_classes:
+            raise ValueError(f"class_sizes must have one entry per class ({self.n_classes}), got "
+                             f"{n_sizes}: {class_sizes!r}")
         recalls = self.recalls(self.priors, n_mc=n_mc, seed=seed)
         sizes = population_sizes(self.priors) if class_sizes is None else class_sizes
         return _drop_densities(recalls, sizes, density)

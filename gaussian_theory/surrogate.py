@@ -42,6 +42,7 @@ there).
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,6 +124,21 @@ def ledoit_wolf_covariance(x, assume_centered=False) -> tuple[np.ndarray, float]
     return out, float(shrink)
 
 
+def _singular_message(problem: str, reg, r: float, eps: float, shrinkage) -> str:
+    """Why a fitted covariance is singular and what to do, for the ``reg`` that was used."""
+    if r == 0:
+        fix = "pass reg > 0 (e.g. the default 1e-3) to add a variance floor"
+        if isinstance(shrinkage, numbers.Real) and not isinstance(shrinkage, bool):
+            fix += f", or shrinkage > 0 (got {shrinkage!r})"
+        return f"{problem} and reg=0 adds no variance floor; {fix}"
+    if eps == 0:
+        return (f"{problem}, and reg={reg!r} adds no variance floor: the floor is reg times the mean feature "
+                "variance of all the data, which is 0 (every feature is constant over the data); the "
+                "features carry no information to fit a surrogate to: check them")
+    return (f"{problem} even with the variance floor reg={reg!r} (= {eps:.3g}): pass a larger reg, e.g. "
+            f"reg={max(1e3 * r, 1e-3):g}")
+
+
 def fit_gaussian_surrogate(features, labels, covariance=DEFAULT_COVARIANCE, reg=1e-3, *, shrinkage=None,
                            calibrate_to=None, n_mc=20_000, seed=0) -> GaussianMixture:
     r"""Fit one Gaussian per class (see the module docstring); returns a :class:`GaussianMixture`
@@ -198,7 +214,8 @@ def fit_gaussian_surrogate(features, labels, covariance=DEFAULT_COVARIANCE, reg=
         cov[np.diag_indices(p)] += eps
         ev = np.linalg.eigvalsh(cov)
         if not ev[0] > 1e-12 * ev[-1]:
-            raise ValueError("the pooled covariance is singular; pass reg > 0 or shrinkage > 0")
+            raise ValueError(_singular_message("the pooled within-class covariance is singular", reg, r, eps,
+                                               shrinkage))
         gm = GaussianMixture(means, covariances=np.broadcast_to(cov, (k, p, p)), priors=priors,
                              class_labels=classes)
         if calibrate_to is not None:
@@ -208,7 +225,9 @@ def fit_gaussian_surrogate(features, labels, covariance=DEFAULT_COVARIANCE, reg=
     np.add.at(sq, inv, resid * resid)
     var = sq / counts[:, None]  # (K, p) maximum-likelihood per-feature variances
     if eps == 0 and (var == 0).any():
-        raise ValueError("some class has a constant feature; pass reg > 0 to regularise the covariances")
+        kk, j = (int(i[0]) for i in np.nonzero(var == 0))
+        problem = f"class {classes[kk].item()!r} has a constant feature (feature {j})"
+        raise ValueError(_singular_message(problem, reg, r, eps, None))
     if covariance == "isotropic":
         return GaussianMixture(
             means, stds=np.sqrt(var.mean(axis=1) + eps), priors=priors, class_labels=classes

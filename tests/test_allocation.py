@@ -723,5 +723,24 @@ def test_probit_weights_use_ndtri_of_the_error():
 
 def test_huge_class_sizes_get_a_clear_error():
     # Issue 10: sizes of 1e20 used to surface as an int64-overflow message from water_fill.
-    with pytest.raises(ValueError, match=r"class_sizes must be non-negative integers below 2\*\*62.*1e\+20"):
+    with pytest.raises(ValueError,
+                       match=r"class_sizes must be non-negative integers at most 2\*\*53.*1e\+20"):
         drop_counts([0.5, 0.5], [1e20, 1], 0.5)
+
+
+@pytest.mark.parametrize("sizes", [[1e17, 1e17], [1e18, 1e18], [2**53 + 2, 1]])
+def test_class_sizes_beyond_float64_integers_rejected(sizes):
+    # Issue 10: 1e17 printed a total 10 too many, 1e18 "cannot place 96 more units under the caps".
+    for fn in (drop_counts, drop_densities):
+        with pytest.raises(ValueError, match=r"class_sizes must be non-negative integers at most 2\*\*53 "
+                           r"\(larger ones are not exact in float64\), got class_sizes\[0\]"):
+            fn([0.9, 0.7], sizes, 0.5)
+    with pytest.raises(ValueError, match=r"class_sizes must be non-negative integers at most 2\*\*53"):
+        uniform_counts(sizes, 0.5)
+
+
+def test_class_sizes_total_beyond_float64_integers_rejected():
+    with pytest.raises(ValueError, match=r"class_sizes must sum to at most 2\*\*53.*10000000000000000"):
+        drop_counts([0.9, 0.7], [5e15, 5e15], 0.5)
+    counts = drop_counts([0.9, 0.7], [2**52, 2**52], 0.5)  # the largest total accepted: exact
+    assert int(counts.sum()) == 2**52 and counts.tolist() == [2**50, 3 * 2**50]

@@ -574,3 +574,76 @@ def test_allocate_small_class_warning_points_at_the_option(capsys):
     assert main(["allocate", "--recalls", "0.9", "0.5", "--sizes", "10", "20", "--density", "0.5"]) == 0
     err = capsys.readouterr().err
     assert err.startswith("droplab: warning:") and "--min-per-class" in err and "min_count=" not in err
+
+
+# ----------------------------------------------------------------------------- issue 10: verification pass
+def test_allocate_from_json_rejects_duplicate_keys(capsys, tmp_path):
+    # json.loads keeps the last of two equal keys: one of the two classes vanished without a word.
+    path = tmp_path / "dupk.json"
+    path.write_text('{"a":{"size":100,"recall":0.9},"a":{"size":100,"recall":0.7}}')
+    assert main(["allocate", "--from", str(path), "--density", "0.5"]) == 2
+    _one_line_error(capsys, f"--from {str(path)!r}: duplicate JSON key 'a'")
+    path.write_text('[{"class": "a", "size": 100, "size": 5, "recall": 0.9}]')  # within a row, too
+    assert main(["allocate", "--from", str(path), "--density", "0.5"]) == 2
+    _one_line_error(capsys, "--from", "duplicate JSON key 'size'")
+
+
+@pytest.mark.parametrize("size", ["100000000000000000", "1e18"])
+def test_allocate_huge_sizes_rejected_naming_the_option(capsys, size):
+    # 1e17 printed a total 10 too many; 1e18 "cannot place 96 more units under the caps".
+    assert main(["allocate", "--recalls", "0.9", "0.7", "--sizes", size, size, "--density", "0.5"]) == 2
+    _one_line_error(capsys, "--sizes: class_sizes must be non-negative integers at most 2**53",
+                    "got class_sizes[0] = 1e+")
+
+
+def test_allocate_huge_sizes_from_file_name_the_file(capsys, tmp_path):
+    path = tmp_path / "big.json"
+    path.write_text('{"recalls": [0.9, 0.7], "sizes": [1e17, 1]}')
+    assert main(["allocate", "--from", str(path), "--density", "0.5"]) == 2
+    _one_line_error(capsys, f"--from {str(path)!r}: class_sizes must be non-negative integers at most 2**53")
+
+
+def test_allocate_library_errors_name_the_option(capsys):
+    argv = ["allocate", "--recalls", "0.9", "0.7", "0.5", "--sizes", "10", "10", "--density", "0.5"]
+    assert main(argv) == 2
+    _one_line_error(capsys, "--recalls: recalls has 3 entries but class_sizes has 2")
+    assert main(["allocate", "--recalls", "0.9", "0.7", "--sizes", "1", "1", "--density", "0.5",
+                 "--min-per-class", "3"]) == 2
+    _one_line_error(capsys, "--min-per-class: min_count=3 needs 2 samples")
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux /proc")
+def test_figures_out_uncreatable_names_the_option(capsys):
+    # os.access says yes to root under /proc; mkdir then failed with a bare "No such file or directory".
+    assert main(["figures", "--quick", "--only", "1", "--out", "/proc/x", "--no-progress"]) == 2
+    _one_line_error(capsys, "--out '/proc/x': cannot create the folder")
+
+
+def test_epochs_and_limit_help_show_their_defaults():
+    from gaussian_theory.cli import build_parser
+
+    helps = {name: " ".join(p.format_help().split()) for name, p in _all_parsers(build_parser())}
+    for name in ("droplab empirical run", "droplab empirical sweep"):
+        assert ("--epochs EPOCHS final-training epochs on full data, overriding the recipe (default: the "
+                "recipe's epochs; fast: smallcnn 10, resnet18/vgg16/vgg19 30, mlp/linear 10; paper: "
+                "vgg16/vgg19 160, resnet18 200, smallcnn 60, mlp/linear 40)") in helps[name]
+        assert "for quick runs (default: all of them)" in helps[name]
+    # the numbers in the help are the recipes' own
+    pytest.importorskip("torch")
+    from empirical.train import RECIPES
+
+    epochs = {kind: {m: r.epochs for m, r in recipes.items()} for kind, recipes in RECIPES.items()}
+    assert epochs == {"fast": {"vgg16": 30, "vgg19": 30, "resnet18": 30, "smallcnn": 10, "mlp": 10,
+                               "linear": 10},
+                      "paper": {"vgg16": 160, "vgg19": 160, "resnet18": 200, "smallcnn": 60, "mlp": 40,
+                                "linear": 40}}
+
+
+def test_no_help_text_shows_a_doubled_percent_sign():
+    # argparse %-formats option help only: a "%%" in a description or epilog is printed as is.
+    from gaussian_theory.cli import build_parser
+
+    for name, parser in _all_parsers(build_parser()):
+        assert "%%" not in parser.format_help(), name
+    helps = {name: " ".join(p.format_help().split()) for name, p in _all_parsers(build_parser())}
+    assert "95% test-set intervals" in helps["droplab empirical report"]

@@ -248,3 +248,91 @@ def test_config_rejects_bad_new_fields_and_unused_options():
         RunConfig(shift=2).validate()
     with pytest.warns(UserWarning, match="epochs on the pruned"):
         RunConfig(epoch_rule="code", density=0.01).validate()
+
+
+# ----------------------------------------------------------------------------- issue 10: verification pass
+@pytest.mark.parametrize("kw, option, value", [
+    ({"query_epochs": 0}, "query_epochs (--query-epochs)", "0"), ({"epochs": 0}, "epochs (--epochs)", "0"),
+    ({"batch_size": 0}, "batch_size (--batch-size)", "0"),
+    ({"query_inits": 0}, "query_inits (--query-inits)", "0"),
+    ({"epochs": 2.5}, "epochs (--epochs)", "2.5"), ({"lr": -1.0}, "lr (--lr)", "-1.0"),
+    ({"lr": float("nan")}, "lr (--lr)", "nan")])
+def test_recipe_overrides_name_their_option(kw, option, value):
+    with pytest.raises(ValueError) as exc:
+        RunConfig(dataset="gaussian", model="linear", **kw).validate()
+    msg = str(exc.value)
+    assert msg.startswith(f"{option} must be a positive") and msg.endswith(f"got {value}")
+    assert "Recipe(" not in msg and "\n" not in msg
+
+
+@pytest.mark.parametrize("argv, expect", [
+    (["--query-epochs", "0"],
+     "droplab: error: query_epochs (--query-epochs) must be a positive integer, got 0"),
+    (["--lr", "-1"], "droplab: error: lr (--lr) must be a positive finite number, got -1.0"),
+    (["--batch-size", "0"], "droplab: error: batch_size (--batch-size) must be a positive integer, got 0"),
+    (["--epochs", "0"], "droplab: error: epochs (--epochs) must be a positive integer, got 0")])
+def test_cli_recipe_overrides_one_line_errors(tmp_path, capsys, argv, expect):
+    out = tmp_path / "x"
+    assert main(["empirical", "run", "--dataset", "gaussian", "--model", "linear", "--density", "0.5",
+                 "--out", str(out)] + argv) == 2
+    assert capsys.readouterr().err == expect + "\n"
+    assert not out.exists()
+
+
+def test_recipe_error_does_not_print_the_recipe():
+    from empirical.train import get_recipe
+
+    with pytest.raises(ValueError, match=r"^recipe 'fast': lr must be > 0.*got lr=-1\.0, weight_d") as exc:
+        get_recipe("fast", "linear", lr=-1.0)
+    assert "Recipe(" not in str(exc.value)
+
+
+def test_gaussian_ignores_image_options_with_a_warning():
+    with pytest.warns(UserWarning, match=r"data_format='pickle' is ignored: the gaussian dataset"):
+        RunConfig(data_format="pickle").validate()
+    with pytest.warns(UserWarning, match=r"channels_last=True is ignored: the gaussian dataset"):
+        RunConfig(channels_last=True).validate()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the defaults (and channels_last off) say nothing
+        RunConfig().validate()
+        RunConfig(channels_last=False).validate()
+
+
+def test_cli_prints_each_library_warning_once_in_option_words(tmp_path, capsys, monkeypatch):
+    # Issue 10: warnings were printed raw (file:line: UserWarning: ...) and up to three times.
+    import warnings
+
+    import empirical.pipeline as pipeline
+    from empirical import selection
+
+    def fake_run_many(config, seeds, out_dir, **kw):  # what the real one does, warning-wise, minus training
+        for _ in range(3):
+            config.validate()
+            selection.quota_counts("drop", np.array([200] * 4), 0.003, np.array([0.3, 0.9, 0.3, 0.9]))
+        return []
+
+    monkeypatch.setattr(pipeline, "run_many", fake_run_many)
+    before = warnings.showwarning
+    argv = ["empirical", "run", "--dataset", "gaussian", "--model", "linear", "--density", "0.01",
+            "--epoch-rule", "code", "--shift", "2", "--data-format", "pickle", "--channels-last", "on",
+            "--out", str(tmp_path / "x")]
+    assert main(argv) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        "droplab: warning: --shift 2 is ignored: the gaussian dataset has feature vectors, not images",
+        "droplab: warning: --data-format 'pickle' is ignored: the gaussian dataset is synthetic and reads no "
+        "files",
+        "droplab: warning: --channels-last on is ignored: the gaussian dataset has feature vectors, not "
+        "images",
+        "droplab: warning: --epoch-rule code at density 0.01 trains 505 epochs on the pruned data (50x the "
+        "full-data 10)",
+        lines[4],
+    ]
+    assert lines[4].startswith("droplab: warning: ") and "keep fewer than 5 samples" in lines[4]
+    assert lines[4].endswith("pass --min-per-class for a per-class minimum") and "min_count" not in lines[4]
+    # API users still get the library's own warnings
+    with pytest.warns(UserWarning, match="pass min_count="):
+        selection.quota_counts("drop", np.array([200] * 4), 0.003, np.array([0.3, 0.9, 0.3, 0.9]))
+    assert warnings.showwarning is before

@@ -222,3 +222,19 @@ def test_runs_without_predictions_still_report(tmp_path):
     (drop,) = [r for r in rep["summary"] if r["method"] == "Random+DRoP"]
     assert drop["n_pairs"] == 1 and drop["paired_worst_class_ci_excludes_0"] == ""
     assert "| 0.5 | Random+DRoP | 1 |" in rep["markdown"]
+
+
+def test_differing_copies_say_which_file_was_used(tmp_path):
+    # Issue 10: "their accuracies DIFFER [...]; using the first" did not say which file that was.
+    r = fake_run("random", "drop", 0.5, 1)
+    write(tmp_path / "a", r, "run.json")
+    other = json.loads(json.dumps(r))
+    other["metrics"]["accuracy"] = 0.123
+    write(tmp_path / "b", other, "run.json")
+    pairs = collect([tmp_path / "a", tmp_path / "b"], with_paths=True)
+    g = group_runs(pairs)
+    assert len(g["runs"]) == 1 and len(g["warnings"]) == 1
+    used = g["runs"][0]["_path"]
+    assert used in {str(tmp_path / "a" / "run.json"), str(tmp_path / "b" / "run.json")}
+    assert "their (accuracy, worst-class accuracy) DIFFER" in g["warnings"][0]
+    assert g["warnings"][0].endswith(f"; using {used}") and "using the first" not in g["warnings"][0]

@@ -374,3 +374,15 @@ def test_constrained_minimax_beats_drop_when_classes_saturate():
         assert comp[name]["densities"] @ gm.priors == pytest.approx(0.8)
         assert np.all(comp[name]["densities"] <= 1.0)
     assert comp["minimax"]["worst_class_risk"] < comp["DRoP"]["worst_class_risk"]
+
+
+@pytest.mark.parametrize("sizes", [[1, 2], [1, 2, 3, 4]])
+def test_drop_densities_class_sizes_of_wrong_length_named(sizes):
+    # Issue 10: the error complained about "recalls has 3 entries" although recalls were not passed.
+    gm = GaussianMixture([[0.0], [1.0], [2.0]], stds=[1.0, 1.0, 1.0])
+    msg = rf"class_sizes must have one entry per class \(3\), got {len(sizes)}"
+    with pytest.raises(ValueError, match=msg):
+        gm.drop_densities(0.5, class_sizes=sizes, n_mc=1000)
+    with pytest.raises(ValueError, match=msg):
+        gm.compare_allocations(0.5, class_sizes=sizes, n_mc=1000)
+    assert gm.drop_densities(0.5, class_sizes=[1000, 2000, 3000], n_mc=1000).shape == (3,)

@@ -84,9 +84,21 @@ def _number(value, what: str) -> float:
     return float(value)
 
 
+def _no_duplicate_keys(pairs):
+    """``object_pairs_hook`` of :func:`json.loads`: a JSON object as a dict, rejecting repeated keys
+    (which ``json`` would otherwise silently resolve to the last value)."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise _BadFile(f"duplicate JSON key {key!r} in one object (JSON would keep only its last value): "
+                           "each class, and each field of a row, must appear once")
+        out[key] = value
+    return out
+
+
 def _from_json(text: str):
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_no_duplicate_keys)
     except json.JSONDecodeError as exc:
         raise _BadFile(f"invalid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
     if isinstance(data, dict) and ("recalls" in data or "sizes" in data):
@@ -199,12 +211,32 @@ def empty_class_warnings(names, sizes, recalls, density, rule="paper", min_count
     return []
 
 
+#: library argument -> the ``droplab allocate`` option that supplies it
+_OPTION_OF = {"class_sizes": "--sizes", "recalls": "--recalls", "min_count": "--min-per-class",
+              "density": "--density", "alpha": "--alpha", "allocation_rule": "--allocation-rule"}
+
+
+def _name_option(exc: Exception, from_file=None) -> Exception:
+    """The library's error ``exc`` with the option that supplied the argument it names put in front
+    (``--sizes: class_sizes must ...``; ``--from 'f.csv': class_sizes must ...`` for the file's columns)."""
+    msg = str(exc)
+    arg = next((a for a in _OPTION_OF if msg.startswith(f"{a} ") or msg.startswith(f"{a}=")), None)
+    if arg is None:
+        return exc
+    where = (f"--from {str(from_file)!r}" if from_file and arg in ("class_sizes", "recalls")
+             else _OPTION_OF[arg])
+    return type(exc)(f"{where}: {msg}")
+
+
 def _cmd_allocate(args) -> int:
     names, sizes, recalls = _class_inputs(args)
     with warnings.catch_warnings(record=True) as caught:  # the library's warnings, printed once each
         warnings.simplefilter("always")
         kw = {"allocation_rule": args.allocation_rule, "alpha": args.alpha}
-        text = allocation_report(names, sizes, recalls, args.density, args.rule, args.min_per_class, **kw)
+        try:
+            text = allocation_report(names, sizes, recalls, args.density, args.rule, args.min_per_class, **kw)
+        except (ValueError, TypeError) as exc:
+            raise _name_option(exc, args.from_file) from None
         ours = empty_class_warnings(names, sizes, recalls, args.density, args.rule, args.min_per_class, **kw)
     print(text)
     theirs = list(dict.fromkeys(str(w.message).replace("pass min_count=", "pass --min-per-class")

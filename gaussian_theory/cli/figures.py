@@ -35,10 +35,21 @@ def _cmd_figures(args) -> int:
 
     if args.seed < 0:
         raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
-    check_out_dir(args.out)
+    out = check_out_dir(args.out)
+    try:  # before any computing: os.access cannot see every reason a folder cannot be made (/proc, quotas)
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--out {str(args.out)!r}: cannot create the folder ({exc.strerror or exc})"
+                         ) from None
     t0 = time.perf_counter()
-    results = make_figures(args.out, quick=args.quick, seed=args.seed, only=args.only,
-                           progress=not args.no_progress)
+    try:
+        results = make_figures(args.out, quick=args.quick, seed=args.seed, only=args.only,
+                               progress=not args.no_progress)
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        raise ValueError(f"--out {str(args.out)!r}: cannot write {str(exc.filename)!r} "
+                         f"({exc.strerror or exc})") from None
     for r in results:
         print(f"{r.name}: {', '.join(p.name for p in r.files)}  ({len(r.table)} rows, {r.seconds:.1f} s)")
     print(f"wrote {3 * len(results)} files to {args.out}/ in {time.perf_counter() - t0:.1f} s")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..intervals import wilson_interval
 from ..mixture import GaussianMixture
 from ..options import COVARIANCES
 from ..surrogate import DEFAULT_COVARIANCE, SurrogateComparison, calibrate_separation, fit_gaussian_surrogate
@@ -64,6 +65,13 @@ def surrogate_report(gm: GaussianMixture, density, class_sizes, n_mc=20_000, see
     lines.append(
         format_table(["class", "size", "predicted recall", "se", "uniform d", "DRoP d", "minimax d"], rows)
     )
+    exact = [str(c) for c, r in zip(labels, est.risks) if r == 0] if est.method == "mc" else []
+    if exact:  # 0 errors in n_mc draws: se 0 says nothing; the Wilson interval still bounds the risk
+        _, high = wilson_interval(0, n_mc)
+        lines.append(f"note: class(es) {', '.join(exact)} had 0 errors in {n_mc} Monte Carlo draws: a "
+                     f"predicted recall of 1 with se 0 only bounds the risk, below {float(high):.2g} (95% "
+                     f"Wilson upper bound; recall >= {1 - float(high):.4f}); raise --n-mc for a tighter "
+                     "bound")
     lines += ["", f"predicted class risks after pruning to density {d:g} (on the unpruned surrogate):"]
     rows = [[name, res["worst_class_risk"], res["average_risk"], str(labels[int(np.argmax(res["risks"]))])]
             for name, res in comp.items()]
@@ -91,7 +99,11 @@ def _cmd_surrogate(args) -> int:
     y = _load_array(args.labels, "labels")
     if args.calibrate_to is not None and args.covariance != "tied":
         raise ValueError(f"--calibrate-to needs --covariance tied, got --covariance {args.covariance}")
-    gm = fit_gaussian_surrogate(x, y, covariance=args.covariance, reg=args.reg)
+    try:
+        gm = fit_gaussian_surrogate(x, y, covariance=args.covariance, reg=args.reg)
+    except ValueError as exc:  # the library names its arguments; say which options gave them
+        msg = str(exc).replace("pass reg > 0", "pass --reg > 0").replace("reg=", "--reg ")
+        raise ValueError(msg) from None
     cal = None
     if args.calibrate_to is not None:
         cal = calibrate_separation(gm, args.calibrate_to, n_mc=args.n_mc, seed=args.seed)
