@@ -148,7 +148,7 @@ def test_bad_inputs(kwargs, exc, match):
 def test_singular_pooled_covariance_is_refused():
     x = np.zeros((20, 3))
     x[:, 0] = np.arange(20)
-    with pytest.raises(ValueError, match="pooled covariance is singular"):
+    with pytest.raises(ValueError, match="pooled within-class covariance is singular"):
         fit_gaussian_surrogate(x, np.repeat([0, 1], 10), reg=0.0, shrinkage=0.0)
 
 
