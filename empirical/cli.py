@@ -103,7 +103,8 @@ def _add_config_args(p: argparse.ArgumentParser, grid: bool) -> None:
         g.add_argument("--scores", choices=SCORES, nargs="+", default=["random"],
                        help="within-class rankings to compare (higher = kept)")
         g.add_argument("--quotas", choices=QUOTAS, nargs="+", default=["none", "drop"],
-                       help="class quotas to compare (none: global top-k; uniform; drop: DRoP)")
+                       help="class quotas to compare (none: global top-k; uniform; drop: DRoP; probit; "
+                       "minimax: see droplab empirical run --help)")
         g.add_argument("--rules", choices=RULES, nargs="+", default=["paper"],
                        help="DRoP rounding rules to compare (only for --quotas drop)")
     else:
@@ -114,7 +115,8 @@ def _add_config_args(p: argparse.ArgumentParser, grid: bool) -> None:
         g.add_argument("--quota", choices=QUOTAS, default="drop",
                        help="none: global top-k; uniform: class proportions kept; drop: DRoP quotas, "
                        "densities ∝ (1-recall)^alpha; probit: densities ∝ φ(Φ⁻¹(recall)), the "
-                       "two-Gaussian worst-class optimum")
+                       "two-Gaussian worst-class optimum; minimax: the budget-constrained minimax densities "
+                       "of the calibrated tied Gaussian surrogate of the query model's validation logits")
         g.add_argument("--rule", choices=RULES, default="paper",
                        help="integer quotas of drop/probit: 'paper' densities ∝ weight (Algorithm 1), 'code' "
                        "counts ∝ weight (official code)")

@@ -9,7 +9,8 @@ the surrogate covariances) are defined in :mod:`gaussian_theory.options` and re-
 from gaussian_theory.options import COVARIANCES, RULES
 
 __all__ = ["DATASETS", "FORMATS", "IMAGE_MODELS", "MODELS", "SCORES", "QUOTAS", "RECIPE_KINDS", "PRECISIONS",
-           "RECALL_QUOTAS", "RULES", "COVARIANCES", "SURROGATES", "EPOCH_RULES", "CLUSTERS", "CHANNELS_LAST",
+           "RECALL_QUOTAS", "QUERY_QUOTAS", "RULES", "COVARIANCES", "SURROGATES", "EPOCH_RULES", "CLUSTERS",
+           "CHANNELS_LAST",
            "IDENTITY_NEUTRAL", "SCHEDULES"]
 
 DATASETS = ("cifar10", "cifar100", "imagefolder", "gaussian")
@@ -19,10 +20,14 @@ MODELS = IMAGE_MODELS + ("mlp", "linear")
 SCORES = ("random", "el2n", "grand", "forgetting", "dynunc", "coreset")
 #: Class quotas: none (global top-k), uniform (class proportions kept), drop (DRoP, densities
 #: proportional to the validation error, damped by ``alpha``), probit (the two-Gaussian worst-class
-#: optimum from the recalls, ``gaussian_theory.allocation``).
-QUOTAS = ("none", "uniform", "drop", "probit")
-#: Quotas computed from the query model's validation recalls.
+#: optimum from the recalls, ``gaussian_theory.allocation``), minimax (see ``QUERY_QUOTAS``).
+QUOTAS = ("none", "uniform", "drop", "probit", "minimax")
+#: Quotas computed from the query model's validation recalls (the DRoP ``rule`` applies to them).
 RECALL_QUOTAS = ("drop", "probit")
+#: Quotas that need a query model: the recall quotas, and ``minimax`` (the budget-constrained minimax
+#: densities of the calibrated tied surrogate of the query model's validation logits,
+#: ``gaussian_theory.query_allocation``).
+QUERY_QUOTAS = RECALL_QUOTAS + ("minimax",)
 RECIPE_KINDS = ("paper", "fast")
 PRECISIONS = ("auto", "fp32", "bf16")
 #: Gaussian surrogate of the query model's features: a covariance family, or "off".

@@ -45,6 +45,7 @@ from .options import (
     IDENTITY_NEUTRAL,
     MODELS,
     PRECISIONS,
+    QUERY_QUOTAS,
     QUOTAS,
     RECALL_QUOTAS,
     RECIPE_KINDS,
@@ -366,7 +367,7 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
 
     # query model: needed for DRoP recalls and for every non-random score
     query = None
-    if config.quota in RECALL_QUOTAS or config.score != "random":
+    if config.quota in QUERY_QUOTAS or config.score != "random":
         t0 = time.perf_counter()
         query = _run_query(config, seed, t, out_dir, resume=resume, progress=progress, channels_last=chl,
                            hooks=hooks)
@@ -376,7 +377,8 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
     # scores, quotas, selection
     t0 = time.perf_counter()
     recalls = None if query is None else np.asarray(query["recalls"])
-    counts, total, idx = _select(config, seed, ds, query, recalls, sizes, device)
+    quota_info: dict = {}
+    counts, total, idx = _select(config, seed, ds, query, recalls, sizes, device, quota_info)
     kept = np.bincount(ds.y_train[idx], minlength=ds.num_classes)
     timings["selection_s"] = time.perf_counter() - t0
 
@@ -403,7 +405,7 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
         "query": _query_summary(query),
         "quota": {"kind": config.quota, "rule": config.rule if config.quota in RECALL_QUOTAS else None,
                   "alpha": config.alpha if config.quota == "drop" else None,
-                  "counts": None if counts is None else counts.tolist(), "total": total},
+                  "counts": None if counts is None else counts.tolist(), "total": total, **quota_info},
         "selection": {"n_selected": int(idx.size), "class_counts": kept.tolist(),
                       "class_densities": (kept / np.maximum(sizes, 1)).tolist(),
                       "sha256": hashlib.sha256(np.asarray(idx, dtype=np.int64).tobytes()).hexdigest()},
@@ -448,10 +450,13 @@ def _final_stage(config: RunConfig, seed: int, t: _Tensors, idx, rec, ckpt, chl,
     return res, test, val
 
 
-def _select(config: RunConfig, seed: int, ds, query, recalls, sizes, device):
-    """The class quotas (``None``: global top-k), the total kept and the sorted kept indices."""
+def _select(config: RunConfig, seed: int, ds, query, recalls, sizes, device, info=None):
+    """The class quotas (``None``: global top-k), the total kept and the sorted kept indices; ``info``
+    receives what the quota predicted (minimax: densities and predicted recalls)."""
     counts = selection.quota_counts(config.quota, sizes, config.density, recalls, config.rule,
-                                    alpha=config.alpha, min_count=config.min_per_class)
+                                    alpha=config.alpha, min_count=config.min_per_class,
+                                    val_outputs=None if query is None else query.get("val_outputs"),
+                                    seed=derive_seed(seed, "minimax-quota"), info=info)
     total = total_kept(int(sizes.sum()), config.density)
     if config.score == "random":
         sc = scores.random_scores(len(ds.y_train), _gen(seed, "random-scores"))

@@ -17,26 +17,43 @@ from __future__ import annotations
 import numpy as np
 
 from gaussian_theory.allocation import drop_counts, uniform_counts
+from gaussian_theory.query_allocation import minimax_from_logits
 
 __all__ = ["QUOTAS", "QUOTA_LABELS", "quota_counts", "select_top_k", "select_within_classes"]
 
 from .classes import rank_within_class
 from .options import QUOTAS
 
-QUOTA_LABELS = {"none": "", "uniform": "Uniform", "drop": "DRoP", "probit": "Probit"}
+QUOTA_LABELS = {"none": "", "uniform": "Uniform", "drop": "DRoP", "probit": "Probit", "minimax": "Minimax"}
 
 
 def quota_counts(quota: str, class_sizes, density: float, recalls=None, rule: str = "paper",
-                 alpha: float = 1.0, min_count: int = 0):
+                 alpha: float = 1.0, min_count: int = 0, val_outputs=None, seed=0, info: dict | None = None):
     """Per-class counts for ``quota`` (None for ``"none"``): ``uniform_counts``, or ``drop_counts`` with
     ``allocation_rule=quota`` (``"drop"``: densities proportional to ``(1 - r_k)**alpha``; ``"probit"``:
-    to ``phi(Phi^-1(r_k))``), ``rule`` the integer rounding rule, ``min_count`` a per-class floor."""
+    to ``phi(Phi^-1(r_k))``), ``rule`` the integer rounding rule, ``min_count`` a per-class floor;
+    ``"minimax"``: :func:`gaussian_theory.query_allocation.minimax_from_logits` on the query model's
+    validation ``val_outputs`` (``{"logits", "labels"}``) with ``seed``; its prediction (densities, and the
+    surrogate's per-class recalls after pruning, on fresh draws) is added to the dict ``info``."""
     if quota not in QUOTAS:
         raise ValueError(f"quota must be one of {QUOTAS}, got {quota!r}")
     if quota == "none":
         return None
     if quota == "uniform":
         return uniform_counts(class_sizes, density, min_count=min_count)
+    if quota == "minimax":
+        if val_outputs is None or val_outputs.get("logits") is None:
+            raise ValueError("quota 'minimax' needs the query model's validation logits (a query cache "
+                             "written before they were recorded: delete it to retrain the query model)")
+        labels = np.asarray(val_outputs["labels"]).astype(int)
+        alloc, counts, _ = minimax_from_logits(val_outputs["logits"], labels, class_sizes, density, seed=seed,
+                                               min_count=min_count)
+        if info is not None:
+            info.update({"minimax_densities": alloc.densities.tolist(),
+                         "predicted_recalls": (1.0 - alloc.risks).tolist(),
+                         "predicted_worst_class_recall": float(1.0 - alloc.max_risk),
+                         "solver": alloc.message})
+        return counts
     if recalls is None:
         raise ValueError(f"quota {quota!r} needs the query model's per-class recalls")
     kw = {"alpha": alpha} if quota == "drop" else {}

@@ -47,7 +47,8 @@ from .options import ALLOCATION_RULES, RULES
 from .validation import check_density, check_int, check_option, check_real
 
 __all__ = [
-    "drop_densities", "drop_counts", "uniform_counts", "allocation_weights", "total_kept",
+    "drop_densities", "drop_counts", "uniform_counts", "counts_from_densities", "allocation_weights",
+    "total_kept",
     "round_half_up", "water_fill", "largest_remainder", "population_sizes", "ALLOCATION_RULES",
     "FEW_SAMPLES",
 ]
@@ -451,6 +452,36 @@ def drop_counts(recalls=None, class_sizes=None, density=None, rule: str = "paper
     weights = sizes * w if rule == "paper" else w * (sizes > 0)
     quotas = water_fill(weights, sizes, total, floors=floors)
     counts = largest_remainder(quotas, sizes, total, priority=key, floors=floors)
+    _warn_few(counts, sizes)
+    return counts
+
+
+def counts_from_densities(densities, class_sizes, density, *, min_count=0) -> np.ndarray:
+    r"""Integer class counts for given real class densities :math:`d_k` (e.g. a minimax allocation),
+    by the same apportionment as :func:`drop_counts`: quotas :math:`\propto N_kd_k`, water-filled so
+    that :math:`\sum_kn_k=\mathrm{round}(dN)` exactly at the caps :math:`n_k\le N_k` (with the floors
+    :math:`\min(m,N_k)` of ``min_count``), then rounded by :func:`largest_remainder` (ties to the
+    class with the larger density, then the lower index). Warns like :func:`drop_counts`.
+
+    Examples
+    --------
+    >>> counts_from_densities([0.2, 0.8], [100, 100], 0.5).tolist()
+    [20, 80]
+    """
+    sizes = _check_sizes(class_sizes)
+    dens = _as_vector(densities, "densities", "class densities")
+    if dens.size != sizes.size:
+        raise ValueError(f"densities must have one entry per class ({sizes.size}), got {dens.size}")
+    _first_bad(dens, ~((dens >= 0) & (dens <= 1)), "densities", "lie in [0, 1]")
+    d = check_density(density)
+    floors = _check_min_count(min_count, sizes)
+    total = total_kept(int(sizes.sum()), d)
+    _floors_fit(floors, total, min_count)
+    weights = sizes * dens
+    if not weights.any():   # nothing kept anywhere: fall back to the class proportions
+        weights = sizes.astype(float)
+    quotas = water_fill(weights, sizes, total, floors=floors)
+    counts = largest_remainder(quotas, sizes, total, priority=-dens, floors=floors)
     _warn_few(counts, sizes)
     return counts
 

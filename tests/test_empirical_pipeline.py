@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 from empirical.pipeline import RunConfig, run_one  # noqa: E402
 from gaussian_theory.allocation import drop_counts  # noqa: E402
 from gaussian_theory.cli import main  # noqa: E402
+from gaussian_theory.validation import derive_seed  # noqa: E402
 
 SYN = {"n_train_per_class": 100, "n_test_per_class": 100}
 
@@ -235,6 +236,35 @@ def test_theory_quotas_come_from_the_allocation_module():
     assert floor.min() >= 20 and floor.sum() == 600
     with pytest.raises(ValueError, match="probit"):
         selection.quota_counts("probit", sizes, 0.5, None)
+
+
+def test_minimax_quota_reuses_the_query_model_and_records_its_prediction(tmp_path):
+    import torch
+
+    from empirical import selection
+    from gaussian_theory.query_allocation import minimax_from_logits
+
+    drop = run_one(cfg(quota="drop"), 0, tmp_path, progress=False)
+    c = cfg(quota="minimax")
+    assert c.query_id(0) == cfg(quota="drop").query_id(0)    # the same query model, cached
+    r = run_one(c, 0, tmp_path, progress=False)
+    assert r["method"] == "Random+Minimax" and "_minimax_" in r["run_id"] and r["query"]["cached"]
+    assert r["query"]["recalls"] == drop["query"]["recalls"]
+    q = r["quota"]
+    kept = np.array(r["selection"]["class_counts"])
+    np.testing.assert_array_equal(kept, q["counts"])
+    assert kept.sum() == q["total"] == 200 and q["rule"] is None and q["alpha"] is None
+    assert len(q["predicted_recalls"]) == 4
+    assert min(q["predicted_recalls"]) == q["predicted_worst_class_recall"]
+    # the counts are gaussian_theory's, recomputed from the cached validation logits
+    cache = torch.load(tmp_path / "_query" / f"{c.query_id(0)}.pt", weights_only=False)
+    vo = cache["val_outputs"]
+    sizes = r["dataset"]["class_sizes"]
+    _, expect, _ = minimax_from_logits(vo["logits"], vo["labels"].astype(int), sizes, 0.5,
+                                       seed=derive_seed(0, "minimax-quota"))
+    np.testing.assert_array_equal(kept, expect)
+    with pytest.raises(ValueError, match="validation logits"):
+        selection.quota_counts("minimax", [100] * 4, 0.5, val_outputs=None)
 
 
 def test_config_rejects_bad_new_fields_and_unused_options():
