@@ -6,9 +6,9 @@
 # Protocol: CIFAR-10 JPEG copy, small CNN, fast recipe, 8 epochs for every run, Random+DRoP query
 # model 3 unaugmented epochs, EL2N query 10% of training x 5 inits; seeds 0, 1, 2.
 # Issue 11's grid: d in {0.3, 0.5, 0.8} x {Random, Random+DRoP, EL2N, EL2N+DRoP} and d = 1 (39 runs).
-# Issue 13's theory allocations at d in {0.3, 0.5}: Random+Probit and Random+DRoP(alpha = 0.7), which
-# reuse the Random+DRoP query model of the same seed (12 runs; Random+minimax needs the recall
-# predictor of issue 13 and is not in this script yet).
+# Issue 13's theory allocations at d in {0.3, 0.5}: Random+Probit, Random+DRoP(alpha = 0.7) and
+# Random+Minimax (the minimax densities of the calibrated tied surrogate of the query model's validation
+# logits), which reuse the Random+DRoP query model of the same seed (18 runs).
 set -uo pipefail
 DATA=${DATA:-../shared/data/cifar10}
 OUT=${OUT:-results/cifar10-smallcnn}
@@ -25,6 +25,7 @@ for d in 0.5 0.3 0.8; do
     if [ "$d" != 0.8 ]; then
       run --density "$d" --score random --quota probit --seeds "$s"
       run --density "$d" --score random --quota drop --alpha 0.7 --seeds "$s"
+      run --density "$d" --score random --quota minimax --seeds "$s"
     fi
   done
 done
