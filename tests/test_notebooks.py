@@ -22,9 +22,10 @@ CELL_TIMEOUT_S = 120   # per cell
 NOTEBOOK_BUDGET_S = 120  # whole notebook, on a laptop CPU
 
 
-def test_the_three_notebooks_exist():
+def test_the_four_notebooks_exist():
     assert [p.name for p in NOTEBOOKS] == [
         "01_two_gaussian_theory.ipynb", "02_drop_vs_optimal.ipynb", "03_finite_samples_many_classes.ipynb",
+        "04_query_model_to_allocation.ipynb",
     ]
 
 
