@@ -647,3 +647,85 @@ def test_no_help_text_shows_a_doubled_percent_sign():
         assert "%%" not in parser.format_help(), name
     helps = {name: " ".join(p.format_help().split()) for name, p in _all_parsers(build_parser())}
     assert "95% test-set intervals" in helps["droplab empirical report"]
+
+
+# ----------------------------------------------------------------------------- issue 13: allocate --logits
+def _logit_files(tmp_path, k=3, n_per_class=60, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(k), n_per_class)
+    margins = np.linspace(2.5, 1.0, k)  # class 0 easy, the last class hard
+    z = rng.standard_normal((y.size, k)) + margins[y, None] * np.eye(k)[y]
+    np.save(tmp_path / "logits.npy", z)
+    np.save(tmp_path / "labels.npy", y)
+    return z, y, ["--logits", str(tmp_path / "logits.npy"), "--labels", str(tmp_path / "labels.npy")]
+
+
+def _section(out: str, title: str, n_rows: int) -> list[list[str]]:
+    """The data rows of the table printed under the line starting with ``title``."""
+    lines = out.splitlines()
+    i = next(j for j, ln in enumerate(lines) if ln.startswith(title))
+    return [ln.split() for ln in lines[i + 3:i + 3 + n_rows]]
+
+
+def test_allocate_logits_prints_every_allocation_and_predictor(capsys, tmp_path):
+    from gaussian_theory.recall_prediction import logit_recalls, prior_shift_recalls
+
+    z, y, files = _logit_files(tmp_path)
+    assert main(["allocate", *files, "--density", "0.5", "--sizes", "200", "--trials", "3"]) == 0
+    out = capsys.readouterr().out
+    names = ["uniform", "DRoP", "DRoP(a=0.7)", "probit", "minimax"]
+    sizes = np.full(3, 200.0)
+    rec = logit_recalls(z, y)
+    dens_rows = _section(out, "kept densities", 3)
+    lines = out.splitlines()
+    header = lines[next(j for j, ln in enumerate(lines) if ln.startswith("kept densities")) + 1]
+    assert header.split() == ["class", "size", "val", "recall", *names]
+    drop = drop_counts(rec, sizes, 0.5) / sizes
+    for c, row in enumerate(dens_rows):
+        assert row[:3] == [str(c), "200", FMT.format(rec[c])]
+        assert row[3] == "0.5" and row[4] == FMT.format(drop[c])
+    shift_rows = _section(out, "predicted recall after pruning, prior shift", 3)
+    assert [r[1] for r in shift_rows] == _fmt(rec)  # uniform: the query model's own recalls
+    assert [r[2] for r in shift_rows] == _fmt(prior_shift_recalls(z, y, drop))
+    assert len(_section(out, "predicted recall after pruning, finite sample", 3)) == 3
+    summary = _section(out, "predicted after pruning", 5)
+    assert [r[0] for r in summary] == names and all(r[1] == "300" for r in summary)
+    worst = int(np.argmin(rec))
+    assert summary[0][3:5] == [str(worst), f"({rec[worst]:.3f})"]
+
+
+def test_allocate_logits_sizes_default_and_extra_rule(capsys, tmp_path):
+    _, _, files = _logit_files(tmp_path)
+    assert main(["allocate", *files, "--density", "0.4", "--trials", "2", "--allocation-rule", "probit",
+                 "--alpha", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "validation label counts" in out and "probit(a=0.5)" in out
+    assert [r[1] for r in _section(out, "kept densities", 3)] == ["60", "60", "60"]
+
+
+@pytest.mark.parametrize("extra, needles", [
+    (["--recalls", "0.5", "0.6", "0.7"], ["--recalls", "--logits"]),
+    (["--sizes", "10", "20"], ["--sizes", "3"]),
+    (["--trials", "0"], ["--trials"]),
+])
+def test_allocate_logits_bad_combinations(capsys, tmp_path, extra, needles):
+    _, _, files = _logit_files(tmp_path)
+    assert main(["allocate", *files, "--density", "0.5", *extra]) == 2
+    _one_line_error(capsys, *needles)
+
+
+def test_allocate_logits_bad_files(capsys, tmp_path):
+    z, y, files = _logit_files(tmp_path)
+    assert main(["allocate", files[0], files[1], "--density", "0.5"]) == 2  # no --labels
+    _one_line_error(capsys, "--labels")
+    assert main(["allocate", "--logits", str(tmp_path / "none.npy"), *files[2:], "--density", "0.5"]) == 2
+    _one_line_error(capsys, "--logits", "no such file")
+    np.save(tmp_path / "short.npy", y[:-1])
+    assert main(["allocate", *files[:3], str(tmp_path / "short.npy"), "--density", "0.5"]) == 2
+    _one_line_error(capsys, "--labels", "shape")
+    np.savez(tmp_path / "both.npz", z=z, y=y)
+    assert main(["allocate", "--logits", str(tmp_path / "both.npz"), *files[2:], "--density", "0.5"]) == 2
+    _one_line_error(capsys, "--logits", ".npz")
+    (tmp_path / "text.npy").write_text("not an array")
+    assert main(["allocate", "--logits", str(tmp_path / "text.npy"), *files[2:], "--density", "0.5"]) == 2
+    _one_line_error(capsys, "--logits", "not a readable")

@@ -1,7 +1,9 @@
 """``droplab allocate``: DRoP class densities and integer counts from per-class validation recalls
 (Algorithm 1 of arXiv 2404.05579; README, "Two DRoP rules"), read from the command line or a file;
 ``--allocation-rule probit`` and ``--alpha`` give the two-Gaussian optimum and damped DRoP
-(README, "Allocation rules")."""
+(README, "Allocation rules"). With ``--logits``/``--labels`` (a query model's held-out validation
+logits), it compares uniform, DRoP, damped DRoP, probit and the surrogate's minimax allocation by
+their predicted per-class recalls after pruning (:mod:`gaussian_theory.recall_prediction`)."""
 
 from __future__ import annotations
 
@@ -16,10 +18,12 @@ import numpy as np
 
 from ..allocation import drop_counts, drop_densities, uniform_counts
 from ..options import ALLOCATION_RULES, RULES
+from ..query_allocation import minimax_from_logits
+from ..recall_prediction import logit_recalls, predict_recalls
 from .format import format_table, warn
 
 __all__ = ["FROM_LAYOUTS", "read_class_table", "allocation_report", "empty_class_warnings", "rule_label",
-           "register"]
+           "logits_report", "LOGITS_ALLOCATIONS", "register"]
 
 FROM_LAYOUTS = """\
 --from FILE layouts (one row per class; class names must be distinct):
@@ -211,9 +215,138 @@ def empty_class_warnings(names, sizes, recalls, density, rule="paper", min_count
     return []
 
 
+# ----------------------------------------------------------------------------- --logits mode
+#: The rule-based allocations ``droplab allocate --logits`` compares, as (label, allocation rule,
+#: alpha); uniform comes first and the surrogate's minimax last.
+LOGITS_ALLOCATIONS = (("DRoP", "drop", 1.0), ("DRoP(a=0.7)", "drop", 0.7), ("probit", "probit", 1.0))
+
+
+def _load_array(path, option: str) -> np.ndarray:
+    """A numpy array from a ``.npy`` file; one-line errors naming ``option`` and the file."""
+    where = f"{option} {str(path)!r}"
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{where}: no such file")
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ValueError(f"{where}: not a readable .npy array ({exc})") from None
+    if not isinstance(arr, np.ndarray):  # an .npz archive
+        names = list(arr.files)
+        arr.close()
+        raise ValueError(f"{where}: expected one .npy array, got an .npz archive of {names}")
+    return arr
+
+
+def _logit_sizes(sizes, labels, k: int) -> tuple[np.ndarray, str]:
+    """Training class sizes for ``--logits``: ``--sizes`` (K values, or one for every class), else the
+    validation label counts; and a line saying which."""
+    if sizes is None:
+        counts = np.bincount(labels, minlength=k).astype(float)
+        return counts, ("class sizes: the validation label counts (no --sizes given); the finite-sample "
+                        "prediction uses them as training sizes: pass --sizes with the real training class "
+                        "sizes (one number for all classes, e.g. --sizes 5000 for CIFAR-10)")
+    arr = np.asarray(sizes, dtype=float)
+    if arr.size == 1:
+        arr = np.full(k, float(arr[0]))
+    if arr.size != k:
+        raise ValueError(f"--sizes: give one training class size per logit column ({k}) or one for all, got "
+                         f"{arr.size}")
+    return arr, "class sizes: from --sizes"
+
+
+def logits_report(logits, labels, density, sizes=None, *, rule="paper", min_count=0, extra=(), trials=20,
+                  n_mc=20_000, seed=0) -> str:
+    r"""The text of ``droplab allocate --logits``: for uniform, DRoP, damped DRoP (:math:`\alpha=0.7`),
+    probit (plus the ``extra`` ``(label, allocation_rule, alpha)``) and the minimax allocation of the
+    calibrated tied surrogate, the kept densities (integer counts / class sizes), the predicted per-class
+    recalls after pruning (prior shift on the logits; finite-sample LDA on the surrogate) and the
+    predicted worst class (:func:`gaussian_theory.recall_prediction.predict_recalls`)."""
+    rec = logit_recalls(logits, labels)  # validates both
+    z, y = np.asarray(logits, dtype=float), np.asarray(labels).astype(np.int64)
+    k = z.shape[1]
+    sizes, size_note = _logit_sizes(sizes, y, k)
+    kw = {"min_count": min_count}
+    counts = {"uniform": uniform_counts(sizes, density, **kw)}
+    for label, allocation_rule, alpha in (*LOGITS_ALLOCATIONS, *extra):
+        counts[label] = drop_counts(rec, sizes, density, rule=rule, allocation_rule=allocation_rule,
+                                    alpha=alpha, **kw)
+    _, counts["minimax"], gm = minimax_from_logits(z, y, sizes, density, n_mc=n_mc, seed=seed, **kw)
+    dens = {name: c / np.maximum(sizes, 1) for name, c in counts.items()}
+    pred = predict_recalls(z, y, sizes, dens, surrogate=gm, trials=trials, n_mc=n_mc, seed=seed)
+    names = list(counts)
+    classes = [str(c) for c in range(k)]
+    head = [f"query model: {z.shape[0]} validation samples, {k} classes, accuracy "
+            f"{float(np.mean(z.argmax(axis=1) == y)):.4f}; surrogate: tied Gaussian (Ledoit-Wolf) of the "
+            f"logits, calibrated to that accuracy; density {density:g}, rule {rule!r}", size_note, ""]
+    out = head + ["kept densities (integer counts / class sizes)",
+                  format_table(["class", "size", "val recall", *names],
+                               [[c, f"{int(n)}", r, *(dens[a][i] for a in names)]
+                                for i, (c, n, r) in enumerate(zip(classes, sizes, rec))]), ""]
+    fields = (("prior shift", "prior_shift",
+               "predicted recall after pruning, prior shift: argmax_j (logit_j + log d_j) on the validation "
+               "logits"),
+              ("finite sample", "finite_sample",
+               f"predicted recall after pruning, finite sample: LDA refitted on round(d_k N_k) surrogate "
+               f"samples ({trials} trials; standard error <= "
+               f"{max(float(np.nanmax(p.finite_sample_se)) for p in pred.values()):.2g})"))
+    for _, attr, title in fields:
+        out += [title, format_table(["class", *names],
+                                    [[c, *(getattr(pred[a], attr)[i] for a in names)]
+                                     for i, c in enumerate(classes)]), ""]
+    rows = []
+    for a in names:
+        row = [a, f"{int(counts[a].sum())}"]
+        for _, attr, _ in fields:
+            r = getattr(pred[a], attr)
+            w = int(np.argmin(r))
+            row += [float(np.mean(r)), f"{classes[w]} ({r[w]:.3f})"]
+        rows.append(row)
+    out += ["predicted after pruning (mean = balanced accuracy over classes)",
+            format_table(["allocation", "kept", "mean (prior shift)", "worst class (prior shift)",
+                          "mean (finite sample)", "worst class (finite sample)"], rows)]
+    return "\n".join(out)
+
+
+def _cmd_allocate_logits(args) -> int:
+    for opt, val in (("--recalls", args.recalls), ("--from", args.from_file)):
+        if val is not None:
+            raise ValueError(f"give --logits/--labels, --recalls/--sizes or --from FILE, not {opt} with "
+                             "--logits")
+    if args.logits is None or args.labels is None:
+        raise ValueError("--logits and --labels go together: give both .npy files (validation logits (n, K) "
+                         "and labels (n,))")
+    if args.min_per_class < 0:
+        raise ValueError(f"--min-per-class must be a non-negative integer, got {args.min_per_class}")
+    if args.trials < 1:
+        raise ValueError(f"--trials must be a positive integer, got {args.trials}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
+    if not (np.isfinite(args.alpha) and args.alpha >= 0):
+        raise ValueError(f"--alpha must be a finite number >= 0 (1 = the rule itself, 0 = uniform), "
+                         f"got {args.alpha:g}")
+    z, y = _load_array(args.logits, "--logits"), _load_array(args.labels, "--labels")
+    label = rule_label(args.allocation_rule, args.alpha)
+    extra = () if label in {a for a, _, _ in LOGITS_ALLOCATIONS} or args.alpha == 0 else (
+        (label, args.allocation_rule, args.alpha),)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            text = logits_report(z, y, args.density, args.sizes, rule=args.rule, min_count=args.min_per_class,
+                                 extra=extra, trials=args.trials, seed=args.seed)
+        except (ValueError, TypeError) as exc:
+            raise _name_option(exc) from None
+    print(text)
+    for msg in dict.fromkeys(str(w.message).replace("pass min_count=", "pass --min-per-class")
+                             for w in caught):
+        warn(msg)
+    return 0
+
+
 #: library argument -> the ``droplab allocate`` option that supplies it
 _OPTION_OF = {"class_sizes": "--sizes", "recalls": "--recalls", "min_count": "--min-per-class",
-              "density": "--density", "alpha": "--alpha", "allocation_rule": "--allocation-rule"}
+              "density": "--density", "alpha": "--alpha", "allocation_rule": "--allocation-rule",
+              "logits": "--logits", "labels": "--labels"}
 
 
 def _name_option(exc: Exception, from_file=None) -> Exception:
@@ -229,6 +362,8 @@ def _name_option(exc: Exception, from_file=None) -> Exception:
 
 
 def _cmd_allocate(args) -> int:
+    if args.logits is not None or args.labels is not None:
+        return _cmd_allocate_logits(args)
     names, sizes, recalls = _class_inputs(args)
     with warnings.catch_warnings(record=True) as caught:  # the library's warnings, printed once each
         warnings.simplefilter("always")
@@ -260,7 +395,7 @@ def _class_inputs(args):
         names, sizes, recalls = read_class_table(args.from_file)
     else:
         if args.recalls is None or args.sizes is None:
-            raise ValueError("allocate needs --recalls and --sizes, or --from FILE")
+            raise ValueError("allocate needs --recalls and --sizes, or --from FILE, or --logits and --labels")
         recalls, sizes = np.asarray(args.recalls), np.asarray(args.sizes)
         names = [str(k) for k in range(len(recalls))]
     return names, sizes, recalls
@@ -271,15 +406,31 @@ def register(sub) -> None:
     p = sub.add_parser("allocate", help="DRoP class densities and counts from your recalls",
                        description="DRoP quotas from per-class validation recalls of a query model: "
                        "densities (paper Algorithm 1) and exact integer counts, next to uniform counts; "
-                       "--allocation-rule probit and --alpha give the two-Gaussian optimum and damped DRoP.",
+                       "--allocation-rule probit and --alpha give the two-Gaussian optimum and damped "
+                       "DRoP. With --logits/--labels (held-out validation logits of the query model): "
+                       "uniform, DRoP, DRoP(a=0.7), probit and minimax compared by their predicted recalls "
+                       "after pruning.",
                        epilog=FROM_LAYOUTS)
     p.add_argument("--recalls", nargs="+", type=float, metavar="R",
                    help="per-class validation recalls in [0, 1] (with --sizes; not with --from)")
     p.add_argument("--sizes", nargs="+", type=float, metavar="N",
-                   help="per-class training-set sizes, one per recall (with --recalls; not with --from)")
+                   help="per-class training-set sizes, one per recall (with --recalls; not with --from); "
+                   "with --logits optional: K sizes or one for every class (default: the validation label "
+                   "counts)")
     p.add_argument("--from", dest="from_file", metavar="FILE",
                    help="read classes, sizes and recalls from a CSV or JSON file instead of "
                    "--recalls/--sizes (layouts below)")
+    p.add_argument("--logits", metavar="VAL_LOGITS.npy",
+                   help="a query model's held-out validation logits, an (n, K) .npy array (with --labels; "
+                   "not with --recalls or --from): compare uniform, DRoP, DRoP(a=0.7), probit and the "
+                   "surrogate's minimax by their predicted per-class recalls after pruning")
+    p.add_argument("--labels", metavar="VAL_LABELS.npy",
+                   help="the (n,) integer labels 0..K-1 of --logits, a .npy array")
+    p.add_argument("--trials", type=int, default=20,
+                   help="with --logits: training samples averaged by the finite-sample prediction")
+    p.add_argument("--seed", type=int, default=0,
+                   help="with --logits: seed of the surrogate's calibration, the minimax allocation and the "
+                   "Monte Carlo predictions")
     p.add_argument("--density", type=float, required=True,
                    help="dataset density d: fraction of the training data kept, in (0, 1]")
     p.add_argument("--rule", choices=RULES, default="paper",
