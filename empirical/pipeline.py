@@ -34,6 +34,7 @@ import torch
 
 from gaussian_theory.allocation import total_kept
 from gaussian_theory.atomic import atomic_write
+from gaussian_theory.recall_prediction import prior_shift_recalls
 from gaussian_theory.validation import check_density, check_int, check_option, check_real, derive_seed
 
 from . import bridge, data, models, scores, selection, stats, train
@@ -395,6 +396,13 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
     timings["total_s"] = time.perf_counter() - t_start
 
     theory = _theory_summary(config, query, recalls, sizes)
+    vo = None if query is None else query.get("val_outputs")
+    if vo is not None and vo.get("logits") is not None and kept.any():
+        # the population prior shift on the query model's validation logits, for the densities kept:
+        # the prediction bench/recall_prediction_check.py validates against the measured test recalls
+        theory = dict(theory or {})
+        theory["prior_shift_recalls"] = prior_shift_recalls(
+            vo["logits"], np.asarray(vo["labels"]).astype(int), kept / np.maximum(sizes, 1)).tolist()
     result = {
         "status": "done", "run_id": run_id, "seed": int(seed),
         "method": method_label(config.score, config.quota, config.alpha),

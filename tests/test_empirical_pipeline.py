@@ -255,6 +255,9 @@ def test_minimax_quota_reuses_the_query_model_and_records_its_prediction(tmp_pat
     np.testing.assert_array_equal(kept, q["counts"])
     assert kept.sum() == q["total"] == 200 and q["rule"] is None and q["alpha"] is None
     assert len(q["predicted_recalls"]) == 4
+    # every run with a query model records the prior-shift prediction for the densities it kept
+    from gaussian_theory.recall_prediction import prior_shift_recalls
+    dens = np.array(r["selection"]["class_densities"])
     assert min(q["predicted_recalls"]) == q["predicted_worst_class_recall"]
     # the counts are gaussian_theory's, recomputed from the cached validation logits
     cache = torch.load(tmp_path / "_query" / f"{c.query_id(0)}.pt", weights_only=False)
@@ -263,6 +266,9 @@ def test_minimax_quota_reuses_the_query_model_and_records_its_prediction(tmp_pat
     _, expect, _ = minimax_from_logits(vo["logits"], vo["labels"].astype(int), sizes, 0.5,
                                        seed=derive_seed(0, "minimax-quota"))
     np.testing.assert_array_equal(kept, expect)
+    np.testing.assert_array_equal(r["theory"]["prior_shift_recalls"],
+                                  prior_shift_recalls(vo["logits"], vo["labels"].astype(int), dens))
+    assert len(drop["theory"]["prior_shift_recalls"]) == 4
     with pytest.raises(ValueError, match="validation logits"):
         selection.quota_counts("minimax", [100] * 4, 0.5, val_outputs=None)
 
