@@ -96,6 +96,9 @@ def main(argv=None) -> None:
                     help="folder of the query caches (default: RESULTS/_query, else ../grid/results/...)")
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--plot", type=Path, default=None, metavar="DIR",
+                    help="also write recall_prediction.png/.pdf (predicted vs measured change per class) and "
+                    "recall_prediction.csv (the points) into DIR")
     args = ap.parse_args(argv)
     qdir = args.query or next((d for d in (args.results / "_query",
                                            REPO.parent / "grid" / "results" / args.results.name / "_query")
@@ -189,6 +192,62 @@ def main(argv=None) -> None:
         print(f"  {name:<12} meas  " + " ".join(f"{v:+.3f}" for v in m))
         print(f"  {'':<12} shift " + " ".join(f"{v:+.3f}" for v in a))
         print(f"  {'':<12} fin   " + " ".join(f"{v:+.3f}" for v in f))
+    if args.plot is not None:
+        plot(rows, names, args.plot)
+
+
+def plot(rows, names, out_dir: Path) -> None:
+    """Predicted vs measured per-class recall change (allocation - uniform, same seed and density), one panel
+    per predictor; Pearson r and slope over the rule-based allocations in the titles; the points as CSV."""
+    import matplotlib
+
+    matplotlib.use("Agg")   # a script run by hand, not the library
+    import matplotlib.pyplot as plt
+
+    from gaussian_theory.atomic import atomic_write
+    from gaussian_theory.figures import OKABE_ITO
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    palette = ("vermillion", "reddish purple", "blue", "bluish green", "orange", "sky blue")
+    colors = dict(zip(names[1:], [OKABE_ITO[c] for c in palette]))
+    titles = {"prior-shift": "prior shift on the logits", "surrogate": "calibrated tied surrogate",
+              "finite": "finite-sample LDA on the surrogate"}
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.8), layout="constrained", sharex=True, sharey=True)
+    lines = ["predictor,allocation,seed,density,class,predicted_change,measured_change"]
+    for ax, key in zip(axes, titles):
+        moved = [r for r in rows[key] if r["alloc"] != "uniform"]
+        for name in names[1:]:
+            rs = [r for r in moved if r["alloc"] == name]
+            dp = np.concatenate([r["pred"] - r["pred_u"] for r in rs])
+            dm = np.concatenate([r["meas"] - r["meas_u"] for r in rs])
+            ax.scatter(dp, dm, s=14, alpha=0.8, color=colors[name], marker="x" if name == "minimax" else "o",
+                       label=name + (" (failure case)" if name == "minimax" else ""))
+            for r in rs:
+                for k, (a, b) in enumerate(zip(r["pred"] - r["pred_u"], r["meas"] - r["meas_u"])):
+                    lines.append(f"{key},{name},{r['seed']},{r['density']:g},{k},{a:.6f},{b:.6f}")
+        rule = [r for r in moved if r["alloc"] != "minimax"]
+        dp = np.concatenate([r["pred"] - r["pred_u"] for r in rule])
+        dm = np.concatenate([r["meas"] - r["meas_u"] for r in rule])
+        lim = [-1.0, 0.4]
+        ax.plot(lim, lim, color="grey", lw=1)
+        ax.axhline(0, color="grey", lw=0.5)
+        ax.axvline(0, color="grey", lw=0.5)
+        ax.set(xlim=lim, ylim=lim, xlabel="predicted change of a class's recall vs uniform",
+               title=f"{titles[key]}\nrule-based: Pearson {pearsonr(dp, dm)[0]:.2f}, slope "
+                     f"{float(dp @ dm / (dp @ dp)):.2f} (n = {dp.size})")
+    axes[0].set_ylabel("measured change vs the Random run of the same seed")
+    axes[0].legend(loc="upper left", fontsize=8)
+    fig.suptitle("CIFAR-10 small CNN: per-class test-recall change after re-allocation, predicted from the "
+                 "query model's validation logits vs measured (bench/recall_prediction_check.py)",
+                 fontsize=10)
+    for ext in ("png", "pdf"):
+        path = out_dir / f"recall_prediction.{ext}"
+        atomic_write(path, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=150))
+        print(f"wrote {path}")
+    plt.close(fig)
+    csv = out_dir / "recall_prediction.csv"
+    atomic_write(csv, lambda tmp: Path(tmp).write_text("\n".join(lines) + "\n"))
+    print(f"wrote {csv}")
 
 
 if __name__ == "__main__":
