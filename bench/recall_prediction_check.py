@@ -29,7 +29,13 @@ changes.
 
 Run by hand (seconds; torch is needed only to read the query caches)::
 
-    python bench/recall_prediction_check.py [--results DIR] [--query DIR] [--trials 20]
+    python bench/recall_prediction_check.py [--results DIR] [--query DIR] [--trials 20] [--plot DIR]
+
+``--plot DIR`` writes ``recall_prediction.png``/``.pdf``: (a) predicted vs measured per-class recall change,
+one point per class x allocation x seed/density, one column per predictor, Pearson r and slope of the
+rule-based allocations (DRoP, DRoP(a=0.7), probit) in the titles, minimax drawn as crosses (the failure
+case); (b) the same zoomed on the rule-based points; (c) measured vs predicted worst-class recall per
+allocation and seed/density. ``recall_prediction.csv`` holds every point (tidy, one row each).
 """
 
 from __future__ import annotations
@@ -97,8 +103,9 @@ def main(argv=None) -> None:
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--plot", type=Path, default=None, metavar="DIR",
-                    help="also write recall_prediction.png/.pdf (predicted vs measured change per class) and "
-                    "recall_prediction.csv (the points) into DIR")
+                    help="also write recall_prediction.png/.pdf (predicted vs measured per-class recall "
+                    "change and worst-class recall, one column per predictor) and recall_prediction.csv "
+                    "(the points, one row each) into DIR, e.g. figures/empirical")
     args = ap.parse_args(argv)
     qdir = args.query or next((d for d in (args.results / "_query",
                                            REPO.parent / "grid" / "results" / args.results.name / "_query")
@@ -110,6 +117,7 @@ def main(argv=None) -> None:
     # rows: one per (seed, density, allocation, class)
     rows = defaultdict(list)
     uniform_measured = defaultdict(list)
+    class_names = None
     print(f"runs: {args.results}; query caches: {qdir}")
     for (seed, density), runs in sorted(groups.items()):
         qrun = query_run(runs)
@@ -121,6 +129,7 @@ def main(argv=None) -> None:
             continue
         z, y = np.asarray(vo["logits"], dtype=float), np.asarray(vo["labels"], dtype=np.int64)
         sizes = np.asarray(qrun["dataset"]["class_sizes"], dtype=float)
+        class_names = class_names or qrun["dataset"].get("class_names")
         allocs = {name: kept_densities(run) for name, run in runs.items()}
         pred = predict_recalls(z, y, sizes, allocs, trials=args.trials, seed=args.seed)
         measured = {name: np.asarray(run["metrics"]["recalls"], dtype=float) for name, run in runs.items()}
@@ -193,61 +202,187 @@ def main(argv=None) -> None:
         print(f"  {'':<12} shift " + " ".join(f"{v:+.3f}" for v in a))
         print(f"  {'':<12} fin   " + " ".join(f"{v:+.3f}" for v in f))
     if args.plot is not None:
-        plot(rows, names, args.plot)
+        plot(rows, names, args.plot, class_names)
 
 
-def plot(rows, names, out_dir: Path) -> None:
-    """Predicted vs measured per-class recall change (allocation - uniform, same seed and density), one panel
-    per predictor; Pearson r and slope over the rule-based allocations in the titles; the points as CSV."""
-    import matplotlib
+# allocation -> (colour, label), as METHOD_STYLE of gaussian_theory.figures (damped DRoP: reddish purple)
+STYLE = {"uniform": ("black", "uniform (Random)"), "DRoP": ("vermillion", "DRoP"),
+         "DRoP(a=0.7)": ("reddish purple", "DRoP(a=0.7)"), "probit": ("sky blue", "probit"),
+         "minimax": ("bluish green", "minimax (failure case)")}
+PANELS = {"prior-shift": "prior shift on the logits", "surrogate": "calibrated tied surrogate",
+          "finite": "finite-sample LDA on the surrogate"}
+DENSITY_MARKER = {0.3: "v", 0.5: "o", 0.8: "s"}
 
-    matplotlib.use("Agg")   # a script run by hand, not the library
-    import matplotlib.pyplot as plt
 
+def plot_points(rows, class_names=None) -> list[dict]:
+    """The points of the figure, tidy (one dict per point): ``quantity`` = ``recall_change`` (one per
+    predictor x allocation x seed/density x class; allocation - uniform, predicted on the query model,
+    measured against the Random run of the same seed and density) or ``worst_class_recall`` (one per
+    predictor x allocation x seed/density; predicted = measured uniform recalls + predicted change, the
+    table's baseline mode)."""
+    points = []
+    for key in PANELS:
+        for r in rows[key]:
+            base = {"predictor": key, "allocation": r["alloc"], "seed": r["seed"], "density": r["density"],
+                    "rule_based": r["alloc"] != "minimax"}
+            dp, dm = r["pred"] - r["pred_u"], r["meas"] - r["meas_u"]
+            if r["alloc"] != "uniform":
+                for k in range(dp.size):
+                    name = class_names[k] if class_names is not None else str(k)
+                    points.append({**base, "quantity": "recall_change", "class": name,
+                                   "predicted": float(dp[k]), "measured": float(dm[k])})
+            points.append({**base, "quantity": "worst_class_recall", "class": "",
+                           "predicted": float((r["meas_u"] + dp).min()), "measured": float(r["meas"].min())})
+    return points
+
+
+def _fit(pts) -> tuple[float, float]:
+    """Pearson r and the least-squares slope through 0 of measured on predicted."""
+    x = np.array([p["predicted"] for p in pts])
+    y = np.array([p["measured"] for p in pts])
+    if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan"), float("nan")
+    return float(pearsonr(x, y)[0]), float(x @ y / (x @ x))
+
+
+def plot(rows, names, out_dir: Path, class_names=None) -> dict:
+    """Write ``recall_prediction.{png,pdf,csv}`` into ``out_dir``; returns the numbers in the titles.
+
+    Row (a): predicted vs measured per-class recall change, all points; (b) the same, zoomed on the
+    rule-based allocations (minimax points fall outside); (c) worst-class recall per allocation and
+    seed/density, measured vs predicted (baseline mode). One column per predictor."""
     from gaussian_theory.atomic import atomic_write
     from gaussian_theory.figures import OKABE_ITO
+    from gaussian_theory.figures.style import new_figure, styled
 
+    points = plot_points(rows, class_names)
+    stats = {}
+
+    @styled
+    def draw():
+        fig = new_figure(14, 14.5, "CIFAR-10 small CNN: per-class test recall after re-allocation (Random "
+                         "pruning at the allocation's class densities),\npredicted from the query model's "
+                         "validation logits (x) vs measured on the final models' test set (y)",
+                         "changes: predicted relative to uniform, measured relative to the Random run of the "
+                         "same seed and density; rule-based = DRoP, DRoP(a=0.7), probit\n"
+                         "made by bench/recall_prediction_check.py --plot")
+        axes = fig.subplots(3, 3)
+        change = [p for p in points if p["quantity"] == "recall_change"]
+        worst = [p for p in points if p["quantity"] == "worst_class_recall"]
+        allx = [p["predicted"] for p in change] + [p["measured"] for p in change]
+        lo, hi = min(allx) - 0.05, max(allx) + 0.05
+        rule = [p for p in change if p["rule_based"]]
+        zr = max(abs(v) for p in rule for v in (p["predicted"], p["measured"])) + 0.02
+        wall = [v for p in worst for v in (p["predicted"], p["measured"])]
+        wlo, whi = min(wall) - 0.03, max(wall) + 0.03
+        for col, (key, title) in enumerate(PANELS.items()):
+            ch = [p for p in change if p["predictor"] == key]
+            r_rule, s_rule = _fit([p for p in ch if p["rule_based"]])
+            r_mm, s_mm = _fit([p for p in ch if not p["rule_based"]])
+            mae_rule = np.mean([abs(p["predicted"] - p["measured"]) for p in ch if p["rule_based"]])
+            wo = [p for p in worst if p["predictor"] == key]
+            w_rule = [p["predicted"] - p["measured"] for p in wo
+                      if p["rule_based"] and p["allocation"] != "uniform"]
+            w_mm = [p["predicted"] - p["measured"] for p in wo if not p["rule_based"]]
+            stats[key] = {"pearson_rule": r_rule, "slope_rule": s_rule, "pearson_minimax": r_mm,
+                          "slope_minimax": s_mm, "mae_change_rule": float(mae_rule),
+                          "n_rule": sum(p["rule_based"] for p in ch),
+                          "worst_mae_rule": float(np.mean(np.abs(w_rule))) if w_rule else float("nan"),
+                          "worst_bias_rule": float(np.mean(w_rule)) if w_rule else float("nan"),
+                          "worst_bias_minimax": float(np.mean(w_mm)) if w_mm else float("nan")}
+            st = stats[key]
+            for row, ax in enumerate(axes[:, col]):
+                if row < 2:
+                    for name in names[1:]:
+                        pts = [p for p in ch if p["allocation"] == name]
+                        color, label = STYLE.get(name, ("orange", name))
+                        mm = name == "minimax"
+                        ax.scatter([p["predicted"] for p in pts], [p["measured"] for p in pts],
+                                   s=22 if mm else 14, alpha=0.85, color=OKABE_ITO[color],
+                                   marker="x" if mm else "o", linewidths=1.2 if mm else None, label=label,
+                                   zorder=2 if mm else 3)
+                    lim = (lo, hi) if row == 0 else (-zr, zr)
+                    ax.axhline(0, color="grey", lw=0.5)
+                    ax.axvline(0, color="grey", lw=0.5)
+                    ax.set_xlabel("predicted change of a class's recall vs uniform")
+                    if row == 0:
+                        mm_line = (f"minimax (failure case): r = {r_mm:.2f}, slope {s_mm:.2f}"
+                                   if "minimax" in names else "no minimax runs")
+                        ax.set_title(f"(a) {title}\nrule-based: Pearson r = {r_rule:.2f}, slope {s_rule:.2f} "
+                                     f"(n = {st['n_rule']})\n{mm_line}")
+                    else:
+                        ax.set_title(f"(b) zoom of (a) on the rule-based points\nrule-based: mean "
+                                     f"|predicted - measured| = {mae_rule:.3f}")
+                    if col == 0:
+                        ax.set_ylabel("measured change vs the Random run\n(same seed and density)")
+                else:
+                    # an inset zoom on the rule-based points when minimax's failures stretch the axes
+                    inset = ax.inset_axes([0.14, 0.57, 0.41, 0.41]) if "minimax" in names else None
+                    rw = [v for p in wo if p["rule_based"] for v in (p["predicted"], p["measured"])]
+                    ilim = (min(rw) - 0.01, max(rw) + 0.01)
+                    for target, size in ((ax, 30), (inset, 22))[:2 if inset is not None else 1]:
+                        for name in names:
+                            pts = [p for p in wo if p["allocation"] == name]
+                            c = OKABE_ITO[STYLE.get(name, ("orange", name))[0]]
+                            for d in sorted({p["density"] for p in pts}):
+                                pd = [p for p in pts if p["density"] == d]
+                                target.scatter([p["predicted"] for p in pd], [p["measured"] for p in pd],
+                                               s=size, marker=DENSITY_MARKER.get(d, "D"), edgecolors=c,
+                                               facecolors="none" if name == "minimax" else c, linewidths=1.2,
+                                               zorder=3)
+                    if inset is not None:
+                        inset.plot(ilim, ilim, color="grey", lw=1, zorder=1)
+                        inset.set(xlim=ilim, ylim=ilim, aspect="equal")
+                        inset.tick_params(labelsize=7)
+                        ax.indicate_inset_zoom(inset, edgecolor="grey")
+                    lim = (wlo, whi)
+                    ax.set_xlabel("predicted worst-class recall\n(measured uniform + predicted change)")
+                    ax.set_title(f"(c) worst-class recall (error = predicted - measured)\nrule-based: "
+                                 f"mean |error| {st['worst_mae_rule']:.3f}, mean error "
+                                 f"{st['worst_bias_rule']:+.3f}\n" +
+                                 (f"minimax: mean error {st['worst_bias_minimax']:+.3f}" if "minimax" in names
+                                  else "no minimax runs"))
+                    if col == 0:
+                        ax.set_ylabel("measured worst-class test recall")
+                ax.plot(lim, lim, color="grey", lw=1, zorder=1, label="identity" if row == 0 else None)
+                ax.set(xlim=lim, ylim=lim, aspect="equal")
+        axes[0, 0].legend(loc="upper left", fontsize=8)
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], ls="none", marker="o", ms=6, label=STYLE.get(n, ("orange", n))[1],
+                          color=OKABE_ITO[STYLE.get(n, ("orange", n))[0]],
+                          mfc="none" if n == "minimax" else None)
+                   for n in names]
+        handles += [Line2D([], [], ls="none", marker=DENSITY_MARKER.get(d, "D"), ms=6, color="grey",
+                           label=f"density {d:g}")
+                    for d in sorted({p["density"] for p in worst})]
+        fig.legend(handles=handles, loc="outside lower center", ncol=len(handles),
+                   title="(c): colour = allocation (minimax hollow), marker = dataset density; one point per "
+                   "allocation x seed x density" + ("; the inset zooms on the rule-based points"
+                                                    if "minimax" in names else ""))
+        return fig
+
+    fig = draw()
     out_dir.mkdir(parents=True, exist_ok=True)
-    palette = ("vermillion", "reddish purple", "blue", "bluish green", "orange", "sky blue")
-    colors = dict(zip(names[1:], [OKABE_ITO[c] for c in palette]))
-    titles = {"prior-shift": "prior shift on the logits", "surrogate": "calibrated tied surrogate",
-              "finite": "finite-sample LDA on the surrogate"}
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.8), layout="constrained", sharex=True, sharey=True)
-    lines = ["predictor,allocation,seed,density,class,predicted_change,measured_change"]
-    for ax, key in zip(axes, titles):
-        moved = [r for r in rows[key] if r["alloc"] != "uniform"]
-        for name in names[1:]:
-            rs = [r for r in moved if r["alloc"] == name]
-            dp = np.concatenate([r["pred"] - r["pred_u"] for r in rs])
-            dm = np.concatenate([r["meas"] - r["meas_u"] for r in rs])
-            ax.scatter(dp, dm, s=14, alpha=0.8, color=colors[name], marker="x" if name == "minimax" else "o",
-                       label=name + (" (failure case)" if name == "minimax" else ""))
-            for r in rs:
-                for k, (a, b) in enumerate(zip(r["pred"] - r["pred_u"], r["meas"] - r["meas_u"])):
-                    lines.append(f"{key},{name},{r['seed']},{r['density']:g},{k},{a:.6f},{b:.6f}")
-        rule = [r for r in moved if r["alloc"] != "minimax"]
-        dp = np.concatenate([r["pred"] - r["pred_u"] for r in rule])
-        dm = np.concatenate([r["meas"] - r["meas_u"] for r in rule])
-        lim = [-1.0, 0.4]
-        ax.plot(lim, lim, color="grey", lw=1)
-        ax.axhline(0, color="grey", lw=0.5)
-        ax.axvline(0, color="grey", lw=0.5)
-        ax.set(xlim=lim, ylim=lim, xlabel="predicted change of a class's recall vs uniform",
-               title=f"{titles[key]}\nrule-based: Pearson {pearsonr(dp, dm)[0]:.2f}, slope "
-                     f"{float(dp @ dm / (dp @ dp)):.2f} (n = {dp.size})")
-    axes[0].set_ylabel("measured change vs the Random run of the same seed")
-    axes[0].legend(loc="upper left", fontsize=8)
-    fig.suptitle("CIFAR-10 small CNN: per-class test-recall change after re-allocation, predicted from the "
-                 "query model's validation logits vs measured (bench/recall_prediction_check.py)",
-                 fontsize=10)
     for ext in ("png", "pdf"):
         path = out_dir / f"recall_prediction.{ext}"
         atomic_write(path, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=150))
         print(f"wrote {path}")
-    plt.close(fig)
+    cols = ("quantity", "predictor", "allocation", "rule_based", "seed", "density", "class", "predicted",
+            "measured")
+    lines = [",".join(cols)] + [",".join(f"{p[c]:.6f}" if c in ("predicted", "measured") else
+                                         f"{p[c]:g}" if c == "density" else str(p[c]) for c in cols)
+                                for p in points]
     csv = out_dir / "recall_prediction.csv"
     atomic_write(csv, lambda tmp: Path(tmp).write_text("\n".join(lines) + "\n"))
-    print(f"wrote {csv}")
+    print(f"wrote {csv} ({len(points)} rows)")
+    for key, st in stats.items():
+        print(f"  {key:<12} rule-based: r = {st['pearson_rule']:.2f}, slope {st['slope_rule']:.2f}, "
+              f"n = {st['n_rule']}; minimax: r = {st['pearson_minimax']:.2f}, "
+              f"slope {st['slope_minimax']:.2f}; "
+              f"worst class: rule-based MAE {st['worst_mae_rule']:.3f}, bias {st['worst_bias_rule']:+.3f}, "
+              f"minimax bias {st['worst_bias_minimax']:+.3f}")
+    return stats
 
 
 if __name__ == "__main__":
