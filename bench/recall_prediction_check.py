@@ -99,7 +99,8 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--results", type=Path, default=REPO / "results" / "cifar10-smallcnn")
     ap.add_argument("--query", type=Path, default=None,
-                    help="folder of the query caches (default: RESULTS/_query, else ../grid/results/...)")
+                    help="folder of the query caches, the pipeline's _query/ (default: RESULTS/_query; the "
+                    "caches are not committed, so pass the folder the grid ran in)")
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--plot", type=Path, default=None, metavar="DIR",
@@ -107,13 +108,13 @@ def main(argv=None) -> None:
                     "change and worst-class recall, one column per predictor) and recall_prediction.csv "
                     "(the points, one row each) into DIR, e.g. figures/empirical")
     args = ap.parse_args(argv)
-    qdir = args.query or next((d for d in (args.results / "_query",
-                                           REPO.parent / "grid" / "results" / args.results.name / "_query")
-                               if d.is_dir()), None)
+    qdir = args.query or (args.results / "_query")
+    qdir = qdir if qdir.is_dir() else None
     groups = load_runs(args.results)
     if not groups or qdir is None:
         raise SystemExit(f"no (seed, density) with a Random run and an allocation run in {args.results}, "
-                         f"or no query cache folder (got {qdir})")
+                         "or no query cache folder: pass --query DIR (the _query/ folder of the grid's "
+                         "--out)")
     # rows: one per (seed, density, allocation, class)
     rows = defaultdict(list)
     uniform_measured = defaultdict(list)

@@ -4,7 +4,8 @@
   ``n`` of each class for ``limit_per_class``, the validation half of the test set, the ``counts[k]``
   best-scored samples of class ``k``);
 * :func:`correct_counts` and :func:`class_recalls`: per-class recall from predictions (the query
-  model's validation recalls, the test-set recalls and their bootstrap intervals).
+  model's validation recalls, the test-set recalls and their bootstrap intervals), re-exported from
+  :mod:`gaussian_theory.intervals`, their one implementation.
 
 >>> rank_within_class([1, 0, 1, 1, 0], 2).tolist()
 [0, 0, 1, 2, 1]
@@ -15,6 +16,8 @@
 from __future__ import annotations
 
 import numpy as np
+
+from gaussian_theory.intervals import class_recalls, correct_counts
 
 __all__ = ["rank_within_class", "correct_counts", "class_recalls"]
 
@@ -34,20 +37,3 @@ def rank_within_class(labels, num_classes: int, order=None) -> np.ndarray:
     rank = np.empty(y.size, dtype=np.int64)
     rank[order] = np.arange(y.size) - starts[y[order]]
     return rank
-
-
-def correct_counts(predictions, labels, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(correct, n)`` per class: samples of class k predicted as k, and samples of class k
-    (non-negative integer arrays of class ids < ``num_classes``; unchecked: the checked version is
-    :func:`empirical.stats.class_correct_counts`)."""
-    pred = np.asarray(predictions)
-    y = np.asarray(labels)
-    return np.bincount(y[pred == y], minlength=num_classes), np.bincount(y, minlength=num_classes)
-
-
-def class_recalls(predictions, labels, num_classes: int) -> np.ndarray:
-    """Recall of each class (= per-class accuracy) ``#{pred == y == k} / #{y == k}``; NaN for an absent
-    class."""
-    correct, n = correct_counts(predictions, labels, num_classes)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return correct / n

@@ -49,7 +49,8 @@ from .validation import check_density, check_int, check_option, check_real
 __all__ = [
     "drop_densities", "drop_counts", "uniform_counts", "counts_from_densities", "allocation_weights",
     "total_kept",
-    "round_half_up", "water_fill", "largest_remainder", "population_sizes", "ALLOCATION_RULES",
+    "round_half_up", "water_fill", "largest_remainder", "population_sizes", "check_class_sizes",
+    "ALLOCATION_RULES",
     "FEW_SAMPLES",
 ]
 
@@ -84,14 +85,15 @@ def _first_bad(arr: np.ndarray, bad: np.ndarray, name: str, rule: str) -> None:
         raise ValueError(f"{name} must {rule}, got {name}[{k}] = {float(arr[k])!r}")
 
 
-def _check_sizes(class_sizes, name: str = "class_sizes") -> np.ndarray:
+def check_class_sizes(class_sizes, name: str = "class_sizes") -> np.ndarray:
+    """Per-class sample counts: a non-empty 1-D vector of integers in [0, 2**53] (exact in float64)."""
     if class_sizes is None:
         raise TypeError(f"{name} is required (one non-negative integer per class), got None")
     raw = _as_vector(class_sizes, name, "class sizes")
     _first_bad(raw, ~np.isfinite(raw) | (raw < 0) | (raw != np.round(raw)) | (raw > MAX_SIZE), name,
                "be non-negative integers at most 2**53 (larger ones are not exact in float64)")
     if raw.sum() <= 0:
-        raise ValueError(f"{name} must contain at least one sample, got {class_sizes!r}")
+        raise ValueError(f"{name} must contain at least one sample (a positive sum), got {class_sizes!r}")
     if raw.sum() > MAX_SIZE:
         raise ValueError(f"{name} must sum to at most 2**53 (larger totals are not exact in float64), got "
                          f"a total of {raw.sum():.17g}")
@@ -397,7 +399,7 @@ def drop_densities(recalls=None, class_sizes=None, density=None, *, errors=None,
     >>> drop_densities(errors=[1e-20, 2e-20], class_sizes=[100, 100], density=0.5).round(3).tolist()
     [0.333, 0.667]
     """
-    sizes = _check_sizes(class_sizes)
+    sizes = check_class_sizes(class_sizes)
     w, _ = _rule_weights(recalls, errors, sizes, allocation_rule, alpha)
     d = check_density(density)
     floors = _check_min_count(min_count, sizes)
@@ -442,7 +444,7 @@ def drop_counts(recalls=None, class_sizes=None, density=None, rule: str = "paper
     >>> drop_counts([0.9, 0.7], [100, 300], 0.5, rule="code").tolist()
     [50, 150]
     """
-    sizes = _check_sizes(class_sizes)
+    sizes = check_class_sizes(class_sizes)
     w, key = _rule_weights(recalls, errors, sizes, allocation_rule, alpha)
     d = check_density(density)
     check_option(rule, "rule", RULES)
@@ -468,7 +470,7 @@ def counts_from_densities(densities, class_sizes, density, *, min_count=0) -> np
     >>> counts_from_densities([0.2, 0.8], [100, 100], 0.5).tolist()
     [20, 80]
     """
-    sizes = _check_sizes(class_sizes)
+    sizes = check_class_sizes(class_sizes)
     dens = _as_vector(densities, "densities", "class densities")
     if dens.size != sizes.size:
         raise ValueError(f"densities must have one entry per class ({sizes.size}), got {dens.size}")
@@ -496,7 +498,7 @@ def uniform_counts(class_sizes, density, *, min_count=0) -> np.ndarray:
     >>> uniform_counts([15, 15, 15], 0.5).tolist()  # 22.5 -> 23; quotas 7.5, ties to the lower index
     [8, 8, 7]
     """
-    sizes = _check_sizes(class_sizes)
+    sizes = check_class_sizes(class_sizes)
     d = check_density(density)
     floors = _check_min_count(min_count, sizes)
     total = total_kept(int(sizes.sum()), d)

@@ -1,4 +1,6 @@
-r"""Confidence intervals for proportions: one implementation for Monte-Carlo risks and test accuracies.
+r"""Proportions: per-class recalls from predictions (:func:`class_recalls`, used by the recall
+predictors and by the real-data pipeline) and their confidence intervals, one implementation for
+Monte-Carlo risks and test accuracies.
 
 Wilson score interval (Wilson 1927; Brown, Cai & DasGupta 2001, *Statist. Sci.* 16, eq. 4) for
 :math:`k` successes in :math:`n` Bernoulli trials at level :math:`1-\alpha`, with
@@ -18,7 +20,7 @@ from scipy.special import ndtri
 
 from .validation import check_real
 
-__all__ = ["wilson_interval"]
+__all__ = ["wilson_interval", "correct_counts", "class_recalls"]
 
 
 def wilson_interval(successes, trials, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -44,3 +46,20 @@ def wilson_interval(successes, trials, level: float = 0.95) -> tuple[np.ndarray,
     low = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))    # exact ends: no rounding residue
     high = np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0))
     return low, high
+
+
+def correct_counts(predictions, labels, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(correct, n)`` per class: samples of class k predicted as k, and samples of class k
+    (non-negative integer arrays of class ids < ``num_classes``; unchecked: callers validate, e.g.
+    ``empirical.stats.class_correct_counts``)."""
+    pred = np.asarray(predictions)
+    y = np.asarray(labels)
+    return np.bincount(y[pred == y], minlength=num_classes), np.bincount(y, minlength=num_classes)
+
+
+def class_recalls(predictions, labels, num_classes: int) -> np.ndarray:
+    """Recall of each class (= per-class accuracy) ``#{pred == y == k} / #{y == k}``; NaN for an absent
+    class."""
+    correct, n = correct_counts(predictions, labels, num_classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return correct / n

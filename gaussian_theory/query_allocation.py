@@ -16,14 +16,48 @@ from __future__ import annotations
 
 import numpy as np
 
-from .allocation import counts_from_densities
+from .allocation import check_class_sizes, counts_from_densities
 from .minimax import MinimaxAllocation, minimax_densities
 from .mixture import GaussianMixture
 from .montecarlo import integer_seed
 from .surrogate import fit_gaussian_surrogate
 from .validation import as_float_array, check_int, derive_seed
 
-__all__ = ["query_surrogate", "minimax_from_logits"]
+__all__ = ["query_surrogate", "minimax_from_logits", "check_logits_labels", "check_sizes_for"]
+
+
+def check_logits_labels(logits, labels) -> tuple[np.ndarray, np.ndarray]:
+    """(n, K) finite float logits and (n,) int64 labels in 0..K-1 with every class present."""
+    z = as_float_array(logits, "logits")
+    if z.ndim != 2 or z.shape[1] < 2 or z.shape[0] < 1:
+        raise ValueError(f"logits must be an (n, K) array with n >= 1 and K >= 2, got shape {z.shape}")
+    y = np.asarray(labels)
+    if y.shape != (z.shape[0],):
+        raise ValueError(f"labels must have shape ({z.shape[0]},) (one per row of logits), got shape "
+                         f"{y.shape}")
+    if y.dtype.kind not in "iu":
+        if y.dtype.kind == "f" and np.isfinite(y).all() and (y == np.round(y)).all():
+            y = y.astype(np.int64)
+        else:
+            raise TypeError(f"labels must be integer class labels, got dtype {y.dtype}")
+    k = z.shape[1]
+    if y.min() < 0 or y.max() >= k:
+        raise ValueError(f"labels must lie in 0..{k - 1} (the logits' columns), got values "
+                         f"{int(y.min())}..{int(y.max())}")
+    missing = np.setdiff1d(np.arange(k), y)
+    if missing.size:
+        raise ValueError(f"labels must contain every class 0..{k - 1} (a recall needs samples), missing "
+                         f"{missing.tolist()}")
+    return z, y.astype(np.int64)
+
+
+def check_sizes_for(class_sizes, k: int) -> np.ndarray:
+    """The K training class sizes (:func:`gaussian_theory.allocation.check_class_sizes`), one per class."""
+    sizes = check_class_sizes(class_sizes)
+    if sizes.shape != (k,):
+        raise ValueError(f"class_sizes must have one entry per class ({k}), got {sizes.size}: "
+                         f"{class_sizes!r}")
+    return sizes
 
 
 def query_surrogate(logits, labels, class_sizes, *, n_mc=20_000, seed=0) -> GaussianMixture:
@@ -34,21 +68,8 @@ def query_surrogate(logits, labels, class_sizes, *, n_mc=20_000, seed=0) -> Gaus
     ``logits``: (n, K) validation logits; ``labels``: (n,) integers in ``0..K-1``, every class present
     (>= 2 samples each); ``class_sizes``: the K training class sizes.
     """
-    z = as_float_array(logits, "logits")
-    if z.ndim != 2 or z.shape[1] < 2:
-        raise ValueError(f"logits must be an (n, K) array with K >= 2, got shape {z.shape}")
-    y = np.asarray(labels)
-    if y.shape != (z.shape[0],) or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"labels must be {z.shape[0]} integers (one per row of logits), got shape {y.shape} "
-                         f"and dtype {y.dtype}")
-    k = z.shape[1]
-    present = np.unique(y)
-    if present.tolist() != list(range(k)):
-        raise ValueError(f"labels must contain every class 0..{k - 1} of the logits, got {present.tolist()}")
-    sizes = as_float_array(class_sizes, "class_sizes")
-    if sizes.shape != (k,) or not (np.isfinite(sizes).all() and (sizes >= 0).all() and sizes.sum() > 0):
-        raise ValueError(f"class_sizes must be {k} non-negative numbers with a positive sum, "
-                         f"got {class_sizes!r}")
+    z, y = check_logits_labels(logits, labels)
+    sizes = check_sizes_for(class_sizes, z.shape[1])   # rejects an all-zero vector too
     accuracy = float(np.mean(z.argmax(axis=1) == y))
     gm = fit_gaussian_surrogate(z, y, covariance="tied", calibrate_to=accuracy, n_mc=n_mc,
                                 seed=derive_seed(integer_seed(seed), "calibrate"))

@@ -39,10 +39,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from .allocation import round_half_up
+from .intervals import class_recalls
 from .mixture import GaussianMixture, RiskEstimate
 from .montecarlo import integer_seed
-from .query_allocation import query_surrogate
-from .validation import as_float_array, as_generator, check_int, check_seed, derive_seed
+from .query_allocation import check_logits_labels, check_sizes_for, query_surrogate
+from .validation import (
+    as_generator,
+    check_class_densities,
+    check_int,
+    check_seed,
+    derive_seed,
+)
 
 __all__ = ["prior_shift_recalls", "surrogate_prior_shift_recalls", "finite_sample_recalls",
            "FiniteSampleRecalls", "predict_recalls", "RecallPrediction", "logit_recalls"]
@@ -51,53 +58,10 @@ _CHUNK_BYTES = 64 * 2**20
 
 
 # ----------------------------------------------------------------------------- validation helpers
-def _check_logits_labels(logits, labels) -> tuple[np.ndarray, np.ndarray]:
-    z = as_float_array(logits, "logits")
-    if z.ndim != 2 or z.shape[1] < 2 or z.shape[0] < 1:
-        raise ValueError(f"logits must be an (n, K) array with n >= 1 and K >= 2, got shape {z.shape}")
-    y = np.asarray(labels)
-    if y.shape != (z.shape[0],):
-        raise ValueError(f"labels must have shape ({z.shape[0]},) (one per row of logits), got shape "
-                         f"{y.shape}")
-    if y.dtype.kind not in "iu":
-        if y.dtype.kind == "f" and np.isfinite(y).all() and (y == np.round(y)).all():
-            y = y.astype(np.int64)
-        else:
-            raise TypeError(f"labels must be integer class labels, got dtype {y.dtype}")
-    k = z.shape[1]
-    if y.min() < 0 or y.max() >= k:
-        raise ValueError(f"labels must lie in 0..{k - 1} (the logits' columns), got values "
-                         f"{int(y.min())}..{int(y.max())}")
-    missing = np.setdiff1d(np.arange(k), y)
-    if missing.size:
-        raise ValueError(f"labels must contain every class 0..{k - 1} (a recall needs samples), missing "
-                         f"{missing.tolist()}")
-    return z, y.astype(np.int64)
-
-
 def _check_densities(densities, k: int, name: str = "densities") -> np.ndarray:
-    if isinstance(densities, (str, bytes)) or np.ndim(densities) == 0:
-        raise TypeError(f"{name} must be a sequence of {k} class densities, got {densities!r}")
-    d = as_float_array(densities, name)
-    if d.shape != (k,):
-        raise ValueError(f"{name} must have shape ({k},) (one per class), got shape {d.shape}")
-    if ((d < 0) | (d > 1)).any():
-        j = int(np.flatnonzero((d < 0) | (d > 1))[0])
-        raise ValueError(f"{name} must lie in [0, 1], got {name}[{j}] = {float(d[j])!r}")
-    if not (d > 0).any():
-        raise ValueError(f"{name} keep no class (all 0), got {densities!r}")
-    return d
-
-
-def _check_sizes(class_sizes, k: int) -> np.ndarray:
-    if isinstance(class_sizes, (str, bytes)) or np.ndim(class_sizes) == 0:
-        raise TypeError(f"class_sizes must be a sequence of {k} class sizes, got {class_sizes!r}")
-    n = as_float_array(class_sizes, "class_sizes")
-    if n.shape != (k,):
-        raise ValueError(f"class_sizes must have shape ({k},) (one per class), got shape {n.shape}")
-    if (n < 0).any() or (n != np.round(n)).any():
-        raise ValueError(f"class_sizes must be non-negative integers, got {class_sizes!r}")
-    return n
+    """One kept fraction per class in [0, 1], not all 0
+    (:func:`gaussian_theory.validation.check_class_densities`)."""
+    return check_class_densities(densities, np.full(k, 1.0 / k), name)
 
 
 def _surrogate(model, labels, class_sizes, seed) -> GaussianMixture:
@@ -108,8 +72,8 @@ def _surrogate(model, labels, class_sizes, seed) -> GaussianMixture:
         return model
     if labels is None:
         raise ValueError("model must be a GaussianMixture surrogate, or (n, K) logits together with labels")
-    z, y = _check_logits_labels(model, labels)
-    sizes = _check_sizes(class_sizes, z.shape[1])
+    z, y = check_logits_labels(model, labels)
+    sizes = check_sizes_for(class_sizes, z.shape[1])
     return query_surrogate(z, y, sizes, seed=derive_seed(integer_seed(seed), "surrogate"))
 
 
@@ -117,13 +81,10 @@ def _surrogate(model, labels, class_sizes, seed) -> GaussianMixture:
 def logit_recalls(logits, labels) -> np.ndarray:
     r"""The recalls of the logits themselves, :math:`\frac1{|I_k|}\sum_{i\in I_k}[\arg\max_jz_{ij}=k]`
     (ties to the lower index)."""
-    z, y = _check_logits_labels(logits, labels)
-    return _recalls_of(np.argmax(z, axis=1), y, z.shape[1])
+    z, y = check_logits_labels(logits, labels)
+    return class_recalls(np.argmax(z, axis=1), y, z.shape[1])
 
 
-def _recalls_of(pred, y, k) -> np.ndarray:
-    hits = np.bincount(y, weights=(pred == y).astype(float), minlength=k)
-    return hits / np.bincount(y, minlength=k)
 
 
 def prior_shift_recalls(logits, labels, densities) -> np.ndarray:
@@ -141,11 +102,11 @@ def prior_shift_recalls(logits, labels, densities) -> np.ndarray:
     >>> prior_shift_recalls(z, [0, 1, 0, 1], [1.0, 0.5]).tolist()  # log 0.5 = -0.69 flips the last sample
     [1.0, 0.5]
     """
-    z, y = _check_logits_labels(logits, labels)
+    z, y = check_logits_labels(logits, labels)
     d = _check_densities(densities, z.shape[1])
     with np.errstate(divide="ignore"):
         shift = np.log(d / d.max())
-    return _recalls_of(np.argmax(z + shift, axis=1), y, z.shape[1])
+    return class_recalls(np.argmax(z + shift, axis=1), y, z.shape[1])
 
 
 def surrogate_prior_shift_recalls(model, densities, *, labels=None, class_sizes=None, n_mc=20_000,
@@ -239,7 +200,7 @@ def finite_sample_recalls(model, class_sizes, densities, *, labels=None, trials=
     rng = as_generator(seed)
     gm = _surrogate(model, labels, class_sizes, rng)
     k, p = gm.n_classes, gm.dim
-    sizes = _check_sizes(class_sizes, k)
+    sizes = check_sizes_for(class_sizes, k)
     d = _check_densities(densities, k)
     counts = round_half_up(d * sizes)
     present = counts > 0
@@ -305,8 +266,8 @@ def predict_recalls(logits, labels, class_sizes, allocations, *, surrogate=None,
     surrogate's prior shift uses the same draws for every allocation (common random numbers), the
     finite-sample model a stream per allocation name.
     """
-    z, y = _check_logits_labels(logits, labels)
-    sizes = _check_sizes(class_sizes, z.shape[1])
+    z, y = check_logits_labels(logits, labels)
+    sizes = check_sizes_for(class_sizes, z.shape[1])
     base = integer_seed(seed)
     if not isinstance(allocations, dict) or not allocations:
         raise TypeError(f"allocations must be a non-empty dict {{name: densities}}, got {allocations!r}")
