@@ -3,7 +3,7 @@
 For every (seed, density) with a Random run (uniform pruning, ``quota none``) and at least one
 Random+DRoP / Random+DRoP(a=0.7) / Random+probit / Random+minimax run of the CIFAR-10 small-CNN study,
 the per-class recalls after each allocation are predicted from that seed's *random-score query model*
-(its cached held-out validation logits, ``_query/<query_id>.pt``, written by ``empirical/pipeline.py``;
+(its held-out validation logits, ``query_logits/<query_id>.npz``, written by ``empirical/pipeline.py``;
 the same query model picked the allocations) and compared with the measured per-class **test**
 recalls of the final models (``metrics.recalls``). The allocation's densities are the realised ones,
 kept count / class size (``selection.class_counts``, else ``quota.counts``).
@@ -27,15 +27,17 @@ the same seed), and the least-squares slope of measured on predicted change (1 =
 Random runs' per-class test recalls -- a measured change is this noisy (times sqrt 2) even when nothing
 changes.
 
-Run by hand (seconds; torch is needed only to read the query caches)::
+Run by hand (seconds; the query logits are committed as ``query_logits/*.npz``; torch is needed only to
+read the pipeline's query caches instead)::
 
     python bench/recall_prediction_check.py [--results DIR] [--query DIR] [--trials 20] [--plot DIR]
 
-``--plot DIR`` writes ``recall_prediction.png``/``.pdf``: (a) predicted vs measured per-class recall change,
-one point per class x allocation x seed/density, one column per predictor, Pearson r and slope of the
-rule-based allocations (DRoP, DRoP(a=0.7), probit) in the titles, minimax drawn as crosses (the failure
-case); (b) the same zoomed on the rule-based points; (c) measured vs predicted worst-class recall per
-allocation and seed/density. ``recall_prediction.csv`` holds every point (tidy, one row each).
+``--plot DIR`` writes ``recall_prediction.png``/``.pdf``, panels lettered row by row: top row (a)-(c),
+predicted vs measured per-class recall change, one point per class x allocation x seed/density, one
+column per predictor, Pearson r and slope of the rule-based allocations (DRoP, DRoP(a=0.7), probit) in
+the titles, minimax drawn as crosses (the failure case); middle row (d)-(f), the same zoomed on the
+rule-based points; bottom row (g)-(i), measured vs predicted worst-class recall per allocation and
+seed/density. ``recall_prediction.csv`` holds every point (tidy, one row each).
 """
 
 from __future__ import annotations
@@ -47,7 +49,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-import torch
 from scipy.stats import pearsonr, spearmanr
 
 from gaussian_theory.allocation import uniform_counts
@@ -95,12 +96,24 @@ def query_run(runs: dict) -> dict:
     return runs.get("DRoP") or next(r for n, r in runs.items() if n != "uniform")
 
 
+def load_query_logits(qdir: Path, qid: str) -> dict | None:
+    """``{"logits", "labels"}`` of query model ``qid``: the committed ``query_logits/<qid>.npz``, else the
+    pipeline's cache ``_query/<qid>.pt`` (None if it has no validation outputs)."""
+    npz = qdir / f"{qid}.npz"
+    if npz.is_file():
+        with np.load(npz) as z:
+            return {"logits": z["val_logits"], "labels": z["val_labels"]}
+    import torch
+
+    return torch.load(qdir / f"{qid}.pt", map_location="cpu", weights_only=False).get("val_outputs")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--results", type=Path, default=REPO / "results" / "cifar10-smallcnn")
     ap.add_argument("--query", type=Path, default=None,
-                    help="folder of the query caches, the pipeline's _query/ (default: RESULTS/_query; the "
-                    "caches are not committed, so pass the folder the grid ran in)")
+                    help="folder of the query logits, the pipeline's query_logits/*.npz (default: "
+                    "RESULTS/query_logits, committed) or of its query caches _query/*.pt")
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--plot", type=Path, default=None, metavar="DIR",
@@ -108,13 +121,13 @@ def main(argv=None) -> None:
                     "change and worst-class recall, one column per predictor) and recall_prediction.csv "
                     "(the points, one row each) into DIR, e.g. figures/empirical")
     args = ap.parse_args(argv)
-    qdir = args.query or (args.results / "_query")
+    qdir = args.query or (args.results / "query_logits")
     qdir = qdir if qdir.is_dir() else None
     groups = load_runs(args.results)
     if not groups or qdir is None:
         raise SystemExit(f"no (seed, density) with a Random run and an allocation run in {args.results}, "
-                         "or no query cache folder: pass --query DIR (the _query/ folder of the grid's "
-                         "--out)")
+                         "or no query logits folder: pass --query DIR (query_logits/ or _query/ of the "
+                         "grid's --out)")
     # rows: one per (seed, density, allocation, class)
     rows = defaultdict(list)
     uniform_measured = defaultdict(list)
@@ -123,8 +136,7 @@ def main(argv=None) -> None:
     for (seed, density), runs in sorted(groups.items()):
         qrun = query_run(runs)
         qid = qrun["query"]["query_id"]
-        cache = torch.load(qdir / f"{qid}.pt", map_location="cpu", weights_only=False)
-        vo = cache.get("val_outputs")
+        vo = load_query_logits(qdir, qid)
         if vo is None:
             print(f"  seed {seed} d={density}: query cache {qid} has no val_outputs; skipped")
             continue
@@ -292,6 +304,8 @@ def plot(rows, names, out_dir: Path, class_names=None) -> dict:
                           "worst_bias_rule": float(np.mean(w_rule)) if w_rule else float("nan"),
                           "worst_bias_minimax": float(np.mean(w_mm)) if w_mm else float("nan")}
             st = stats[key]
+            # panels lettered row by row: (a)-(c) the changes, (d)-(f) their zoom, (g)-(i) worst class
+            top, zoom, bottom = (f"({chr(ord('a') + row * len(PANELS) + col)})" for row in range(3))
             for row, ax in enumerate(axes[:, col]):
                 if row < 2:
                     for name in names[1:]:
@@ -309,10 +323,10 @@ def plot(rows, names, out_dir: Path, class_names=None) -> dict:
                     if row == 0:
                         mm_line = (f"minimax (failure case): r = {r_mm:.2f}, slope {s_mm:.2f}"
                                    if "minimax" in names else "no minimax runs")
-                        ax.set_title(f"(a) {title}\nrule-based: Pearson r = {r_rule:.2f}, slope {s_rule:.2f} "
-                                     f"(n = {st['n_rule']})\n{mm_line}")
+                        ax.set_title(f"{top} {title}\nrule-based: Pearson r = {r_rule:.2f}, "
+                                     f"slope {s_rule:.2f} (n = {st['n_rule']})\n{mm_line}")
                     else:
-                        ax.set_title(f"(b) zoom of (a) on the rule-based points\nrule-based: mean "
+                        ax.set_title(f"{zoom} zoom of {top} on the rule-based points\nrule-based: mean "
                                      f"|predicted - measured| = {mae_rule:.3f}")
                     if col == 0:
                         ax.set_ylabel("measured change vs the Random run\n(same seed and density)")
@@ -338,7 +352,7 @@ def plot(rows, names, out_dir: Path, class_names=None) -> dict:
                         ax.indicate_inset_zoom(inset, edgecolor="grey")
                     lim = (wlo, whi)
                     ax.set_xlabel("predicted worst-class recall\n(measured uniform + predicted change)")
-                    ax.set_title(f"(c) worst-class recall (error = predicted - measured)\nrule-based: "
+                    ax.set_title(f"{bottom} worst-class recall (error = predicted - measured)\nrule-based: "
                                  f"mean |error| {st['worst_mae_rule']:.3f}, mean error "
                                  f"{st['worst_bias_rule']:+.3f}\n" +
                                  (f"minimax: mean error {st['worst_bias_minimax']:+.3f}" if "minimax" in names

@@ -9,7 +9,10 @@ Per study (:func:`empirical.report.group_runs`):
 * ``recalls_<dataset>_<model>_<recipe>[_<study>]_d<density>.{png,pdf}``: per-class test recall (mean over
   seeds) at one density (default 0.5), methods × classes.
 
-Files are written atomically (:func:`gaussian_theory.atomic.atomic_write`).
+Each figure has a caption (:func:`figure_captions`) built from the same numbers; ``droplab empirical
+report`` writes them into ``README.md`` next to the figures (one section per figure), and the
+documentation site's "Real data" page is made from that file. Files are written atomically
+(:func:`gaussian_theory.atomic.atomic_write`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,13 @@ import numpy as np
 
 from gaussian_theory.atomic import atomic_write
 
-__all__ = ["accuracy_figure", "recall_heatmap", "write_figures"]
+__all__ = ["accuracy_figure", "recall_heatmap", "write_figures", "figure_captions", "accuracy_caption",
+           "recall_caption"]
+
+#: what the third panel of the accuracy figure says when the study has nothing to pair with Random
+NO_BASELINE = ("no Random baseline (score random, quota none)\nat these densities and seeds:\n"
+               "no paired difference")
+NO_PAIRED_METHOD = "no method paired with Random\n(same density and seed)"
 
 
 def _save(fig, stem: Path) -> list[Path]:
@@ -71,15 +80,19 @@ def accuracy_figure(summary, study: dict):
             hi = np.array([r["paired_worst_class_diff_max"] for r in paired]) - mean
             axes[2].errorbar(dp + 0.006 * (i - len(by_method) / 2), mean, yerr=[lo, hi], fmt="o-", color=col,
                              ms=4, capsize=3, label=method)
-    axes[2].axhline(0.0, color="k", lw=0.8)
     axes[0].set(xlabel="dataset density d", ylabel="average test accuracy")
     axes[1].set(xlabel="dataset density d", ylabel="worst-class test accuracy")
     axes[2].set(xlabel="dataset density d", ylabel="worst-class accuracy − Random (same seed)")
     for ax in axes:
         ax.grid(alpha=0.3)
     axes[1].legend(fontsize=8)
-    if axes[2].has_data():
+    if _has_pairs(summary):
+        axes[2].axhline(0.0, color="k", lw=0.8)
         axes[2].legend(fontsize=8)
+    else:   # say why the panel is empty (no legend: nothing to label)
+        axes[2].text(0.5, 0.5, NO_PAIRED_METHOD if _has_baseline(summary) else NO_BASELINE,
+                     transform=axes[2].transAxes, ha="center", va="center", fontsize=10, color="0.3")
+        axes[2].set(xticks=[], yticks=[])
     seeds = ", ".join(map(str, study["seeds"]))
     fig.suptitle(f"{study['label']}: mean over seeds ({seeds}); bands and bars: min–max over seeds")
     return fig
@@ -118,18 +131,93 @@ def recall_heatmap(class_summary, study: dict, density: float):
     return fig
 
 
+def _has_pairs(summary) -> bool:
+    return any(r["n_pairs"] for r in summary)
+
+
+def _has_baseline(summary) -> bool:
+    return any(r["method"] == "Random" and r["density"] != 1 for r in summary)
+
+
+def _seeds(study: dict) -> str:
+    return ", ".join(map(str, study["seeds"]))
+
+
+def accuracy_caption(summary, study: dict) -> str:
+    """The caption of :func:`accuracy_figure` (Markdown, one paragraph), from the same rows."""
+    full = [r for r in summary if r["density"] == 1 and r["method"] == "Random"]
+    methods = list(dict.fromkeys(r["method"] for r in summary if r not in full))
+    text = [f"Average (left) and worst-class (middle) test accuracy against the dataset density d, "
+            f"{study['label']}, one colour per method ({', '.join(methods)}): line, mean over the seeds "
+            f"({_seeds(study)}); shaded band, min–max over seeds."]
+    if full:
+        text.append(f"Dashed black line, grey band and square at d = 1: training on all the data "
+                    f"({full[0]['n_seeds']} seed{'s' * (full[0]['n_seeds'] > 1)}).")
+    paired = [r for r in summary if r["n_pairs"]]
+    if paired:
+        best = max(paired, key=lambda r: r["paired_worst_class_diff_mean"])
+        worst = min(paired, key=lambda r: r["paired_worst_class_diff_mean"])
+        text.append("Right: the worst-class accuracy minus that of the Random run of the same seed and "
+                    "density (dot: mean over seeds; bar: min–max over seeds); above 0 the method lifts "
+                    f"the worst class. Highest mean difference: {best['method']} at d = {best['density']:g} "
+                    f"({best['paired_worst_class_diff_mean']:+.3f}); lowest: {worst['method']} at "
+                    f"d = {worst['density']:g} ({worst['paired_worst_class_diff_mean']:+.3f}).")
+    elif _has_baseline(summary):
+        text.append("Right: empty: no method has a Random run of the same density and seed to be paired "
+                    "with.")
+    else:
+        text.append("Right: empty: the study has no Random baseline (score random, quota none) at these "
+                    "densities, so there is no paired difference.")
+    return " ".join(text)
+
+
+def recall_caption(class_summary, study: dict, density: float) -> str | None:
+    """The caption of :func:`recall_heatmap` (Markdown, one paragraph); ``None`` without a run at
+    ``density``."""
+    rows = [r for r in class_summary if np.isclose(r["density"], density)]
+    if not rows:
+        return None
+    lowest = {}
+    for r in rows:
+        if r["method"] not in lowest or r["recall_mean"] < lowest[r["method"]]["recall_mean"]:
+            lowest[r["method"]] = r
+    values = [r["recall_mean"] for r in rows]
+    return (f"Per-class test recall at d = {density:g}, {study['label']}: one row per method (its number "
+            "of seeds in parentheses), one column per class; each cell is the mean over seeds, coloured "
+            f"from the lowest ({min(values):.2f}) to the highest ({max(values):.2f}) cell. The worst "
+            "class of each method: " + "; ".join(f"{m}: {r['class_name']} {r['recall_mean']:.2f}"
+                                                 for m, r in lowest.items()) + ".")
+
+
+def _figure_plan(summary, class_summary, studies: dict, heatmap_density: float):
+    """``(stem, title, caption, draw)`` for every figure of every study, in order."""
+    tags = {sid: "_".join(str(st["config"].get(k)) for k in ("dataset", "model", "recipe"))
+            for sid, st in studies.items()}
+    for sid, st in studies.items():
+        tag = tags[sid] + (f"_{sid}" if list(tags.values()).count(tags[sid]) > 1 else "")
+        rows = [r for r in summary if r["study"] == sid]
+        yield (f"accuracy_{tag}", f"Accuracy against density: {st['label']}", accuracy_caption(rows, st),
+               lambda rows=rows, st=st: accuracy_figure(rows, st))
+        crows = [r for r in class_summary if r["study"] == sid]
+        caption = recall_caption(crows, st, heatmap_density)
+        if caption is not None:
+            yield (f"recalls_{tag}_d{heatmap_density:g}",
+                   f"Per-class recall at d = {heatmap_density:g}: {st['label']}", caption,
+                   lambda crows=crows, st=st: recall_heatmap(crows, st, heatmap_density))
+
+
+def figure_captions(summary, class_summary, studies: dict, heatmap_density: float = 0.5) -> list[dict]:
+    """``{"stem", "title", "caption"}`` of every figure :func:`write_figures` writes (same order; the
+    files are ``<stem>.png`` and ``<stem>.pdf``)."""
+    return [{"stem": stem, "title": title, "caption": caption}
+            for stem, title, caption, _ in _figure_plan(summary, class_summary, studies, heatmap_density)]
+
+
 def write_figures(summary, class_summary, studies: dict, out: Path,
                   heatmap_density: float = 0.5) -> list[Path]:
     """Both figures for every study; returns the files written."""
     out = Path(out)
     written = []
-    tags = {sid: "_".join(str(st["config"].get(k)) for k in ("dataset", "model", "recipe"))
-            for sid, st in studies.items()}
-    for sid, st in studies.items():
-        tag = tags[sid] + (f"_{sid}" if list(tags.values()).count(tags[sid]) > 1 else "")
-        fig = accuracy_figure([r for r in summary if r["study"] == sid], st)
-        written += _save(fig, out / f"accuracy_{tag}")
-        fig = recall_heatmap([r for r in class_summary if r["study"] == sid], st, heatmap_density)
-        if fig is not None:
-            written += _save(fig, out / f"recalls_{tag}_d{heatmap_density:g}")
+    for stem, _, _, draw in _figure_plan(summary, class_summary, studies, heatmap_density):
+        written += _save(draw(), out / stem)
     return written

@@ -4,13 +4,28 @@ pruning, and the class allocations of DRoP (Vysogorets, Ahuja, Kempe, ICLR 2025)
 Imports without torch. See the README for a map from the paper's formulas to functions.
 """
 
-from .allocation import drop_counts, drop_densities, uniform_counts
-from .finite_allocation import optimal_densities_mc
-from .mixture import GaussianMixture
-from .recall_prediction import finite_sample_recalls, predict_recalls, prior_shift_recalls
-from .simulation import RandomPruning, ScorePruning, SSPPruning, simulate
-from .surrogate import fit_gaussian_surrogate
-from .two_gaussians import SSPResult, TwoGaussians
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # static analysers and IDEs see the names; at run time __getattr__ imports them
+    from .allocation import drop_counts, drop_densities, uniform_counts
+    from .finite_allocation import optimal_densities_mc
+    from .mixture import GaussianMixture
+    from .recall_prediction import finite_sample_recalls, predict_recalls, prior_shift_recalls
+    from .simulation import RandomPruning, ScorePruning, SSPPruning, simulate
+    from .surrogate import fit_gaussian_surrogate
+    from .two_gaussians import SSPResult, TwoGaussians
+
+#: where each public name lives; imported on first use (PEP 562), so that ``import gaussian_theory``
+#: (and ``droplab --help``, which imports the package) does not pay for scipy and the solvers
+_SOURCES = {
+    "drop_counts": "allocation", "drop_densities": "allocation", "uniform_counts": "allocation",
+    "optimal_densities_mc": "finite_allocation", "GaussianMixture": "mixture",
+    "finite_sample_recalls": "recall_prediction", "predict_recalls": "recall_prediction",
+    "prior_shift_recalls": "recall_prediction", "RandomPruning": "simulation", "ScorePruning": "simulation",
+    "SSPPruning": "simulation", "simulate": "simulation", "fit_gaussian_surrogate": "surrogate",
+    "SSPResult": "two_gaussians", "TwoGaussians": "two_gaussians",
+}
 
 #: The package version, defined here only (pyproject.toml reads it: ``[tool.setuptools.dynamic]``).
 __version__ = "0.1.0"
@@ -21,3 +36,15 @@ __all__ = [
     "drop_densities", "drop_counts", "uniform_counts", "prior_shift_recalls", "finite_sample_recalls",
     "predict_recalls", "__version__",
 ]
+
+
+def __getattr__(name):
+    if name in _SOURCES:
+        value = getattr(importlib.import_module(f".{_SOURCES[name]}", __name__), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -219,9 +219,10 @@ def water_fill(weights, caps, budget: float, floors=None) -> np.ndarray:
     :math:`\sum_k x_k(c)` is piecewise linear in :math:`c` with kinks at :math:`\mathrm{lo}_k/w_k` and
     :math:`\mathrm{cap}_k/w_k`; the kinks are sorted and :math:`c` found from cumulative sums.
     """
-    w = np.asarray(weights, dtype=float)
-    cap = np.asarray(caps, dtype=float)
-    lo = np.zeros_like(cap) if floors is None else np.minimum(np.asarray(floors, dtype=float), cap)
+    w = _check_bins(weights, "weights")
+    cap = _check_bins(caps, "caps", w.size)
+    lo = np.zeros_like(cap) if floors is None else np.minimum(_check_bins(floors, "floors", w.size), cap)
+    budget = check_real(budget, "budget", minimum=0.0)
     total_cap = cap.sum()
     if not (lo.sum() * (1 - 1e-12) <= budget <= total_cap * (1 + 1e-12)):
         raise ValueError(f"budget must lie in [sum(floors)={lo.sum()}, sum(caps)={total_cap}], "
@@ -241,6 +242,16 @@ def water_fill(weights, caps, budget: float, floors=None) -> np.ndarray:
     else:
         x[zero] = _clip_fill(cap[zero], lo[zero], cap[zero], budget - x[~zero].sum())
     return np.minimum(x, cap)
+
+
+def _check_bins(values, name: str, size: int | None = None) -> np.ndarray:
+    """A non-empty 1-D vector of finite numbers >= 0 (of length ``size`` when given): the weights, caps
+    and floors of :func:`water_fill`, which would otherwise clamp a negative entry or read NaN as 0."""
+    arr = _as_vector(values, name, "non-negative numbers")
+    if size is not None and arr.size != size:
+        raise ValueError(f"{name} must have one entry per bin ({size}), got {arr.size}: {values!r}")
+    _first_bad(arr, ~np.isfinite(arr) | (arr < 0), name, "be finite and >= 0")
+    return arr
 
 
 def _clip_fill(w: np.ndarray, lo: np.ndarray, cap: np.ndarray, budget: float) -> np.ndarray:
@@ -293,9 +304,14 @@ def largest_remainder(quotas, caps, total: int, priority=None, floors=None) -> n
     the recalls, so a harder class wins a tie), then by class index. A class at its cap never
     receives a unit, and a class at its (integer) floor never gives one back.
     """
-    q = np.asarray(quotas, dtype=float)
-    cap = np.asarray(caps, dtype=np.int64)
-    low = np.zeros_like(cap) if floors is None else np.asarray(floors, dtype=np.int64)
+    q = _check_bins(quotas, "quotas")
+    cap = _check_counts(caps, "caps", q.size)
+    low = np.zeros_like(cap) if floors is None else _check_counts(floors, "floors", q.size)
+    total = check_int(total, "total", minimum=0)
+    _first_bad(low, low > cap, "floors", "not exceed caps")
+    if not int(low.sum()) <= total <= int(cap.sum()):
+        raise ValueError(f"total must lie in [sum(floors), sum(caps)] = [{int(low.sum())}, "
+                         f"{int(cap.sum())}], got {total}")
     counts = np.clip(np.floor(q + 1e-9).astype(np.int64), low, cap)  # 1e-9: 4.9999999999 is 5
     missing = int(total - counts.sum())
     if missing < 0:  # quotas summed above total by rounding; take back from smallest remainders
@@ -320,17 +336,31 @@ def largest_remainder(quotas, caps, total: int, priority=None, floors=None) -> n
     return counts
 
 
+def _check_counts(values, name: str, size: int) -> np.ndarray:
+    """``size`` non-negative integers (whole floats accepted) as int64."""
+    arr = _check_bins(values, name, size)
+    _first_bad(arr, (arr != np.round(arr)) | (arr > MAX_SIZE), name, "be integers in [0, 2**53]")
+    return arr.astype(np.int64)
+
+
 def round_half_up(x) -> np.ndarray:
     r"""Round to the nearest integer, halves up: :math:`\lfloor x+1/2\rfloor` (+1e-9 so that a
-    product such as 0.3 * 5 = 1.4999999999999998 rounds as written). Vectorised."""
-    return np.floor(np.asarray(x, dtype=float) + 0.5 + 1e-9).astype(np.int64)
+    product such as 0.3 * 5 = 1.4999999999999998 rounds as written). Vectorised; ``ValueError`` for
+    NaN, inf or a value beyond :math:`\pm2^{62}` (no int64 holds it)."""
+    arr = np.asarray(x, dtype=float)
+    if not (np.isfinite(arr) & (np.abs(arr) <= 2.0**62)).all():
+        bad = arr[~(np.isfinite(arr) & (np.abs(arr) <= 2.0**62))].flat[0]
+        raise ValueError(f"round_half_up needs finite numbers within +-2**62, got {float(bad)!r}")
+    return np.floor(arr + 0.5 + 1e-9).astype(np.int64)
 
 
 def total_kept(n_samples: int, density: float) -> int:
     r"""The number of samples a pruning to ``density`` keeps: round(d N) with halves rounded up,
     :func:`round_half_up` of :math:`dN`.
-    Every rule here, and the empirical pipeline's global top-k, uses this one total."""
-    return int(round_half_up(density * n_samples))
+    Every rule here, and the empirical pipeline's global top-k, uses this one total. ``n_samples``: an
+    integer in [0, 2**53]; ``density``: in (0, 1]."""
+    n = check_int(n_samples, "n_samples", minimum=0, maximum=MAX_SIZE)
+    return int(round_half_up(check_density(density) * n))
 
 
 def population_sizes(priors, total: int = 10**6) -> np.ndarray:
@@ -374,23 +404,32 @@ def drop_densities(recalls=None, class_sizes=None, density=None, *, errors=None,
 
     Parameters
     ----------
-    recalls : per-class validation recalls :math:`r_k\in[0,1]` of a query model, or
-    errors : (keyword) per-class errors :math:`e_k=1-r_k\in[0,1]` instead (exactly one of the two).
-    class_sizes : per-class sample counts :math:`N_k\ge0` (integers).
-    density : target dataset density :math:`d\in(0,1]` (fraction of samples kept).
-    allocation_rule : ``"drop"`` (:math:`w_k=e_k^\alpha`) or ``"probit"``
-        (:math:`w_k=\varphi(\Phi^{-1}(r_k))^\alpha`, the two-Gaussian optimum; from recalls alone it
+    recalls : array_like of shape (K,)
+        Per-class validation recalls :math:`r_k\in[0,1]` of a query model (or give ``errors``).
+    class_sizes : array_like of int, shape (K,)
+        Per-class sample counts :math:`N_k\ge0`.
+    density : float
+        Target dataset density :math:`d\in(0,1]` (fraction of samples kept).
+    errors : array_like of shape (K,)
+        Keyword-only: per-class errors :math:`e_k=1-r_k\in[0,1]` instead of ``recalls`` (exactly
+        one of the two).
+    allocation_rule : str
+        ``"drop"``: :math:`w_k=e_k^\alpha`; ``"probit"``:
+        :math:`w_k=\varphi(\Phi^{-1}(r_k))^\alpha`, the two-Gaussian optimum (from recalls alone it
         cannot see Theorem B.1's infinite-threshold case, which
         :meth:`~gaussian_theory.two_gaussians.TwoGaussians.probit_densities` handles).
-    alpha : exponent :math:`\alpha\ge0` on the weights; 1 = the rule itself, 0 = uniform.
-    min_count : keep at least :math:`\min(m,N_k)` samples of class :math:`k` (a floor in the
+    alpha : float
+        Exponent :math:`\alpha\ge0` on the weights; 1 = the rule itself, 0 = uniform.
+    min_count : int
+        Keep at least :math:`\min(m,N_k)` samples of class :math:`k` (a floor in the
         water-filling: :math:`N_kd_k=\mathrm{clip}(cN_kw_k,\min(m,N_k),N_k)`); ValueError if the floors
         exceed :math:`dN`.
 
     Returns
     -------
-    ndarray of shape (K,): fraction of each class to keep. Warns (``UserWarning``) when a non-empty
-    class keeps fewer than ``FEW_SAMPLES`` samples in expectation (:math:`d_kN_k`) where it has more.
+    ndarray of shape (K,)
+        Fraction of each class to keep. Warns (``UserWarning``) when a non-empty class keeps fewer
+        than ``FEW_SAMPLES`` samples in expectation (:math:`d_kN_k`) where it has more.
 
     Examples
     --------

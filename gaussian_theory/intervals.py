@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
-from .validation import check_real
+from .validation import check_int, check_real
 
 __all__ = ["wilson_interval", "correct_counts", "class_recalls"]
 
@@ -48,13 +48,33 @@ def wilson_interval(successes, trials, level: float = 0.95) -> tuple[np.ndarray,
     return low, high
 
 
+def _class_ids(values, name: str, num_classes: int) -> np.ndarray:
+    """A 1-D array of integer class ids in ``0..num_classes-1`` (not booleans)."""
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D sequence of class ids, got shape {arr.shape}")
+    if arr.size == 0:  # [] is float64 to numpy: no class ids, no error
+        return arr.astype(np.int64)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer class ids, got dtype {arr.dtype}")
+    if (int(arr.min()) < 0 or int(arr.max()) >= num_classes):
+        bad = int(arr.min()) if int(arr.min()) < 0 else int(arr.max())
+        raise ValueError(f"{name} must hold class ids in 0..{num_classes - 1} (num_classes={num_classes}), "
+                         f"got {bad}")
+    return arr
+
+
 def correct_counts(predictions, labels, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(correct, n)`` per class: samples of class k predicted as k, and samples of class k
-    (non-negative integer arrays of class ids < ``num_classes``; unchecked: callers validate, e.g.
-    ``empirical.stats.class_correct_counts``)."""
-    pred = np.asarray(predictions)
-    y = np.asarray(labels)
-    return np.bincount(y[pred == y], minlength=num_classes), np.bincount(y, minlength=num_classes)
+    """``(correct, n)`` per class, two arrays of length ``num_classes``: samples of class k predicted
+    as k, and samples of class k. ``predictions`` and ``labels``: 1-D integer class ids in
+    ``0..num_classes-1`` of equal length (``ValueError``/``TypeError`` otherwise)."""
+    k = check_int(num_classes, "num_classes", minimum=1)
+    pred = _class_ids(predictions, "predictions", k)
+    y = _class_ids(labels, "labels", k)
+    if pred.shape != y.shape:
+        raise ValueError(f"predictions and labels must have the same length (one prediction per label), "
+                         f"got {pred.size} predictions and {y.size} labels")
+    return np.bincount(y[pred == y], minlength=k), np.bincount(y, minlength=k)
 
 
 def class_recalls(predictions, labels, num_classes: int) -> np.ndarray:

@@ -28,8 +28,8 @@ from scipy.special import softmax
 from .allocation import water_fill
 from .montecarlo import MCDraws, integer_seed
 from .options import RISK_METHODS
-from .two_gaussians import priors_from_log_ratio
-from .validation import check_density, check_int, check_option, derive_seed
+from .two_gaussians import TwoGaussians, priors_from_log_ratio
+from .validation import check_density, check_int, check_option, check_real, derive_seed
 
 __all__ = ["MinimaxResult", "MinimaxAllocation", "minimax", "minimax_densities"]
 
@@ -113,6 +113,29 @@ def _seeds(seed, *tags):
     return [derive_seed(base, "minimax", t) for t in tags]
 
 
+#: what the solvers read from a mixture (:class:`gaussian_theory.mixture.GaussianMixture`, which this
+#: module cannot import: it sits below it)
+_MIXTURE_ATTRS = ("n_classes", "dim", "priors", "isotropic", "class_points", "log_densities")
+
+
+def _check_mixture(mixture) -> None:
+    """``TypeError`` naming the value unless ``mixture`` is a GaussianMixture (duck-typed)."""
+    if isinstance(mixture, TwoGaussians):
+        raise TypeError(
+            f"mixture must be a GaussianMixture, got {mixture!r}: convert it with "
+            "GaussianMixture.from_two_gaussians(model), or use its closed forms "
+            "(model.worst_class_optimal_priors(), model.worst_class_optimal_densities(density))")
+    if not all(hasattr(mixture, a) for a in _MIXTURE_ATTRS):
+        shown = repr(mixture)
+        shown = shown if len(shown) <= 200 else shown[:200] + "..."
+        raise TypeError(f"mixture must be a GaussianMixture, got {type(mixture).__name__} {shown}")
+
+
+def _check_tol(tol):
+    """``None`` (the default tolerance) or a finite number > 0."""
+    return None if tol is None else check_real(tol, "tol", minimum=0.0, strict_minimum=True)
+
+
 def _pairwise_tol(se_a, se_b) -> float:
     """Four standard errors of the largest pairwise difference of two independent risk estimates."""
     v = se_a**2 + se_b**2
@@ -130,11 +153,18 @@ def minimax(mixture, n_mc=50_000, seed=0, tol=None, max_iter=100, method="auto",
     and the root is found by Brent's method (``tol`` default 1e-12). Otherwise the risks are Monte
     Carlo on ``n_mc`` fixed draws per class (common random numbers) and are equalised by
     multiplicative updates of the log priors (:func:`_equalise`; ``tol`` defaults to a quarter of the
-    mean standard error); the answer is then certified on ``n_certify`` fresh draws per class. If the
-    uniform priors are as good (a flat worst-class risk, e.g. separated classes), they are returned
-    with ``tie=True``.
+    mean standard error, and is never below :math:`1/n_{mc}`); the answer is then certified on
+    ``n_certify`` fresh draws per class, a stream of its own (independent of the fit draws and of the
+    certificate of :func:`minimax_densities` with the same ``seed``). If the uniform priors are as
+    good (a flat worst-class risk, e.g. separated classes), they are returned with ``tie=True``.
+
+    ``mixture`` must be a :class:`~gaussian_theory.mixture.GaussianMixture` (a ``TwoGaussians``:
+    ``GaussianMixture.from_two_gaussians``), ``tol`` ``None`` or a number > 0; anything else raises
+    ``TypeError``/``ValueError`` naming the argument.
     """
+    _check_mixture(mixture)
     check_option(method, "method", RISK_METHODS)
+    tol = _check_tol(tol)
     exact = method != "mc" and mixture.n_classes == 2 and mixture.isotropic
     if method == "exact" and not exact:
         raise ValueError(f"method='exact' needs K = 2 isotropic classes, got {mixture!r}")
@@ -144,7 +174,8 @@ def minimax(mixture, n_mc=50_000, seed=0, tol=None, max_iter=100, method="auto",
     n_certify = check_int(n_certify, "n_certify", minimum=2)
     check_int(max_iter, "max_iter", minimum=0)
     k = mixture.n_classes
-    fit_seed, cert_seed = _seeds(seed, "fit", "certify")
+    # Its own certificate stream: minimax_densities with the same seed certifies on other draws.
+    fit_seed, cert_seed = _seeds(seed, "fit", "certify-priors")
     draws = MCDraws(mixture, n_mc, fit_seed)
     w, fit, fit_spread, tol_, it = _equalise(draws, np.ones(k, bool), np.zeros(k), tol, max_iter)
     uniform = np.full(k, 1.0 / k)
@@ -280,6 +311,7 @@ def minimax_densities(mixture, density, n_mc=50_000, seed=0, n_starts=4,
     3. *certificate* (``n_certify`` per class): the returned risks (``n_certify=0``: none, the risk
        fields are NaN -- for callers that evaluate the allocation on their own independent draws).
     """
+    _check_mixture(mixture)
     d = check_density(density)
     n_mc = check_int(n_mc, "n_mc", minimum=2)
     n_starts = check_int(n_starts, "n_starts", minimum=1)

@@ -54,10 +54,18 @@ from . import two_isotropic as _two_isotropic
 from .allocation import drop_densities as _drop_densities
 from .allocation import largest_remainder, population_sizes
 from .minimax import MinimaxAllocation, MinimaxResult
-from .montecarlo import MCDraws
+from .montecarlo import MCDraws, check_n_mc
 from .options import RISK_METHODS
 from .two_gaussians import TwoGaussians, log_prior_ratio, stationary_roots
-from .validation import as_float_array, check_class_densities, check_class_priors, check_density, check_option
+from .validation import (
+    MAX_MEMORY,
+    as_float_array,
+    check_class_densities,
+    check_class_priors,
+    check_density,
+    check_memory,
+    check_option,
+)
 
 __all__ = ["GaussianMixture", "RiskEstimate", "MinimaxResult", "MinimaxAllocation"]
 
@@ -92,12 +100,21 @@ class GaussianMixture:
 
     Parameters
     ----------
-    means : (K, p) class means (a 1-D array of K numbers is read as p = 1). K >= 2.
-    stds : (K,) positive isotropic standard deviations, :math:`\Sigma_k=s_k^2I`; or
-    covariances : (K, p, p) symmetric positive-definite covariances. Give at most one of the two;
+    means : array_like of shape (K, p)
+        Class means (a 1-D array of K numbers is read as p = 1). K >= 2.
+    stds : array_like of shape (K,), optional
+        Positive isotropic standard deviations, :math:`\Sigma_k=s_k^2I`; or give ``covariances``.
+    covariances : array_like of shape (K, p, p), optional
+        Symmetric positive-definite covariances. Give at most one of ``stds`` and ``covariances``;
         with neither, every class has the identity covariance.
-    priors : (K,) class priors summing to 1; default uniform.
-    class_labels : optional (K,) labels for display (e.g. the original labels of a fitted dataset).
+    priors : array_like of shape (K,), optional
+        Class priors summing to 1; default uniform.
+    class_labels : sequence of length K, optional
+        Labels for display (e.g. the original labels of a fitted dataset).
+    max_memory : int, optional
+        Cap in bytes (default 4 GiB) on the covariance matrices and factors the mixture holds; a
+        larger mixture is refused before any is built. Classes sharing one covariance (``tied``) hold
+        a single matrix.
 
     Examples
     --------
@@ -106,7 +123,8 @@ class GaussianMixture:
     [0.0668, 0.0668]
     """
 
-    def __init__(self, means, stds=None, covariances=None, priors=None, class_labels=None):
+    def __init__(self, means, stds=None, covariances=None, priors=None, class_labels=None, *,
+                 max_memory=MAX_MEMORY):
         mu = as_float_array(means, "means")
         if mu.ndim == 1:
             mu = mu[:, None]
@@ -128,8 +146,12 @@ class GaussianMixture:
                 j = int(np.flatnonzero(~(s > 0))[0])
                 raise ValueError(f"stds must be > 0, got stds[{j}] = {float(s[j])!r}")
             _check_scales(mu, s, "stds")
+            tied = bool((s == s[0]).all())
+            _check_mixture_memory(k, p, tied, max_memory)
+            eye = np.eye(p)
             self._stds = s
-            cov = s[:, None, None] ** 2 * np.eye(p)[None]
+            # one shared s^2 I (a read-only view K times) when the classes are tied
+            cov = np.broadcast_to(s[0] ** 2 * eye, (k, p, p)) if tied else s[:, None, None] ** 2 * eye[None]
         else:
             cov = as_float_array(covariances, "covariances")
             if cov.shape != (k, p, p):
@@ -137,23 +159,27 @@ class GaussianMixture:
                     f"covariances must have shape ({k}, {p}, {p}) to match means {mu.shape}, "
                     f"got shape {cov.shape}"
                 )
-            for j in range(k):
-                c = cov[j]
+            tied = cov.strides[0] == 0 or all(np.array_equal(cov[j], cov[0]) for j in range(1, k))
+            _check_mixture_memory(k, p, tied, max_memory)
+            eye = np.eye(p)
+            distinct = cov[:1] if tied else cov
+            for j, c in enumerate(distinct):
                 if not np.allclose(c, c.T, rtol=1e-10, atol=1e-12 * max(np.abs(c).max(), 1e-300)):
-                    raise ValueError(f"covariances[{j}] must be symmetric, got {c.tolist()!r}")
+                    raise ValueError(f"covariances[{j}] must be symmetric, got {_matrix_repr(c)}")
                 ev = np.linalg.eigvalsh(c)
                 if not ev.min() > 1e-12 * max(ev.max(), 0.0) or ev.max() <= 0:
                     raise ValueError(
                         f"covariances[{j}] must be positive definite, got smallest eigenvalue "
-                        f"{float(ev.min())!r}: "
-                        f"{c.tolist()!r}"
+                        f"{float(ev.min())!r}: {_matrix_repr(c)}"
                     )
-            _check_scales(mu, np.sqrt(np.linalg.eigvalsh(cov)), "covariances")
+            _check_scales(mu, np.sqrt(np.linalg.eigvalsh(distinct)), "covariances")
+            if tied:  # one shared matrix, a read-only view K times (K p^2 bytes saved, one factorisation)
+                cov = np.broadcast_to(cov[0].copy(), (k, p, p))
             # isotropic after all? keep the exact two-class path available
-            diag = np.einsum("kii->ki", cov)
-            off = cov - diag[:, :, None] * np.eye(p)[None]
+            diag = np.einsum("kii->ki", distinct)
+            off = distinct - diag[:, :, None] * eye[None]
             if not off.any() and (diag == diag[:, :1]).all():
-                self._stds = np.sqrt(diag[:, 0])
+                self._stds = np.sqrt(np.repeat(diag[:, 0], k) if tied else diag[:, 0])
         self.means = mu
         self.covariances = cov
         self.priors = np.full(k, 1.0 / k) if priors is None else check_class_priors(priors, k)
@@ -161,9 +187,15 @@ class GaussianMixture:
         self.class_labels = None if class_labels is None else np.asarray(class_labels)
         if self.class_labels is not None and self.class_labels.shape != (k,):
             raise ValueError(f"class_labels must have shape ({k},), got shape {self.class_labels.shape}")
-        self._diagonal = not (cov - np.einsum("kii->ki", cov)[:, :, None] * np.eye(p)[None]).any()
+        distinct = cov[:1] if tied else cov
+        self._diagonal = not (distinct - np.einsum("kii->ki", distinct)[:, :, None] * eye[None]).any()
+        #: all classes share one covariance (the Bayes rule is linear; Monte Carlo takes the shared-noise
+        #: route of :mod:`gaussian_theory.montecarlo`)
+        self.tied = tied
+        self._max_memory = max_memory
         self._draws_cache = None
-        self._chol = np.linalg.cholesky(cov)
+        chol = np.linalg.cholesky(distinct)
+        self._chol = np.broadcast_to(chol[0], (k, p, p)) if tied else chol
         self._logdet = 2.0 * np.log(np.einsum("kii->ki", self._chol)).sum(axis=1)
         for arr in (self.means, self.covariances, self.priors, self._chol):
             arr.setflags(write=False)
@@ -191,11 +223,10 @@ class GaussianMixture:
         return cls(model.means[:, None], stds=model.stds, priors=model.priors)
 
     def _with_priors(self, priors) -> "GaussianMixture":
+        kw = {"priors": priors, "class_labels": self.class_labels, "max_memory": self._max_memory}
         if self.isotropic:
-            return GaussianMixture(self.means, stds=self._stds, priors=priors, class_labels=self.class_labels)
-        return GaussianMixture(
-            self.means, covariances=self.covariances, priors=priors, class_labels=self.class_labels
-        )
+            return GaussianMixture(self.means, stds=self._stds, **kw)
+        return GaussianMixture(self.means, covariances=self.covariances, **kw)
 
     def _check_x(self, x) -> np.ndarray:
         x = as_float_array(x, "x")
@@ -206,16 +237,21 @@ class GaussianMixture:
         return x
 
     # ---------------------------------------------------------------- sampling
-    def sample(self, n, rng=None, class_counts="exact"):
+    def sample(self, n, rng=None, class_counts="exact", *, max_memory=MAX_MEMORY):
         """Draw ``n`` labelled points; returns ``x`` (n, p) float and ``y`` (n,) int, in random order.
 
         ``class_counts="exact"``: :math:`n_k=n\\pi_k` rounded by largest remainder (sum exactly n);
         ``"multinomial"``: counts drawn from Multinomial(n, priors). ``rng``: seed or Generator.
+        ``max_memory``: cap in bytes on the working memory, about :math:`8n(4p+3)` (the points, their
+        permuted copy and one class's temporaries); larger draws are refused before any work.
         """
         if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
             raise TypeError(f"n must be an integer, got {n!r}")
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n!r}")
+        check_option(class_counts, "class_counts", ("exact", "multinomial"))
+        check_memory(8.0 * int(n) * (4 * self.dim + 3), max_memory,
+                     f"GaussianMixture.sample(n={int(n)}) in p = {self.dim} dimensions", hint="lower n")
         rng = np.random.default_rng(rng)
         if class_counts == "exact":
             counts = largest_remainder(n * self.priors, np.full(self.n_classes, n), int(n))
@@ -240,6 +276,13 @@ class GaussianMixture:
     def log_densities(self, x) -> np.ndarray:
         r"""(n, K) class-conditional log densities :math:`\log\mathcal N(x;\mu_k,\Sigma_k)`."""
         x = self._check_x(x)
+        if self.tied and not self._diagonal:  # whiten once: |L^-1(x - mu_k)|^2 = |u - m_k|^2, one matmul
+            center = self.means.mean(axis=0)
+            u = solve_triangular(self._chol[0], (x - center).T, lower=True)  # (p, n)
+            m = solve_triangular(self._chol[0], (self.means - center).T, lower=True)  # (p, K)
+            maha = (np.einsum("ij,ij->j", u, u)[:, None] - 2.0 * (u.T @ m)
+                    + np.einsum("ij,ij->j", m, m)[None, :])
+            return -0.5 * (np.maximum(maha, 0.0) + self._logdet[0] + self.dim * _LOG_2PI)
         out = np.empty((x.shape[0], self.n_classes))
         for k in range(self.n_classes):  # a loop over classes; samples are vectorised
             d = x - self.means[k]
@@ -270,7 +313,10 @@ class GaussianMixture:
         ``low``/``high``. The same seed gives the same draws for every ``priors`` (common random
         numbers; the last integer-seeded draws are kept when they fit in ~200 MB). Larger draws are
         streamed in blocks (:class:`gaussian_theory.montecarlo.MCDraws`), so memory stays bounded for
-        any K and ``n_mc``.
+        any K and ``n_mc``; ``n_mc`` is at most 10**8 (:func:`~gaussian_theory.montecarlo.check_n_mc`).
+        A tied mixture (one shared covariance, e.g. the default surrogate) draws K-dimensional noise
+        shared by its classes, a per-draw cost linear in K whatever p is (``montecarlo`` module
+        docstring).
         """
         w = self.priors if priors is None else check_class_priors(priors, self.n_classes)
         check_option(method, "method", RISK_METHODS)
@@ -298,6 +344,7 @@ class GaussianMixture:
             raise TypeError(f"n_mc must be an integer, got {n_mc!r}")
         if n_mc < 2:
             raise ValueError(f"n_mc must be >= 2, got {n_mc!r}")
+        check_n_mc(n_mc)
 
     def _draws(self, n_mc, seed) -> MCDraws:
         """The Monte Carlo draws of (``n_mc``, ``seed``): the last integer-seeded ones are kept if they fit
@@ -308,7 +355,7 @@ class GaussianMixture:
         if self._draws_cache is not None and self._draws_cache[0] == key:
             return self._draws_cache[1]
         draws = MCDraws(self, n_mc, seed)
-        if draws.cached:
+        if draws.in_memory:
             self._draws_cache = (key, draws)
         return draws
 
@@ -383,20 +430,24 @@ class GaussianMixture:
         sizes = population_sizes(self.priors) if class_sizes is None else class_sizes
         return _drop_densities(recalls, sizes, density)
 
-    def compare_allocations(self, density, class_sizes=None, n_mc=200_000, seed=0) -> dict:
+    def compare_allocations(self, density, class_sizes=None, n_mc=200_000, seed=0, *, progress=None) -> dict:
         """Densities and predicted class risks (on the unpruned mixture) of uniform, DRoP and minimax
         allocations at dataset density ``density``. Returns ``{name: {"densities", "risks", "se", "low",
         "high", "worst_class_risk", "average_risk"}}`` (``low``/``high``: 95% Wilson bounds); the same MC
         draws (``seed``) serve every allocation, and they are independent of the draws the minimax
-        allocation was fitted on (out of sample)."""
+        allocation was fitted on (out of sample). ``progress``: called with the name of each of its
+        :data:`COMPARE_STEPS` steps as it starts (e.g. a progress bar), or None."""
         d = check_density(density)
-        allocs = {
-            "uniform": np.full(self.n_classes, d),
-            "DRoP": self.drop_densities(d, class_sizes, n_mc=n_mc, seed=seed),
-            # fitted on draws derived from, and independent of, the evaluation draws below
-            "minimax": _minimax.minimax_densities(self, d, n_mc=min(n_mc, 50_000), seed=seed,
-                                                  n_certify=0).densities,
-        }
+        self._check_n_mc(n_mc)
+        step = progress if progress is not None else (lambda name: None)
+        step(COMPARE_STEPS[0])
+        drop = self.drop_densities(d, class_sizes, n_mc=n_mc, seed=seed)
+        step(COMPARE_STEPS[1])
+        # fitted on draws derived from, and independent of, the evaluation draws below
+        minimax = _minimax.minimax_densities(self, d, n_mc=min(n_mc, 50_000), seed=seed,
+                                             n_certify=0).densities
+        allocs = {"uniform": np.full(self.n_classes, d), "DRoP": drop, "minimax": minimax}
+        step(COMPARE_STEPS[2])
         out = {}
         for name, dens in allocs.items():
             est = self.pruned_risks(dens, n_mc=n_mc, seed=seed)
@@ -410,6 +461,28 @@ class GaussianMixture:
                 "average_risk": float(est.risks @ self.priors),
             }
         return out
+
+
+#: the steps of :meth:`GaussianMixture.compare_allocations`, in order (its ``progress`` callback)
+COMPARE_STEPS = ("DRoP allocation (recalls)", "minimax allocation", "risks after pruning")
+
+
+def _check_mixture_memory(k: int, p: int, tied: bool, max_memory) -> None:
+    """The mixture holds (K, p, p) covariances and their Cholesky factors (one shared matrix each when
+    tied), plus temporaries of the same size while checking them: refuse, before building any, a
+    mixture whose matrices would not fit in ``max_memory`` bytes."""
+    needed = 8.0 * p * p * (4 if tied else 3 * k)
+    check_memory(needed, max_memory, f"a Gaussian mixture of K = {k} classes in p = {p} dimensions "
+                 f"({'one shared' if tied else 'one'} {p} x {p} covariance{'' if tied else ' per class'})",
+                 hint="reduce the dimension p (e.g. fit to a query model's logits or to a projection of the "
+                 "features)")
+
+
+def _matrix_repr(c: np.ndarray) -> str:
+    """A matrix in an error message: its values when small, its shape and range otherwise."""
+    if c.size <= 100:
+        return repr(c.tolist())
+    return f"a {c.shape[0]} x {c.shape[1]} matrix with entries in [{float(c.min())!r}, {float(c.max())!r}]"
 
 
 #: widest range of scales (stds, distances between means) the float64 Bayes rule represents: squared

@@ -5,8 +5,8 @@ The library's validators (``validation.check_option``) and the ``droplab`` comma
 shares (the DRoP rules, the surrogate covariances). This module imports nothing.
 """
 
-__all__ = ["RULES", "ALLOCATION_RULES", "COVARIANCES", "LEARNERS", "CLASS_COUNTS", "SCORE_KEEPS",
-           "RISK_METHODS"]
+__all__ = ["RULES", "ALLOCATION_RULES", "COVARIANCES", "DEFAULT_COVARIANCE", "LEARNERS", "CLASS_COUNTS",
+           "SCORE_KEEPS", "RISK_METHODS"]
 
 #: DRoP quota rules (README, "Two DRoP rules"): ``"paper"`` = Algorithm 1 of arXiv 2404.05579
 #: (densities proportional to 1 - recall), ``"code"`` = the official repository (counts proportional
@@ -21,6 +21,10 @@ ALLOCATION_RULES = ("drop", "probit")
 #: Covariance families of the Gaussian surrogate (``fit_gaussian_surrogate``): one shared (Ledoit--Wolf
 #: shrunk) covariance, or one per class, a multiple of I or diagonal.
 COVARIANCES = ("tied", "isotropic", "diagonal")
+
+#: The surrogate's covariance when none is named (chosen by measurement: ``gaussian_theory.surrogate``'s
+#: module docstring); defined here so that the command line shows it without importing the fit.
+DEFAULT_COVARIANCE = "tied"
 
 #: Threshold learners of the finite-sample simulation (``simulate``).
 LEARNERS = ("plugin", "erm", "logistic")

@@ -41,18 +41,21 @@ import numpy as np
 from .allocation import round_half_up
 from .intervals import class_recalls
 from .mixture import GaussianMixture, RiskEstimate
-from .montecarlo import integer_seed
+from .montecarlo import check_n_mc, integer_seed
 from .query_allocation import check_logits_labels, check_sizes_for, query_surrogate
 from .validation import (
+    MAX_MEMORY,
     as_generator,
     check_class_densities,
     check_int,
+    check_memory,
     check_seed,
     derive_seed,
 )
 
 __all__ = ["prior_shift_recalls", "surrogate_prior_shift_recalls", "finite_sample_recalls",
-           "FiniteSampleRecalls", "predict_recalls", "RecallPrediction", "logit_recalls"]
+           "FiniteSampleRecalls", "predict_recalls", "RecallPrediction", "logit_recalls",
+           "check_finite_sample_memory"]
 
 _CHUNK_BYTES = 64 * 2**20
 
@@ -166,8 +169,18 @@ def _wishart(chol, df: int, trials: int, rng) -> np.ndarray:
     return la @ np.swapaxes(la, 1, 2)
 
 
+def check_finite_sample_memory(k: int, p: int, trials: int, n_eval: int, max_memory=MAX_MEMORY) -> None:
+    r"""Refuse, before any work, a :func:`finite_sample_recalls` whose working memory would exceed
+    ``max_memory`` bytes: per trial the drawn class means, scatter and pooled covariances, the LDA
+    coefficients and projections (about :math:`8(6p^2+4Kp+4K)` bytes), plus the evaluation draws of at
+    least one trial (:math:`16\,n_{eval}(p+K)` bytes, else a 64 MiB chunk)."""
+    needed = 8.0 * trials * (6 * p * p + 4 * k * p + 4 * k) + max(_CHUNK_BYTES, 16.0 * n_eval * (p + k))
+    check_memory(needed, max_memory, f"trials={trials} finite-sample trials of {k} classes in {p} dimensions "
+                 f"(n_eval={n_eval})", hint="lower trials or n_eval")
+
+
 def finite_sample_recalls(model, class_sizes, densities, *, labels=None, trials=20, n_eval=10_000,
-                          seed=0) -> FiniteSampleRecalls:
+                          seed=0, max_memory=MAX_MEMORY) -> FiniteSampleRecalls:
     r"""Per-class recalls after pruning, predicted by refitting a learner on a finite pruned sample of
     the Gaussian surrogate and averaging over ``trials`` training samples.
 
@@ -190,13 +203,21 @@ def finite_sample_recalls(model, class_sizes, densities, *, labels=None, trials=
     calibrated tied surrogate :func:`~gaussian_theory.query_allocation.query_surrogate` is fitted on
     them). ``class_sizes``: the K training class sizes :math:`N_k` (integers); ``densities``: (K,) in
     [0, 1]. ``seed``: an int or a ``numpy.random.Generator`` (one stream for everything).
+    ``max_memory``: cap in bytes (default 4 GiB) on the working memory
+    (:func:`check_finite_sample_memory`), checked before any work; ``n_eval`` at most 10**8.
 
     Raises ``ValueError`` when fewer than :math:`p+K'` points are kept in all (the pooled covariance of
     p features would be singular), and for malformed arguments.
     """
     check_seed(seed)
     trials = check_int(trials, "trials", minimum=1)
-    n_eval = check_int(n_eval, "n_eval", minimum=1)
+    n_eval = check_n_mc(n_eval, "n_eval", minimum=1)
+    check_int(max_memory, "max_memory", minimum=1)
+    if isinstance(model, GaussianMixture):
+        check_finite_sample_memory(model.n_classes, model.dim, trials, n_eval, max_memory)
+    elif np.ndim(model) == 2:  # logits: the surrogate lives in their K dimensions
+        k_logits = int(np.shape(model)[1])
+        check_finite_sample_memory(k_logits, k_logits, trials, n_eval, max_memory)
     rng = as_generator(seed)
     gm = _surrogate(model, labels, class_sizes, rng)
     k, p = gm.n_classes, gm.dim
@@ -257,20 +278,24 @@ class RecallPrediction:
 
 
 def predict_recalls(logits, labels, class_sizes, allocations, *, surrogate=None, trials=20, n_eval=10_000,
-                    n_mc=20_000, seed=0) -> dict:
+                    n_mc=20_000, seed=0, max_memory=MAX_MEMORY) -> dict:
     r"""Every predictor of this module for several allocations of one query model: returns
     ``{name: RecallPrediction}`` for ``allocations`` a dict ``{name: (K,) densities}``.
 
     The surrogate (:func:`~gaussian_theory.query_allocation.query_surrogate` of the logits, priors
     :math:`N_k/N`) is fitted once, unless given as ``surrogate``. Seeds are derived from ``seed``: the
     surrogate's prior shift uses the same draws for every allocation (common random numbers), the
-    finite-sample model a stream per allocation name.
+    finite-sample model a stream per allocation name. ``max_memory`` bounds the finite-sample
+    model's working memory (:func:`check_finite_sample_memory`), checked before the surrogate is fitted.
     """
     z, y = check_logits_labels(logits, labels)
     sizes = check_sizes_for(class_sizes, z.shape[1])
     base = integer_seed(seed)
     if not isinstance(allocations, dict) or not allocations:
         raise TypeError(f"allocations must be a non-empty dict {{name: densities}}, got {allocations!r}")
+    check_finite_sample_memory(z.shape[1], z.shape[1], check_int(trials, "trials", minimum=1),
+                               check_n_mc(n_eval, "n_eval", minimum=1), max_memory)
+    check_n_mc(n_mc)
     gm = _surrogate(z, y, sizes, base) if surrogate is None else surrogate
     if not isinstance(gm, GaussianMixture) or gm.n_classes != z.shape[1]:
         raise ValueError(f"surrogate must be a GaussianMixture with {z.shape[1]} classes, got {gm!r}")
@@ -280,7 +305,7 @@ def predict_recalls(logits, labels, class_sizes, allocations, *, surrogate=None,
         d = _check_densities(dens, z.shape[1], f"allocations[{name!r}]")
         sur = surrogate_prior_shift_recalls(gm, d, n_mc=n_mc, seed=sur_seed)
         fin = finite_sample_recalls(gm, sizes, d, trials=trials, n_eval=n_eval,
-                                    seed=derive_seed(base, "finite", name))
+                                    seed=derive_seed(base, "finite", name), max_memory=max_memory)
         out[name] = RecallPrediction(densities=d, prior_shift=prior_shift_recalls(z, y, d),
                                      surrogate=sur.recalls, surrogate_se=sur.se, finite_sample=fin.recalls,
                                      finite_sample_se=fin.se)

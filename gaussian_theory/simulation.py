@@ -49,7 +49,8 @@ from .learners import (
 from .options import CLASS_COUNTS
 from .pruning import PruningSpec, RandomPruning, ScorePruning, SSPPruning, check_pruning
 from .two_gaussians import TwoGaussians
-from .validation import as_float_array, as_generator, check_int, check_option
+from .validation import MAX_MEMORY as _MAX_MEMORY
+from .validation import as_float_array, as_generator, check_int, check_memory, check_option
 
 __all__ = [
     "RandomPruning",
@@ -69,8 +70,9 @@ __all__ = [
 #: elements (trials x samples) processed at once; chosen for cache efficiency, does not change results
 _CHUNK_ELEMENTS = 2**18
 #: default cap (bytes) on the estimated working memory of :func:`simulate` and
-#: :func:`~gaussian_theory.finite_allocation.optimal_densities_mc`
-MAX_MEMORY = 2**32
+#: :func:`~gaussian_theory.finite_allocation.optimal_densities_mc`:
+#: :data:`gaussian_theory.validation.MAX_MEMORY`
+MAX_MEMORY = _MAX_MEMORY
 #: bytes per sample of a chunk's working memory: the tracemalloc peaks measured at n = 2**20, trials = 1
 #: over every pruning rule (plugin <= 36, erm <= 43, logistic <= 110), rounded up with a margin
 _BYTES_PER_ELEMENT = {"plugin": 64, "erm": 64, "logistic": 128}
@@ -85,11 +87,26 @@ class SimulationResult:
 
     Attributes
     ----------
-    class_risks : (trials, 2) exact population class risks of each learned threshold.
-    thresholds : (trials,) learned thresholds (``+-inf`` possible).
-    average_risks : (trials,) :math:`\\phi_0R_0+\\phi_1R_1` with the *model's* priors.
-    worst_class_risks : (trials,) :math:`\\max_kR_k`.
-    kept_counts : (trials, 2) training samples of each class left after pruning.
+    class_risks : ndarray of shape (trials, 2)
+        Exact population class risks of each learned threshold.
+    thresholds : ndarray of shape (trials,)
+        Learned thresholds (``+-inf`` possible).
+    average_risks : ndarray of shape (trials,)
+        :math:`\\phi_0R_0+\\phi_1R_1` with the *model's* priors.
+    worst_class_risks : ndarray of shape (trials,)
+        :math:`\\max_kR_k`.
+    kept_counts : ndarray of shape (trials, 2)
+        Training samples of each class left after pruning.
+    n : int
+        Training-set size before pruning.
+    learner : str
+        The learner (``"plugin"``, ``"erm"`` or ``"logistic"``).
+    pruning : object
+        The pruning rule (``None``: no pruning).
+    class_counts : str
+        How the class counts of a training set were drawn (``"exact"`` or ``"multinomial"``).
+    model : TwoGaussians
+        The population model.
     """
 
     class_risks: np.ndarray
@@ -195,14 +212,9 @@ def _check_count(value, name: str, minimum: int) -> int:
     return value
 
 
-def _check_memory(needed: float, max_memory, what: str) -> None:
-    """Refuse, before any work, a call whose estimated working memory exceeds ``max_memory`` bytes."""
-    limit = check_int(max_memory, "max_memory", minimum=1)
-    if needed > limit:
-        raise ValueError(
-            f"{what} needs about {needed / 2**30:.3g} GiB of working memory, over max_memory={limit} bytes "
-            f"({limit / 2**30:.3g} GiB): lower n or trials, or raise max_memory if the machine has the memory"
-        )
+#: Refuse, before any work, a call whose estimated working memory exceeds ``max_memory`` bytes: the one
+#: memory check of the package, :func:`gaussian_theory.validation.check_memory`.
+_check_memory = check_memory
 
 
 def _check_l2(logistic_l2) -> float:
@@ -307,15 +319,26 @@ def simulate(
 
     Parameters
     ----------
-    model : TwoGaussians.
-    n : training-set size before pruning (int >= 2).
-    pruning : None, :class:`RandomPruning`, :class:`SSPPruning` or :class:`ScorePruning`.
-    learner : ``"plugin"``, ``"erm"`` or ``"logistic"``.
-    trials : number of independent training sets.
-    seed : int or ``numpy.random.Generator`` (a Generator is consumed); default 0.
-    class_counts : ``"exact"`` or ``"multinomial"``.
-    logistic_l2 : ridge :math:`\lambda\ge0` on the standardised slope of ``"logistic"``.
-    max_memory : cap in bytes on the estimated working memory (default 4 GiB); larger calls are
+    model : TwoGaussians
+        The population model.
+    n : int
+        Training-set size before pruning (>= 2).
+    pruning : RandomPruning or SSPPruning or ScorePruning or None
+        The pruning rule; ``None``: no pruning.
+    learner : str
+        How the threshold is learned from the kept samples: ``"plugin"``, ``"erm"`` or
+        ``"logistic"``.
+    trials : int
+        Number of independent training sets.
+    seed : int or numpy.random.Generator
+        Seed of all randomness (a Generator is consumed); default 0.
+    class_counts : str
+        Class counts of a training set: ``"exact"``, ``n * priors`` rounded by largest remainder,
+        or ``"multinomial"``, a binomial draw.
+    logistic_l2 : float
+        Ridge :math:`\lambda\ge0` on the standardised slope of ``"logistic"``.
+    max_memory : int
+        Cap in bytes on the estimated working memory (default 4 GiB); larger calls are
         refused before any work (one training set is held whole, about 64 bytes per sample for
         ``plugin``/``erm`` and 128 for ``logistic``, at least :math:`2^{18}` samples per chunk).
 

@@ -51,8 +51,17 @@ from scipy.optimize import brentq
 from .allocation import drop_densities
 from .intervals import wilson_interval
 from .mixture import GaussianMixture, RiskEstimate
+from .montecarlo import BLOCK, check_n_mc
 from .options import COVARIANCES
-from .validation import as_float_array, as_generator, check_density, check_int, check_real
+from .options import DEFAULT_COVARIANCE as _DEFAULT_COVARIANCE
+from .validation import (
+    MAX_MEMORY,
+    as_float_array,
+    as_generator,
+    check_density,
+    check_memory,
+    check_real,
+)
 
 __all__ = [
     "fit_gaussian_surrogate",
@@ -67,8 +76,31 @@ __all__ = [
 ]
 
 #: Covariance model of :func:`fit_gaussian_surrogate` when none is named (chosen by measurement, module
-#: docstring).
-DEFAULT_COVARIANCE = "tied"
+#: docstring); defined in :mod:`gaussian_theory.options`.
+DEFAULT_COVARIANCE = _DEFAULT_COVARIANCE
+
+
+#: Largest |feature| a surrogate fit accepts: its square, a covariance entry, must stay far from overflow
+#: (and :class:`~gaussian_theory.mixture.GaussianMixture` accepts stds up to 1e150).
+_MAX_FEATURE = 1e150
+
+
+def _check_feature_scale(x: np.ndarray, fname: str = "features") -> None:
+    """Features whose squares (the covariances) neither overflow nor underflow float64."""
+    if x.size == 0:
+        return
+    big = float(np.abs(x).max())
+    if big > _MAX_FEATURE:
+        raise ValueError(
+            f"{fname} must lie within +-{_MAX_FEATURE:g} (their squares, the covariances, overflow float64 "
+            f"beyond), got an entry of {big:.3g}: rescale the {fname} (multiplying them all by one constant "
+            "changes neither the Bayes rule nor the predicted recalls)")
+    spread = float((x.max(axis=0) - x.min(axis=0)).max())
+    if 0 < spread < 1 / _MAX_FEATURE:
+        raise ValueError(
+            f"{fname} vary by at most {spread:.3g} (their variances underflow float64 below 1e-150), got "
+            f"values {float(x.min()):.3g} .. {float(x.max()):.3g}: rescale the {fname} (multiplying them all "
+            "by one constant changes neither the Bayes rule nor the predicted recalls)")
 
 
 def _check_features_labels(features, labels, fname="features", lname="labels"):
@@ -108,10 +140,18 @@ def ledoit_wolf_covariance(x, assume_centered=False) -> tuple[np.ndarray, float]
     if not assume_centered:
         x = x - x.mean(axis=0)
     n, p = x.shape
+    top = float(np.abs(x).max())
+    if top > _MAX_FEATURE:
+        raise ValueError(f"x must lie within +-{_MAX_FEATURE:g} (the covariance, its square, overflows "
+                         f"float64 beyond), got an entry of {top:.3g}: rescale x")
+    # Work at unit scale (a power of 2: exact), so that the fourth powers below neither overflow nor
+    # underflow; the covariance scales back by scale^2 and the shrinkage is scale-free.
+    scale = 2.0 ** round(np.log2(top)) if top > 0 else 1.0
+    x = x / scale
     emp = x.T @ x / n
     mu = float(np.trace(emp)) / p
     if p == 1 or mu == 0.0:
-        return emp, 0.0
+        return emp * scale**2, 0.0
     x2 = x * x
     delta_ = float(np.sum(emp**2))  # ||S||_F^2
     beta_ = float(np.sum(x2.T @ x2))  # sum_ij sum_t x_ti^2 x_tj^2
@@ -121,7 +161,21 @@ def ledoit_wolf_covariance(x, assume_centered=False) -> tuple[np.ndarray, float]
     shrink = 0.0 if beta <= 0 or delta == 0 else beta / delta
     out = (1.0 - shrink) * emp
     out[np.diag_indices(p)] += shrink * mu
+    out *= scale**2
     return out, float(shrink)
+
+
+def _check_fit_memory(shape, k: int, covariance: str, max_memory) -> None:
+    """Refuse, before fitting, a surrogate whose matrices would not fit in ``max_memory`` bytes: the
+    features' centred copies (about 4 n p numbers) and the p x p matrices, a handful for the tied
+    covariance (Ledoit--Wolf's two products, the estimate, its check and factor) or about three per
+    class otherwise (the mixture's covariances, factors and their checks)."""
+    n, p = shape
+    needed = 8.0 * (4 * n * p + (6 * p * p if covariance == "tied" else 3 * k * p * p + 2 * k * p))
+    check_memory(needed, max_memory,
+                 f"a {covariance} Gaussian surrogate of {k} classes fitted to features of shape ({n}, {p})",
+                 hint="reduce the feature dimension p (e.g. a query model's held-out logits, or a projection "
+                 "of the features onto a few hundred directions)")
 
 
 def _singular_message(problem: str, reg, r: float, eps: float, shrinkage) -> str:
@@ -140,7 +194,8 @@ def _singular_message(problem: str, reg, r: float, eps: float, shrinkage) -> str
 
 
 def fit_gaussian_surrogate(features, labels, covariance=DEFAULT_COVARIANCE, reg=1e-3, *, shrinkage=None,
-                           calibrate_to=None, n_mc=20_000, seed=0) -> GaussianMixture:
+                           calibrate_to=None, n_mc=20_000, seed=0,
+                           max_memory=MAX_MEMORY) -> GaussianMixture:
     r"""Fit one Gaussian per class (see the module docstring); returns a :class:`GaussianMixture`
     whose ``class_labels`` are the sorted distinct labels (class ``k`` of the mixture is
     ``class_labels[k]``).
@@ -151,10 +206,14 @@ def fit_gaussian_surrogate(features, labels, covariance=DEFAULT_COVARIANCE, reg=
     [0, 1], the weight of :math:`\bar vI` (0: the pooled maximum-likelihood covariance).
     ``calibrate_to`` (``"tied"`` only): a measured accuracy in (max prior, 1); the class-mean
     separations are then scaled so that the surrogate's predicted accuracy equals it
-    (:func:`calibrate_separation` with ``n_mc`` draws per class and ``seed``).
+    (:func:`calibrate_separation` with ``n_mc`` draws per class and ``seed``). ``max_memory``: cap in
+    bytes (default 4 GiB) on the fit's estimated working memory (about :math:`8(4np+6p^2)` bytes tied,
+    :math:`8(3np+3Kp^2)` otherwise), checked before any work.
 
     Raises ``ValueError`` for fewer than two classes, a class with fewer than two samples, an
-    unknown ``covariance`` or an out-of-range argument, ``TypeError`` for a wrongly typed one.
+    unknown ``covariance``, an out-of-range argument, features beyond :math:`\pm10^{150}` (or varying
+    by less than :math:`10^{-150}`: their squares leave float64) or a fit over ``max_memory``;
+    ``TypeError`` for a wrongly typed one (booleans and complex numbers are not features).
 
     Examples
     --------
@@ -170,6 +229,8 @@ def fit_gaussian_surrogate(features, labels, covariance=DEFAULT_COVARIANCE, reg=
     x, y = _check_features_labels(features, labels)
     if covariance not in COVARIANCES:
         raise ValueError(f"covariance must be one of {COVARIANCES}, got {covariance!r}")
+    _check_fit_memory(x.shape, int(np.unique(y).size), covariance, max_memory)
+    _check_feature_scale(x)
     r = float(as_float_array(reg, "reg", shape=()))
     if r < 0:
         raise ValueError(f"reg must be >= 0, got {reg!r}")
@@ -187,7 +248,7 @@ def fit_gaussian_surrogate(features, labels, covariance=DEFAULT_COVARIANCE, reg=
         shrinkage = check_real(shrinkage, "shrinkage", minimum=0.0, maximum=1.0)
     if calibrate_to is not None:
         calibrate_to = check_real(calibrate_to, "calibrate_to", minimum=0.0, maximum=1.0)
-        n_mc = check_int(n_mc, "n_mc", minimum=2)
+        n_mc = check_n_mc(n_mc)
         as_generator(seed)  # validate before fitting
     classes, inv, counts = np.unique(y, return_inverse=True, return_counts=True)
     if classes.size < 2:
@@ -197,6 +258,12 @@ def fit_gaussian_surrogate(features, labels, covariance=DEFAULT_COVARIANCE, reg=
             f"every class needs >= 2 samples, got class {classes[np.argmin(counts)].item()!r} with "
             f"{counts.min()} sample(s)"
         )
+    floor = float(counts.max() / counts.sum())
+    if calibrate_to is not None and not floor < calibrate_to < 1.0:
+        raise ValueError(
+            f"calibrate_to: the accuracy must lie in (max prior, 1) = ({floor:.4g}, 1) -- always predicting "
+            f"the largest class achieves {floor:.4g} and no finite separation reaches 1 -- got "
+            f"{calibrate_to!r}")
     k, p = classes.size, x.shape[1]
     sums = np.zeros((k, p))
     np.add.at(sums, inv, x)
@@ -217,7 +284,7 @@ def fit_gaussian_surrogate(features, labels, covariance=DEFAULT_COVARIANCE, reg=
             raise ValueError(_singular_message("the pooled within-class covariance is singular", reg, r, eps,
                                                shrinkage))
         gm = GaussianMixture(means, covariances=np.broadcast_to(cov, (k, p, p)), priors=priors,
-                             class_labels=classes)
+                             class_labels=classes, max_memory=max_memory)
         if calibrate_to is not None:
             gm = calibrate_separation(gm, calibrate_to, n_mc=n_mc, seed=seed).mixture
         return gm
@@ -230,12 +297,13 @@ def fit_gaussian_surrogate(features, labels, covariance=DEFAULT_COVARIANCE, reg=
         raise ValueError(_singular_message(problem, reg, r, eps, None))
     if covariance == "isotropic":
         return GaussianMixture(
-            means, stds=np.sqrt(var.mean(axis=1) + eps), priors=priors, class_labels=classes
+            means, stds=np.sqrt(var.mean(axis=1) + eps), priors=priors, class_labels=classes,
+            max_memory=max_memory,
         )
     cov = np.zeros((k, p, p))
     idx = np.arange(p)
     cov[:, idx, idx] = var + eps
-    return GaussianMixture(means, covariances=cov, priors=priors, class_labels=classes)
+    return GaussianMixture(means, covariances=cov, priors=priors, class_labels=classes, max_memory=max_memory)
 
 
 # ----------------------------------------------------------------------------- tied: recalls, calibration
@@ -259,7 +327,7 @@ class _TiedDraws:
     def __init__(self, gm: GaussianMixture, n_mc: int, seed):
         if not _is_tied(gm):
             raise ValueError(f"the mixture's covariances must all be equal (a tied model), got {gm!r}")
-        self.gm, self.n_mc = gm, check_int(n_mc, "n_mc", minimum=2)
+        self.gm, self.n_mc = gm, check_n_mc(n_mc)
         rng = as_generator(seed)
         center = gm.priors @ gm.means
         m = np.linalg.solve(np.linalg.cholesky(gm.covariances[0]), (gm.means - center).T).T  # (K, p)
@@ -274,19 +342,34 @@ class _TiedDraws:
         with np.errstate(divide="ignore"):
             self.logw = np.log(gm.priors)
 
-    def _class_proj(self, c: int) -> np.ndarray:
-        """(n_mc, K) draws of :math:`(m_j^\top z)_j` for class ``c``."""
+    def _class_proj(self, c: int) -> list:
+        """(n_mc, K) draws of :math:`(m_j^\top z)_j` for class ``c``, as blocks of at most ``BLOCK`` rows
+        (bounded memory for any ``n_mc``; one block, the same numbers, below ``BLOCK`` draws)."""
         k = self.gm.n_classes
-        return np.random.default_rng(int(self._seeds[c])).standard_normal((self.n_mc, k)) @ self._b.T
+        rng = np.random.default_rng(int(self._seeds[c]))
+        return [rng.standard_normal((min(BLOCK, self.n_mc - s), k)) @ self._b.T
+                for s in range(0, self.n_mc, BLOCK)]
+
+    def _class_blocks(self, c: int):
+        if self._proj is not None:
+            yield from self._proj[c]
+            return
+        k = self.gm.n_classes
+        rng = np.random.default_rng(int(self._seeds[c]))
+        for s in range(0, self.n_mc, BLOCK):  # regenerated block by block: one block held at a time
+            yield rng.standard_normal((min(BLOCK, self.n_mc - s), k)) @ self._b.T
 
     def risks(self, scale: float = 1.0) -> RiskEstimate:
         k, g, n = self.gm.n_classes, self.gram, self.n_mc
-        err = np.empty(k, dtype=np.int64)
+        err = np.zeros(k, dtype=np.int64)
         offset = self.logw[None, :] + scale**2 * (g - 0.5 * np.diag(g)[None, :])  # row: true class
+        buf = np.empty((min(BLOCK, n), k))
         for c in range(k):
-            proj = self._proj[c] if self._proj is not None else self._class_proj(c)
-            pred = np.argmax(offset[c] + scale * proj, axis=1)  # ties: lowest index
-            err[c] = np.count_nonzero(pred != c)
+            for proj in self._class_blocks(c):
+                score = buf[: proj.shape[0]]
+                np.multiply(proj, scale, out=score)
+                score += offset[c]
+                err[c] += np.count_nonzero(np.argmax(score, axis=1) != c)  # ties: lowest index
         rk = err / n
         low, high = wilson_interval(err, n)
         return RiskEstimate(risks=rk, se=np.sqrt(rk * (1 - rk) / n), method="mc", n_mc=n, low=low, high=high)

@@ -14,7 +14,23 @@ import numpy as np
 
 __all__ = ["as_float_array", "as_pair", "check_priors", "check_class_priors", "check_density",
            "check_class_densities", "check_int", "check_real", "check_option", "check_seed", "as_generator",
-           "derive_seed"]
+           "derive_seed", "check_memory", "MAX_MEMORY"]
+
+#: Default cap (bytes) on the estimated working memory of a computation (:func:`check_memory`): 4 GiB.
+MAX_MEMORY = 2**32
+
+
+def check_memory(needed: float, max_memory, what: str, hint: str = "lower n or trials") -> None:
+    """Refuse, before any work, a call whose estimated working memory ``needed`` (bytes) exceeds
+    ``max_memory`` bytes: a ``ValueError`` naming the call (``what``, in the caller's words) and what to
+    change (``hint``). The one memory estimate of every large Monte Carlo and fit (``simulate``,
+    ``GaussianMixture.sample``, the surrogate fits, the finite-sample recall predictions)."""
+    limit = check_int(max_memory, "max_memory", minimum=1)
+    if needed > limit:
+        raise ValueError(
+            f"{what} needs about {needed / 2**30:.3g} GiB of working memory, over max_memory={limit} bytes "
+            f"({limit / 2**30:.3g} GiB): {hint}, or raise max_memory if the machine has the memory"
+        )
 
 
 def check_int(value, name: str, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -82,14 +98,27 @@ def derive_seed(seed: int, *tags) -> int:
     return int(np.random.SeedSequence(ent).generate_state(2, dtype=np.uint64)[0] >> np.uint64(1))
 
 
+def _short_repr(value, limit: int = 200) -> str:
+    """``repr(value)`` on one line, cut to ``limit`` characters (an error quotes the value, not a
+    megabyte of it)."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def as_float_array(value, name: str, shape=None, allow_inf: bool = False) -> np.ndarray:
-    """Convert ``value`` to a float ndarray, rejecting NaN (and inf unless ``allow_inf``)."""
+    """Convert ``value`` to a float ndarray, rejecting booleans and complex numbers (``TypeError``),
+    NaN (and inf unless ``allow_inf``)."""
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be numeric, got {value!r}")
     try:
-        arr = np.asarray(value, dtype=float)
+        raw = value if isinstance(value, np.ndarray) else np.asarray(value)
+        kind = raw.dtype.kind
+        arr = np.asarray(raw, dtype=float) if kind not in "bc" else None
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be numeric, got {value!r}") from exc
+        raise TypeError(f"{name} must be numeric, got {_short_repr(value)}") from exc
+    if arr is None:  # booleans are not numbers; complex ones would lose their imaginary part
+        what = "booleans" if kind == "b" else "complex numbers"
+        raise TypeError(f"{name} must be real numbers, got {what} (dtype {raw.dtype}): {_short_repr(value)}")
     if shape is not None and arr.shape != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)}, got shape {arr.shape}: {value!r}")
     if np.isnan(arr).any():

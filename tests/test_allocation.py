@@ -744,3 +744,90 @@ def test_class_sizes_total_beyond_float64_integers_rejected():
         drop_counts([0.9, 0.7], [5e15, 5e15], 0.5)
     counts = drop_counts([0.9, 0.7], [2**52, 2**52], 0.5)  # the largest total accepted: exact
     assert int(counts.sum()) == 2**52 and counts.tolist() == [2**50, 3 * 2**50]
+
+
+# ----------------------------------------------------------------------------- issue 17: edge optima, counts
+def _edge_cases():
+    """Two-Gaussian models whose worst-class optimum sits on the edge of the allocations that learn a
+    finite threshold (Theorem B.1; TwoGaussians._finite_threshold_allocation)."""
+    return [(TwoGaussians((0, 1), (1, 3), (0.5, 0.5)), 0.5), (TwoGaussians((0, 2), (3, 1), (0.5, 0.5)), 0.5),
+            (TwoGaussians((0, 0.82 * 4.92), (1, 3.92), (0.46, 0.54)), 0.34)]
+
+
+@pytest.mark.filterwarnings("ignore:.*lies on the edge of the allocations:UserWarning")
+@pytest.mark.parametrize("case", range(3))
+def test_edge_optimum_survives_integer_counts(case):
+    """issue 17: the exact edge, rounded to integer counts, learns an infinite threshold (worst-class
+    risk 1) for some dataset sizes; the default point, 1e-3 inside in the pruned log prior ratio, keeps
+    a finite threshold whenever every class keeps at least 2,000 samples (1/n0 + 1/n1 <= 1e-3), with
+    counts from the same apportionment as drop_counts (counts_from_densities)."""
+    from gaussian_theory.allocation import counts_from_densities
+
+    model, d = _edge_cases()[case]
+    inside = model.probit_densities(d)
+    edge = model.probit_densities(d, edge_margin=0)
+    np.testing.assert_array_equal(inside, model.worst_class_optimal_densities(d))
+    smallest = 2000 / (d * model.priors.min() * min(inside / d))  # every class keeps >= 2,000
+    broken = 0
+    for total in np.unique(np.geomspace(smallest, 3e6, 80).astype(int)):
+        sizes = population_sizes(model.priors, int(total))
+        for dens, ok in ((inside, True), (edge, False)):
+            counts = counts_from_densities(dens, sizes, d)
+            assert counts.sum() == round(d * sizes.sum())
+            worst = model.pruned_risks(counts / sizes).max()
+            if ok:
+                assert counts.min() >= 2000 and worst < 1.0, (total, counts)
+            else:
+                broken += worst == 1.0
+    assert broken >= 5  # the edge itself falls off for a good share of the sizes
+
+    # The recalls alone cannot see the edge (README caveat): drop_counts' probit rule gives the ideal
+    # point, whose learned threshold is infinite.
+    recalls = 1 - model.class_risks(model.optimal_threshold())
+    sizes = population_sizes(model.priors, 100_000)
+    counts = drop_counts(recalls, sizes, d, allocation_rule="probit")
+    assert model.pruned_risks(counts / sizes).max() == 1.0
+
+
+# --------------------------------------------------------------------- issue 17: low-level range checks
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        # a negative weight was clamped to 0, NaN read as 0, without a word
+        (([1.0, -1.0], [5, 5], 3), "weights must be finite and >= 0, got weights[1] = -1.0"),
+        (([1.0, np.nan], [5, 5], 3), "weights must be finite and >= 0, got weights[1] = nan"),
+        (([1.0, 1.0], [5, -5], 3), "caps must be finite and >= 0, got caps[1] = -5.0"),
+        (([1.0, 1.0], [5, 5, 5], 3), "caps must have one entry per bin (2), got 3"),
+        (([1.0, 1.0], [5, 5], float("nan")), "budget must be a finite number"),
+        (([1.0, 1.0], [5, 5], 11), "budget must lie in [sum(floors)=0.0, sum(caps)=10.0], got 11"),
+    ],
+)
+def test_water_fill_refuses_negative_nan_and_mismatched_bins(args, needle):
+    from gaussian_theory.allocation import water_fill
+
+    with pytest.raises(ValueError) as info:
+        water_fill(*args)
+    assert needle in str(info.value)
+    with pytest.raises(ValueError, match="floors must be finite"):
+        water_fill([1.0, 1.0], [5, 5], 3, floors=[np.nan, 0])
+
+
+def test_total_kept_and_rounding_helpers_check_their_range():
+    from gaussian_theory.allocation import largest_remainder, round_half_up, total_kept
+
+    assert total_kept(5, 0.5) == 3 and total_kept(0, 0.5) == 0
+    with pytest.raises(ValueError, match=r"n_samples must be an integer in \[0, 9007199254740992\], got -5"):
+        total_kept(-5, 0.5)  # returned -2 before
+    with pytest.raises(ValueError, match=r"density must lie in \(0, 1\], got 1.5"):
+        total_kept(5, 1.5)
+    with pytest.raises(TypeError, match="n_samples must be an integer"):
+        total_kept(5.5, 0.5)
+    with pytest.raises(ValueError, match="round_half_up needs finite numbers"):
+        round_half_up([1.0, np.nan])  # an int64 of NaN is -9223372036854775808
+    assert largest_remainder([1.5, 2.5], [3, 3], 4).tolist() == [2, 2]
+    with pytest.raises(ValueError, match="quotas must be finite and >= 0, got quotas"):
+        largest_remainder([np.nan, 2.0], [3, 3], 4)
+    with pytest.raises(ValueError, match=r"total must lie in \[sum\(floors\), sum\(caps\)\] = \[0, 6\]"):
+        largest_remainder([3.0, 3.0], [3, 3], 7)
+    with pytest.raises(ValueError, match="caps must be integers"):
+        largest_remainder([1.0, 1.0], [1.5, 3], 2)

@@ -238,3 +238,53 @@ def test_differing_copies_say_which_file_was_used(tmp_path):
     assert used in {str(tmp_path / "a" / "run.json"), str(tmp_path / "b" / "run.json")}
     assert "their (accuracy, worst-class accuracy) DIFFER" in g["warnings"][0]
     assert g["warnings"][0].endswith(f"; using {used}") and "using the first" not in g["warnings"][0]
+
+
+def test_report_readme_captions_every_figure(results):
+    """README.md of the report folder: the tables and one section per figure, with a caption made from
+    the same numbers (the docs' "Real data" page is built from it)."""
+    import re
+
+    out = results / "rep"
+    rep = make_report([results / "results"], out, n_boot=200)
+    text = (out / "README.md").read_text(encoding="utf-8")
+    assert str(out / "README.md") in rep["files"]
+    assert rep["markdown"].strip() in text                      # the tables
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    sections = text.split("\n## Figures\n", 1)[1].split("\n### ")[1:]
+    images = [re.search(r"!\[[^\]]*\]\(([^)]+)\)", s).group(1) for s in sections]
+    assert sorted(images) == pngs and len(pngs) == 4            # two studies, two figures each
+    for section, image in zip(sections, images):
+        caption = section.split(f"({image})\n\n", 1)[1].split("\n\n")[0]
+        assert len(caption) > 200 and f"`{image[:-4]}.pdf`" in section
+    # the caption's numbers are the summary's: DRoP lifts the worst class most, at d = 0.5 here
+    s1 = [r for r in rep["summary"] if r["study"] == "S1" and r["n_pairs"]]
+    best = max(s1, key=lambda r: r["paired_worst_class_diff_mean"])
+    assert (f"Highest mean difference: {best['method']} at d = {best['density']:g} "
+            f"({best['paired_worst_class_diff_mean']:+.3f})") in text
+    assert "The worst class of each method: Random: cat" in text
+    # without plots: no figure section (and no figure)
+    make_report([results / "results"], results / "noplots", plots=False, n_boot=200)
+    assert "## Figures" not in (results / "noplots" / "README.md").read_text(encoding="utf-8")
+
+
+def test_report_without_random_baseline_says_so(tmp_path):
+    """No Random run (score random, quota none): the third panel says why it is empty, with no
+    matplotlib warning (it drew an empty legend before), and so does the caption."""
+    import warnings
+
+    from empirical.report_figures import NO_BASELINE, accuracy_figure
+
+    for d in (0.3, 0.5):
+        for seed in (0, 1):
+            write(tmp_path / "res", fake_run("random", "drop", d, seed))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rep = make_report([tmp_path / "res"], tmp_path / "rep", n_boot=200)
+        fig = accuracy_figure(rep["summary"], rep["studies"]["S1"])
+    assert all(r["n_pairs"] == 0 for r in rep["summary"])
+    panel = fig.axes[2]
+    assert [t.get_text() for t in panel.texts] == [NO_BASELINE] and panel.get_legend() is None
+    assert not panel.lines                                      # no stray zero line either
+    assert (tmp_path / "rep" / "accuracy_cifar10_smallcnn_fast.png").stat().st_size > 1000
+    assert "no Random baseline" in (tmp_path / "rep" / "README.md").read_text(encoding="utf-8")

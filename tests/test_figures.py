@@ -7,7 +7,6 @@ import csv
 import math
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -58,17 +57,16 @@ def col(rows, name, **where) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    """``droplab figures --quick`` run once, as a subprocess, into a temporary folder."""
+    """``droplab figures --quick`` run once, as a subprocess, into a temporary folder: every test below
+    reads this one run. Its speed is measured in ``bench/bench_test_workloads.py``, not here."""
     out = tmp_path_factory.mktemp("figures")
-    t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "gaussian_theory.cli", "figures", "--quick", "--out", str(out),
          "--no-progress"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=1800,  # a hang guard only
     )
-    elapsed = time.perf_counter() - t0
     assert proc.returncode == 0, proc.stderr
-    return out, elapsed, proc.stdout
+    return out, proc.stdout
 
 
 def test_all_six_figures_are_registered():
@@ -76,14 +74,9 @@ def test_all_six_figures_are_registered():
     assert [f.name for f in FIGURES] == list(EXPECTED_COLUMNS)
 
 
-def test_quick_run_is_quick(quick_run):
-    _, elapsed, _ = quick_run
-    assert elapsed < 60, f"droplab figures --quick took {elapsed:.0f} s (budget 60 s)"
-
-
 @pytest.mark.parametrize("spec", FIGURES, ids=lambda s: s.name)
 def test_every_file_produced_and_non_empty(quick_run, spec):
-    out, _, stdout = quick_run
+    out, stdout = quick_run
     for ext, magic in (("png", b"\x89PNG\r\n\x1a\n"), ("pdf", b"%PDF-"), ("csv", None)):
         path = out / f"{spec.name}.{ext}"
         assert path.is_file(), f"missing {path.name}"
@@ -95,7 +88,7 @@ def test_every_file_produced_and_non_empty(quick_run, spec):
 
 @pytest.mark.parametrize("spec", FIGURES, ids=lambda s: s.name)
 def test_csv_columns_and_rows(quick_run, spec):
-    out, _, _ = quick_run
+    out, _ = quick_run
     header, rows = read_csv(out / f"{spec.name}.csv")
     assert header == EXPECTED_COLUMNS[spec.name]
     assert len(rows) > 0
@@ -108,7 +101,7 @@ def test_csv_columns_and_rows(quick_run, spec):
 
 
 def test_readme_and_no_temporary_files(quick_run):
-    out, _, _ = quick_run
+    out, _ = quick_run
     readme = (out / "README.md").read_text()
     for spec in FIGURES:
         assert f"({spec.name}.png)" in readme
@@ -120,7 +113,7 @@ def test_readme_and_no_temporary_files(quick_run):
 
 # ------------------------------------------------------------------------- numeric sanity checks
 def test_fig1_worst_class_minimum_at_worst_class_optimal_prior(quick_run):
-    out, _, _ = quick_run
+    out, _ = quick_run
     _, rows = read_csv(out / "fig1_risks_vs_prior.csv")
     x = col(rows, "log_prior_ratio", kind="grid")
     worst = col(rows, "worst_class_risk", kind="grid")
@@ -141,7 +134,7 @@ def test_fig1_worst_class_minimum_at_worst_class_optimal_prior(quick_run):
 
 
 def test_fig3_ssp_keeps_the_boundary_while_random_pruning_moves_it(quick_run):
-    out, _, _ = quick_run
+    out, _ = quick_run
     _, rows = read_csv(out / "fig3_ssp_margin.csv")
     m = col(rows, "margin", method="ssp")
     t_ssp = col(rows, "threshold", method="ssp")
@@ -159,7 +152,7 @@ def test_fig3_ssp_keeps_the_boundary_while_random_pruning_moves_it(quick_run):
 
 
 def test_fig4_regret_is_non_negative_and_drop_overshoots(quick_run):
-    out, _, _ = quick_run
+    out, _ = quick_run
     _, rows = read_csv(out / "fig4_drop_regret_map.csv")
     regret = col(rows, "regret")
     assert (regret >= -1e-12).all()
@@ -194,11 +187,13 @@ def test_quick_settings_are_coarser_than_full():
     assert len(quick.n_values) < len(full.n_values)
 
 
-def test_make_figures_is_reproducible(tmp_path):
-    a, b = tmp_path / "a", tmp_path / "b"
-    make_figures(a, quick=True, only=["3"], progress=False)
-    make_figures(b, quick=True, only=["3"], progress=False)
-    assert (a / "fig3_ssp_margin.csv").read_bytes() == (b / "fig3_ssp_margin.csv").read_bytes()
+def test_make_figures_is_reproducible(tmp_path, quick_run):
+    # A second build, in this process and of two figures only, against the CLI's full quick run in its
+    # own process: same bytes, for a closed-form figure (3) and a Monte Carlo one (5).
+    out, _ = quick_run
+    make_figures(tmp_path, quick=True, only=["3", "5"], progress=False)
+    for name in ("fig3_ssp_margin.csv", "fig5_finite_samples.csv"):
+        assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
 
 
 def test_table_round_trip(tmp_path):

@@ -193,3 +193,79 @@ def test_fig6_caption_numbers_come_from_the_table():
     full = caption(t, many_classes_mixture(2), 2.5)
     assert "not unique" not in full and "jagged" not in full
     assert "probit rule (0.2250) is worse than DRoP (0.2100)" in full
+
+
+# ------------------------------------------------------------------------- issue 17: lettering, legends
+def _titles(fig):
+    return [ax.get_title() for ax in fig.axes if ax.get_title()]
+
+
+def _letters(titles):
+    return [t[: t.index(")") + 1] for t in titles if t.startswith("(")]
+
+
+def test_fig5_panels_are_lettered_row_by_row():
+    """issue 17: the panels were lettered (a), (b), (d), (e)."""
+    from gaussian_theory.figures import compute_finite_samples, plot_finite_samples
+    from gaussian_theory.figures.fig5_finite_samples import caption, panel_letters
+
+    assert [panel_letters(2, k) for k in range(2)] == [("a", "c"), ("b", "d")]
+    model = reference_model()
+    t = compute_finite_samples(model, n_values=(200, 1000), trials=20, seed=1, learners=("erm", "plugin"))
+    fig = plot_finite_samples(t, model, 0.5)
+    assert sorted(_letters(_titles(fig))) == ["(a)", "(b)", "(c)", "(d)"]
+    text = caption(t, model, 0.5, 20)
+    assert "(a, c) The empirical 0-1" in text and "(b, d) The Gaussian plug-in" in text
+    assert "(d, " not in text and "(b, e)" not in text
+
+
+def test_fig2_legend_says_which_marker_is_which_method():
+    """issue 17: the legend showed lines only, plus one grey marker for every Monte Carlo point."""
+    from gaussian_theory.figures import METHOD_STYLE, compute_risk_vs_density, plot_risk_vs_density
+
+    model = reference_model()
+    t = compute_risk_vs_density(model, densities=np.linspace(0.1, 0.9, 5), mc_densities=(0.5,), trials=10,
+                                settings=QUICK)
+    fig = plot_risk_vs_density(t, model)
+    (legend,) = fig.legends
+    entries = {text.get_text(): h for text, h in zip(legend.get_texts(), legend.legend_handles)}
+    for method in t.where(source="monte_carlo").unique("method"):
+        st = METHOD_STYLE[method]
+        label = next(k for k in entries if k.startswith(st["label"].split(" d_k")[0]))
+        handle = entries[label]
+        assert handle.get_marker() == st["marker"], (method, label)
+        assert handle.get_color() == st["color"]
+    assert any("line: population" in k and "marker and band: Monte Carlo" in k for k in entries)
+
+
+def test_fig4_islands_are_where_damped_drop_crosses_the_optimum(regret_table):
+    """issue 17: the small closed contours of panel (d) are real. Independently of the table: along each
+    std ratio, damped DRoP's pruned prior ratio (TwoGaussians.prune) minus the optimum's changes sign at
+    the reported separations, and the regret is smallest next to them."""
+    from gaussian_theory.figures.fig4_drop_regret_map import caption, damped_crossings
+
+    cross = damped_crossings(regret_table)
+    assert cross.size >= 3
+    alpha = QUICK.damped_alpha
+    n_flips = 0
+    for r in np.unique(regret_table["std_ratio"]):
+        zs = np.unique(regret_table["separation"])
+        signs, regrets = [], []
+        for z in zs:
+            m = TwoGaussians((0.0, z * (1 + r)), (1.0, r))
+            damped, opt = m.prune(m.drop_densities(0.5, alpha=alpha)).priors, m.prune(
+                m.worst_class_optimal_densities(0.5)).priors
+            signs.append(np.sign(np.log(damped[0] / damped[1]) - np.log(opt[0] / opt[1])))
+            regrets.append(m.pruned_risks(m.drop_densities(0.5, alpha=alpha)).max()
+                           - m.pruned_risks(m.worst_class_optimal_densities(0.5)).max())
+        flips = [0.5 * (zs[i] + zs[i + 1]) for i in range(zs.size - 1) if signs[i] * signs[i + 1] < 0]
+        n_flips += len(flips)
+        for c in flips:
+            assert np.min(np.abs(cross - c)) < 1e-12
+            i = int(np.searchsorted(zs, c))  # the crossing lies between cells i - 1 and i
+            valley = min(regrets[i - 1], regrets[i])  # the regret dips there (a local minimum)
+            assert all(valley < regrets[j] for j in (i - 2, i + 1) if 0 <= j < zs.size)
+    assert n_flips == cross.size
+    text = caption(regret_table, 0.5)
+    assert f"near separation {cross.min():.2f}–{cross.max():.2f} is real" in text
+    assert "crosses the optimal one" in text

@@ -107,9 +107,13 @@ def test_certificate_is_out_of_sample_and_reproducible():
     # the certificate agrees with a third independent evaluation within 4 pairwise SE per class
     other = MCDraws(gm, 30_000, JUDGE_SEED).risks(res.priors)
     assert np.all(np.abs(other[0] - res.risks) < 4 * np.sqrt(other[1] ** 2 + res.se**2))
-    # Same for the unconstrained minimax: its risks are the certificate draws, not the fit draws.
+    # Same for the unconstrained minimax: its risks are the certificate draws, not the fit draws, and
+    # not minimax_densities' certificate draws either (issue 17: the two shared them).
     un = mm.minimax(gm, n_mc=20_000, seed=3, n_certify=30_000)
-    np.testing.assert_array_equal(un.risks, gm.class_risks(un.priors, n_mc=30_000, seed=cert_seed).risks)
+    (prior_cert_seed,) = mm._seeds(3, "certify-priors")
+    assert prior_cert_seed not in (fit_seed, select_seed, cert_seed)
+    np.testing.assert_array_equal(un.risks,
+                                  gm.class_risks(un.priors, n_mc=30_000, seed=prior_cert_seed).risks)
     fit = MCDraws(gm, 20_000, fit_seed).risks(un.priors)[0]
     assert un.fit_spread == pytest.approx(np.ptp(fit)) and un.fit_max_risk == fit.max()
     assert un.converged == (un.spread <= un.tol)
@@ -252,3 +256,63 @@ def test_compare_allocations_reports_wilson_bounds_and_skips_the_certificate():
     bare = mm.minimax_densities(gm, 0.5, n_mc=5000, seed=1, n_certify=0)
     np.testing.assert_array_equal(bare.densities, comp["minimax"]["densities"])
     assert np.all(np.isnan(bare.risks)) and "not certified" in bare.message
+
+
+# ------------------------------------------------------------------ issue 17
+def test_minimax_and_minimax_densities_certify_on_independent_draws(monkeypatch):
+    """With the same seed the two solvers used to certify on the same draws (issue 17). Record the
+    seed of every MCDraws of the certificate size and check that they differ."""
+    gm = GaussianMixture(2.0 * np.eye(3), stds=[0.7, 1.0, 1.4])
+    seen = []
+
+    class Recording(MCDraws):
+        def __init__(self, mixture, n_mc, seed=0, max_bytes=None):
+            if n_mc == 2345:  # the certificate size, used by nothing else here
+                seen.append(int(seed))
+            super().__init__(mixture, n_mc, seed, max_bytes)
+
+    monkeypatch.setattr(mm, "MCDraws", Recording)
+    mm.minimax(gm, n_mc=2000, seed=5, n_certify=2345)
+    mm.minimax_densities(gm, 0.5, n_mc=2000, seed=5, n_starts=1, n_certify=2345)
+    assert len(seen) == 2 and seen[0] != seen[1]
+    # and neither is any of the fit / selection / start streams
+    assert not set(seen) & set(mm._seeds(5, "fit", "select", "starts"))
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: mm.minimax(m),
+    lambda m: mm.minimax_densities(m, 0.5),
+])
+def test_a_two_gaussian_model_is_a_clear_type_error(call):
+    from gaussian_theory.two_gaussians import TwoGaussians
+    # issue 17: minimax.minimax(TwoGaussians()) ended in AttributeError
+    with pytest.raises(TypeError, match=r"mixture must be a GaussianMixture, got TwoGaussians\(means=.*"
+                                        r"from_two_gaussians"):
+        call(TwoGaussians())
+    with pytest.raises(TypeError, match=r"mixture must be a GaussianMixture, got list \[1, 2\]"):
+        call([1, 2])
+    # the supported route gives the closed form's answer
+    gm = GaussianMixture.from_two_gaussians(TwoGaussians())
+    res = mm.minimax(gm)  # risks equalised to 1e-12: the priors to about 1e-8
+    np.testing.assert_allclose(res.priors, TwoGaussians().worst_class_optimal_priors(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("tol, exc, shown", [
+    (-1, ValueError, "-1"), (0, ValueError, "0"), (float("nan"), ValueError, "nan"),
+    (float("inf"), ValueError, "inf"), ("0.1", TypeError, "'0.1'"), (True, TypeError, "True"),
+])
+@pytest.mark.parametrize("mixture", [GaussianMixture([0.0, 1.0]), GaussianMixture([[0.0], [1.0], [2.0]])],
+                         ids=["exact", "mc"])
+def test_bad_tol_is_rejected_not_replaced_by_the_default(mixture, tol, exc, shown):
+    # issue 17: GaussianMixture.minimax(tol=-1) silently used the default tolerance
+    with pytest.raises(exc, match=rf"tol must be .*got {shown}"):
+        mixture.minimax(tol=tol, n_mc=500, n_certify=500)
+
+
+def test_a_positive_tol_is_used():
+    gm = GaussianMixture([[0.0], [1.0], [2.0]], stds=[1.0, 1.5, 2.0])
+    loose = gm.minimax(n_mc=4000, n_certify=4000, tol=0.05)
+    tight = gm.minimax(n_mc=4000, n_certify=4000, tol=1e-3)
+    assert loose.fit_spread <= 0.05 and tight.fit_spread <= max(1e-3, 1 / 4000) + 1e-12
+    assert loose.iterations <= tight.iterations
+    assert GaussianMixture([0.0, 1.0], stds=[1.0, 2.0]).minimax(tol=1e-6).tol == 1e-6

@@ -386,3 +386,130 @@ def test_drop_densities_class_sizes_of_wrong_length_named(sizes):
     with pytest.raises(ValueError, match=msg):
         gm.compare_allocations(0.5, class_sizes=sizes, n_mc=1000)
     assert gm.drop_densities(0.5, class_sizes=[1000, 2000, 3000], n_mc=1000).shape == (3,)
+
+
+# ------------------------------------------------------------------ issue 17: limits, and the tied fast path
+def test_huge_monte_carlo_is_refused_before_any_work():
+    with pytest.raises(ValueError, match=r"GaussianMixture.sample\(n=1000000000000\).*GiB of working memory"):
+        GaussianMixture([0, 1]).sample(10**12)  # a raw MemoryError before
+    with pytest.raises(ValueError, match=r"n_mc must be at most 100,000,000 Monte Carlo draws per class"):
+        GaussianMixture([0, 1, 2]).class_risks(n_mc=10**12)  # ran without limit before
+    with pytest.raises(ValueError, match="n_mc must be at most"):
+        GaussianMixture([0, 1, 2]).recalls(n_mc=10**9)
+    with pytest.raises(ValueError, match="n_mc must be at most"):
+        MCDraws(GaussianMixture([0, 1, 2]), 10**9, 0)
+    with pytest.raises(ValueError, match=r"class_counts must be one of"):
+        GaussianMixture([0, 1]).sample(5, class_counts="even")
+    x, y = GaussianMixture([0, 1]).sample(10, rng=0, max_memory=10**6)
+    assert x.shape == (10, 1) and y.shape == (10,)
+
+
+def test_mixture_matrices_are_priced_before_they_are_built():
+    # (2, 40000) means: two 40000 x 40000 covariances would be 25.6 GB; one shared is still 12.8 GB
+    with pytest.raises(ValueError, match=r"K = 2 classes in p = 40000 dimensions .* GiB of working memory"):
+        GaussianMixture(np.zeros((2, 40000)) + [[0.0], [1.0]])
+    with pytest.raises(ValueError, match="reduce the dimension p"):
+        GaussianMixture(np.zeros((3, 10_000)) + [[0.0], [1.0], [2.0]], stds=[1.0, 2.0, 3.0])  # 7.2 GB
+
+
+def test_booleans_and_complex_numbers_are_not_parameters():
+    with pytest.raises(TypeError, match="means must be real numbers, got complex numbers"):
+        GaussianMixture(np.array([0.0, 1.0]) + 1j)
+    with pytest.raises(TypeError, match="means must be real numbers, got booleans"):
+        GaussianMixture([False, True])
+
+
+def _tied_mixture(k=4, p=3, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(p, p))
+    cov = a @ a.T + 0.5 * np.eye(p)
+    return GaussianMixture(rng.normal(size=(k, p)) * 1.5, covariances=np.broadcast_to(cov, (k, p, p)),
+                           priors=rng.dirichlet(np.ones(k) * 3))
+
+
+def test_tied_mixture_holds_one_matrix_and_its_log_densities_are_exact():
+    from scipy.stats import multivariate_normal
+
+    gm = _tied_mixture()
+    assert gm.tied and not gm.isotropic and gm.covariances.strides[0] == 0 and gm._chol.strides[0] == 0
+    x = np.random.default_rng(1).normal(size=(200, 3)) * 3
+    want = np.stack([multivariate_normal(gm.means[k], gm.covariances[k]).logpdf(x) for k in range(4)], axis=1)
+    np.testing.assert_allclose(gm.log_densities(x), want, rtol=1e-11, atol=1e-11)
+    # a copy with distinct (non-view) but equal matrices is recognised as tied too
+    same = GaussianMixture(gm.means, covariances=np.array(gm.covariances), priors=gm.priors)
+    assert same.tied
+    assert not GaussianMixture([[0.0], [1.0]], stds=[1.0, 2.0]).tied
+
+
+def test_tied_monte_carlo_is_the_bayes_rule_of_predict_and_the_closed_form():
+    # The shared-noise route (montecarlo module docstring) against brute force: points drawn by sample()
+    # and classified by predict(), independent draws; and against the two-class closed form.
+    gm = _tied_mixture()
+    w = np.array([0.1, 0.2, 0.3, 0.4])
+    est = gm.class_risks(w, n_mc=100_000, seed=3)
+    assert est.method == "mc"
+    x, y = gm.sample(400_000, rng=4)
+    pred = gm.predict(x, priors=w)
+    brute = np.array([np.mean(pred[y == k] != k) for k in range(4)])
+    n_k = np.bincount(y, minlength=4)
+    se = np.sqrt(est.se**2 + brute * (1 - brute) / n_k)
+    assert np.all(np.abs(est.risks - brute) < 4 * se), (est.risks, brute)
+    # K = 2, full shared covariance: R_0 = Phi(-(D^2/2 + c)/D), R_1 = Phi((c - D^2/2)/D)
+    two = GaussianMixture(gm.means[:2], covariances=gm.covariances[:2], priors=[0.3, 0.7])
+    d = two.means[1] - two.means[0]
+    dist = np.sqrt(d @ np.linalg.solve(two.covariances[0], d))
+    c = np.log(0.3 / 0.7)
+    want = np.array([ndtr(-(dist**2 / 2 + c) / dist), ndtr((c - dist**2 / 2) / dist)])
+    mc = two.class_risks(n_mc=200_000, seed=5, method="mc")
+    assert np.all(np.abs(mc.risks - want) < 4 * mc.se), (mc.risks, want)
+
+
+def test_tied_draws_streamed_equal_held_and_blocks_are_log_densities():
+    from gaussian_theory.montecarlo import BLOCK
+
+    gm = _tied_mixture(k=5, p=7)  # p > K - 1: the chi-square part of |z|^2 is drawn too
+    n = BLOCK + 3000  # two noise blocks
+    held, streamed = MCDraws(gm, n, 11), MCDraws(gm, n, 11, max_bytes=0)
+    assert held.tied and held.in_memory and not held.cached and not streamed.in_memory
+    w = np.array([0.1, 0.3, 0.2, 0.25, 0.15])
+    np.testing.assert_array_equal(held.error_counts(w), streamed.error_counts(w))
+    for a, b in zip(held.soft_risks(np.log(w), 0.2), streamed.soft_risks(np.log(w), 0.2)):
+        np.testing.assert_array_equal(a, b)
+    # blocks() yields true log densities: their argmax reproduces the error counts, and the
+    # log-sum-exp over classes has the mean of the mixture's E[log f(x)] (a chi-square identity):
+    # for x of class k, log N(x; mu_k, Sigma) = -(|z|^2 + log|Sigma| + p log 2 pi) / 2, mean -(p + ...)/2
+    errors = np.zeros(5, dtype=np.int64)
+    own = [[] for _ in range(5)]
+    for k, ll in held.blocks(limit=20_000):
+        errors[k] += np.count_nonzero(np.argmax(ll + np.log(w)[:, None], axis=0) != k)
+        own[k].append(ll[k])
+    np.testing.assert_array_equal(errors, held.error_counts(w, limit=20_000))
+    logdet = gm._logdet[0]
+    for k in range(5):
+        vals = np.concatenate(own[k])
+        want = -0.5 * (7 + logdet + 7 * np.log(2 * np.pi))  # E|z|^2 = p
+        assert abs(vals.mean() - want) < 4 * vals.std() / np.sqrt(vals.size)
+
+
+def test_k100_surrogate_scale_mixture_keeps_only_the_noise():
+    # K = 100 at the default n_mc: the general route would need 16 GB of log densities (streamed); the
+    # tied route keeps 8 (K + 1) n_mc bytes of shared noise and no log-density blocks.
+    gm = GaussianMixture(3.0 * np.eye(100))
+    draws = MCDraws(gm, 200_000, 0)
+    assert draws.tied and not draws.cached and draws.in_memory and draws._rank == 99
+
+
+def test_high_dimensional_blocks_shrink_to_bounded_memory():
+    # A block of 65,536 points in 3,000 dimensions would be 1.5 GB (times the temporaries): the rows per
+    # block shrink so that one block stays near 256 MiB; the draws are the same stream either way.
+    import tracemalloc
+
+    p = 3000
+    gm = GaussianMixture(np.zeros((2, p)) + [[0.0], [0.05]], stds=[1.0, 1.2])  # not tied
+    draws = MCDraws(gm, 5000, 0, max_bytes=0)
+    assert draws._rows < 65_536 and not draws.tied
+    tracemalloc.start()
+    est = gm.class_risks(n_mc=5000, seed=0)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2**30 and np.all((est.risks > 0) & (est.risks < 1))

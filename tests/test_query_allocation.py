@@ -103,3 +103,18 @@ def test_minimax_from_logits_moves_data_to_the_hard_class_and_predicts_recalls()
     assert alloc.max_risk < gm.pruned_risks(np.full(4, 0.5), n_mc=20_000, seed=987).risks.max()
     again = minimax_from_logits(z, y, [1000] * 4, 0.5, n_mc=10_000, seed=1, n_certify=20_000)
     np.testing.assert_array_equal(again[1], counts)   # same seed, same counts
+
+
+# ------------------------------------------------------------------ issue 17: the caller's words
+@pytest.mark.parametrize("kind, needle", [
+    ("separable", r"logits are validation logits that classify every sample correctly \(160 of 160\)"),
+    ("chance", r"logits are validation logits no better than chance: accuracy 0\.25, not above 0\.25"),
+])
+def test_separable_or_chance_logits_say_so(kind, needle):
+    # Both reached the calibration, whose error spoke of an accuracy the caller never passed.
+    y = np.repeat(np.arange(4), 40)
+    z = 5.0 * np.eye(4)[y] if kind == "separable" else np.zeros((160, 4))
+    for call in (lambda: minimax_from_logits(z, y, [100] * 4, 0.5), lambda: query_surrogate(z, y, [100] * 4)):
+        with pytest.raises(ValueError, match=needle) as info:
+            call()
+        assert "accuracy must lie" not in str(info.value)

@@ -205,3 +205,33 @@ def test_logits_without_labels_is_an_error():
     z, _ = _logits()
     with pytest.raises(ValueError, match="labels"):
         finite_sample_recalls(z, [10] * 4, [1.0] * 4)
+
+
+# ------------------------------------------------------------------ issue 17
+def test_complex_or_boolean_logits_are_refused():
+    z, y = _logits()
+    for bad, what in ((z + 1j, "complex numbers"), (z > 0, "booleans")):  # accepted (imaginary part lost)
+        for fn in (logit_recalls, lambda zz, yy: prior_shift_recalls(zz, yy, np.ones(4))):
+            with pytest.raises(TypeError, match=f"logits must be real numbers, got {what}"):
+                fn(bad, y)
+
+
+def test_huge_trials_are_refused_before_any_work(monkeypatch):
+    import gaussian_theory.recall_prediction as rp
+
+    z, y = _logits()
+
+    def never(*args, **kwargs):
+        raise AssertionError("the surrogate was fitted")
+
+    monkeypatch.setattr(rp, "query_surrogate", never)
+    with pytest.raises(ValueError, match=r"trials=1000000000 finite-sample trials of 4 classes .* GiB"):
+        predict_recalls(z, y, [100] * 4, {"uniform": np.full(4, 0.5)}, trials=10**9)
+    with pytest.raises(ValueError, match=r"trials=1000000000 .* GiB"):
+        finite_sample_recalls(z, [100] * 4, np.full(4, 0.5), labels=y, trials=10**9)
+    with pytest.raises(ValueError, match=r"trials=1000000000 .* GiB"):
+        finite_sample_recalls(_tied(), [100] * 3, np.full(3, 0.5), trials=10**9)
+    with pytest.raises(ValueError, match="n_eval must be at most 100,000,000"):
+        finite_sample_recalls(_tied(), [100] * 3, np.full(3, 0.5), n_eval=10**12)
+    small = finite_sample_recalls(_tied(), [100] * 3, np.full(3, 0.5), trials=2, n_eval=100, max_memory=2**27)
+    assert small.per_trial.shape == (2, 3)

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 pytest.importorskip("matplotlib")
-pytest.importorskip("torch")  # the script imports it at the top (to read the query caches)
 
 SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "recall_prediction_check.py"
 
@@ -39,7 +38,7 @@ def synthetic_rows(rng):
     return rows
 
 
-@pytest.mark.slow  # ~6 s: torch import and two 14 x 14.5 in figures
+@pytest.mark.slow  # ~6 s: two 14 x 14.5 in figures
 def test_plot_points_and_files(tmp_path):
     mod = load_script()
     rows = synthetic_rows(np.random.default_rng(0))

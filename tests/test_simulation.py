@@ -499,3 +499,14 @@ def test_population_logistic_matches_scipy_on_the_same_quadrature(model, l2):
               key=lambda r: r.fun)
     t = population_logistic_threshold(model, l2=l2, nodes=nodes)
     assert t == pytest.approx(m - s * res.x[0] / res.x[1], abs=1e-6)
+
+
+def test_one_memory_check_for_every_large_monte_carlo():
+    # issue 17: simulate's memory estimate is the package's one helper (validation.check_memory), reused
+    # by GaussianMixture.sample, the surrogate fits and the finite-sample recall predictions.
+    from gaussian_theory import validation
+
+    assert sim._check_memory is validation.check_memory and sim.MAX_MEMORY == validation.MAX_MEMORY
+    with pytest.raises(ValueError, match=r"lower n or trials, or raise max_memory"):
+        validation.check_memory(2.0**40, validation.MAX_MEMORY, "simulate(...)")
+    validation.check_memory(1.0, 2, "tiny")  # fits: no error

@@ -207,3 +207,87 @@ def test_cli_zero_mc_errors_note_the_wilson_bound(tmp_path, capsys):
     assert ("note: class(es) 0, 1, 2 had 0 errors in 100 Monte Carlo draws: a predicted recall of 1 with "
             "se 0 only bounds the risk, below 0.037 (95% Wilson upper bound; recall >= 0.9630); raise --n-mc "
             "for a tighter bound") in out
+
+
+# ----------------------------------------------------------------------------- issue 17
+def _two_blobs():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3)) + np.repeat([[0.0, 0.0, 0.0], [2.0, 1.0, 0.0]], 100, axis=0)
+    return x, np.repeat([0, 1], 100)
+
+
+@pytest.mark.parametrize("covariance", ["tied", "isotropic", "diagonal"])
+def test_feature_scale_beyond_float64_is_a_clear_error(covariance):
+    x, y = _two_blobs()
+    with pytest.raises(ValueError, match=r"features must lie within \+-1e\+150 .* got an entry of .*e\+200"):
+        fit_gaussian_surrogate(x * 1e200, y, covariance=covariance)  # LinAlgError before
+    with pytest.raises(ValueError, match=r"features vary by at most .*e-200 .* rescale the features"):
+        fit_gaussian_surrogate(x * 1e-200, y, covariance=covariance)  # "every feature is constant" before
+
+
+def test_tied_fit_is_scale_free_within_range():
+    # Ledoit-Wolf works at unit scale (a power of 2), so neither 1e100 (fourth powers overflowed) nor
+    # 1e-100 (they underflowed: shrinkage 0, silently) changes the fit beyond the scale itself.
+    from gaussian_theory.surrogate import ledoit_wolf_covariance
+
+    x, y = _two_blobs()
+    x = x @ np.array([[1.0, 0.3, 0.0], [0.0, 1.0, 0.2], [0.0, 0.0, 0.5]])  # not isotropic
+    ref_cov, ref_shrink = ledoit_wolf_covariance(x)
+    for scale in (1e100, 1e-100, 3.0):
+        cov, shrink = ledoit_wolf_covariance(x * scale)
+        assert shrink == pytest.approx(ref_shrink, rel=1e-12)
+        np.testing.assert_allclose(cov, ref_cov * scale**2, rtol=1e-12)
+    base = fit_gaussian_surrogate(x, y).recalls(n_mc=20_000)
+    np.testing.assert_array_equal(fit_gaussian_surrogate(x * 1e100, y).recalls(n_mc=20_000), base)
+
+
+def test_huge_surrogate_fit_is_priced_first():
+    x = np.zeros((10, 40_000))
+    x[5:] = 1.0
+    # the (10, 40000) feature array ended in a raw MemoryError
+    with pytest.raises(ValueError, match=r"shape \(10, 40000\) needs about .* GiB.*reduce the feature"):
+        fit_gaussian_surrogate(x, np.repeat([0, 1], 5))
+    with pytest.raises(ValueError, match="n_mc must be at most"):
+        fit_gaussian_surrogate(*_two_blobs(), calibrate_to=0.9, n_mc=10**12)
+    with pytest.raises(ValueError, match="n_mc must be at most"):
+        from gaussian_theory.surrogate import surrogate_risks
+
+        surrogate_risks(fit_gaussian_surrogate(*_two_blobs(), covariance="diagonal"), n_mc=10**12)
+
+
+def test_calibrate_to_out_of_range_names_calibrate_to():
+    x, y = _two_blobs()
+    with pytest.raises(ValueError, match=r"calibrate_to: the accuracy must lie in \(max prior, 1\) = \(0\.5"):
+        fit_gaussian_surrogate(x, y, calibrate_to=0.4)
+
+
+def test_cli_surrogate_huge_features_and_progress(tmp_path, capsys):
+    x = np.zeros((10, 40_000))
+    x[5:] = 1.0
+    np.save(tmp_path / "F.npy", x)
+    np.save(tmp_path / "L.npy", np.repeat([0, 1], 5))
+    args = ["surrogate", "--features", str(tmp_path / "F.npy"), "--labels", str(tmp_path / "L.npy"),
+            "--density", "0.5"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("droplab: error:") == 1 and "GiB of working memory" in err and "Traceback" not in err
+    assert "max_memory" not in err  # the command line has no such option
+    assert main(args[:-2] + ["--density", "0.5", "--n-mc", str(10**12)]) == 2
+    assert "--n-mc must be at most 100,000,000" in capsys.readouterr().err
+    assert main(["surrogate", "--features", str(tmp_path), "--labels", str(tmp_path / "L.npy"),
+                 "--density", "0.5"]) == 2
+    assert "--features " in (err := capsys.readouterr().err) and "is a folder, expected a file" in err
+
+
+def test_progress_line_names_each_step(capsys):
+    from gaussian_theory.cli.format import Progress
+
+    with Progress(3, delay=0, desc="droplab surrogate") as progress:  # delay 0: shown at once
+        progress("fitting the surrogate")
+        progress("minimax allocation")
+    err = capsys.readouterr().err
+    assert "droplab surrogate (1/3): fitting the surrogate" in err
+    assert "droplab surrogate (2/3): minimax allocation" in err
+    with Progress(3, enabled=False) as progress:
+        progress("fitting the surrogate")
+    assert capsys.readouterr().err == ""

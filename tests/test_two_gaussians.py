@@ -384,9 +384,12 @@ def budget_line_worst(model, d, n=4001):
         ((0, 2), (3, 1), (0.5, 0.5), 0.5),      # mirror: ideal ratio learns t = +inf
     ],
 )
+@pytest.mark.filterwarnings("ignore:.*lies on the edge of the allocations:UserWarning")
 def test_worst_class_optimal_densities_vs_budget_line_grid(means, stds, priors, d):
     model = TwoGaussians(means, stds, priors)
-    dens = model.worst_class_optimal_densities(d)
+    # edge_margin=0: the exact infimum, which is the edge itself in the Theorem B.1 cases (issue 17
+    # moved the default point 1e-3 inside; tested in test_edge_optimum_is_returned_inside_with_a_warning)
+    dens = model.worst_class_optimal_densities(d, edge_margin=0)
     assert dens @ model.priors == pytest.approx(d, rel=1e-12)
     assert ((0 <= dens) & (dens <= 1)).all()
     found = model.pruned_risks(dens).max()
@@ -597,6 +600,7 @@ PROBIT_EXTRA_CASES = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore:.*lies on the edge of the allocations:UserWarning")
 def test_probit_densities_match_worst_class_optimum_on_grid():
     cases = [(m, 0.5) for m in _figure4_models()]
     cases += [(TwoGaussians(mu, s, p), d) for mu, s, p, d in PROBIT_EXTRA_CASES]
@@ -609,13 +613,15 @@ def test_probit_densities_match_worst_class_optimum_on_grid():
 
 
 @pytest.mark.parametrize("means, stds, priors, d", PROBIT_EXTRA_CASES)
+@pytest.mark.filterwarnings("ignore:.*lies on the edge of the allocations:UserWarning")
 def test_probit_densities_vs_budget_line_grid(means, stds, priors, d):
     model = TwoGaussians(means, stds, priors)
-    found = model.pruned_risks(model.probit_densities(d)).max()
+    found = model.pruned_risks(model.probit_densities(d, edge_margin=0)).max()  # the exact infimum
     _, grid_worst = budget_line_worst(model, d)
     assert found <= grid_worst.min() * (1 + RTOL_RISK) and found < 1.0
 
 
+@pytest.mark.filterwarnings("ignore:.*lies on the edge of the allocations:UserWarning")
 def test_probit_theorem_b1_case_is_detected():
     # Separation 0.82, std ratio 3.92, phi0 = 0.46, d = 0.34 (issue 12): the recalls' ideal point
     # learns t = -inf (worst-class risk 1); the optimum is just beside it on the budget line.
@@ -624,7 +630,7 @@ def test_probit_theorem_b1_case_is_detected():
     ideal = d * model.stds / model.stds.sum() / model.priors  # no saturation here
     assert model.prune(ideal).optimal_threshold() == -np.inf
     np.testing.assert_array_equal(model.pruned_risks(ideal), [1.0, 0.0])
-    dens = model.probit_densities(d)
+    dens = model.probit_densities(d, edge_margin=0)  # the exact infimum, on the edge
     assert np.isfinite(model.prune(dens).optimal_threshold())
     worst = model.pruned_risks(dens).max()
     # Lower bound Phi(-0.82) = 0.2061 (the unconstrained worst-class optimum, App. B.2).
@@ -713,3 +719,137 @@ def test_large_but_representable_scales_are_affine_invariant():
         np.testing.assert_allclose(model.class_risks(t), base.class_risks(base.optimal_threshold()),
                                    rtol=1e-10)
         np.testing.assert_allclose(model.probit_densities(0.5), base.probit_densities(0.5), rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------- issue 17 (numerical audit)
+def brute_force_budget_optimum(model, d):
+    """Independent optimum along the budget line phi0 d0 + phi1 d1 = d: the worst-class risk of the
+    brute-force threshold (grid + Brent, both infinite ends; no closed form) minimised over d0 by a grid
+    of 401 points, then bounded scalar minimisation in the best cells and bisection to any jump to risk
+    1 beside them. Returns (worst-class risk, d0)."""
+    phi = model.priors
+    lo, hi = max(0.0, (d - phi[1]) / phi[0]), min(1.0, d / phi[0])
+
+    def worst(d0):
+        w = np.array([d0 * phi[0], d - phi[0] * d0])
+        t, _ = brute_force_threshold(model, w / w.sum())
+        return float(max(ref_class_risks(model, t)))
+
+    grid = np.linspace(lo, hi, 401)
+    vals = np.array([worst(x) for x in grid])
+    i = int(np.argmin(vals))
+    best, best_d0 = vals[i], grid[i]
+    for a, b in ((grid[max(i - 1, 0)], grid[i]), (grid[i], grid[min(i + 1, grid.size - 1)])):
+        if b <= a:
+            continue
+        if max(worst(a), worst(b)) == 1.0 > min(worst(a), worst(b)):  # a cliff: bisect to its edge
+            good, bad = (a, b) if worst(a) < 1 else (b, a)
+            for _ in range(60):
+                mid = 0.5 * (good + bad)
+                good, bad = (mid, bad) if worst(mid) < 1 else (good, mid)
+            cand = good
+        else:
+            cand = minimize_scalar(worst, bounds=(a, b), method="bounded", options={"xatol": 1e-12}).x
+        if worst(cand) < best:
+            best, best_d0 = worst(cand), cand
+    return best, best_d0
+
+
+def test_probit_densities_keep_precision_when_a_recall_is_tiny():
+    # issue 17: class 0's recall at t* is about 4e-13, i.e. an error of 1 - 4e-13; Phi^-1 of that
+    # rounded error was off by 3e-4 relative, and the probit point had worst-class risk 0.4806 against
+    # the optimum 0.4801. From the standardised distances of t* it is the optimum.
+    model = TwoGaussians((0, 0.2021853213539415), (2.0476274167967814, 2.012982722528261),
+                         (0.16714900368695332, 0.83285099631304668))
+    d = 0.3087243347518584
+    t = model.optimal_threshold()
+    recall0 = norm.cdf((t - model.means[0]) / model.stds[0])
+    assert 1e-13 < recall0 < 1e-12
+    best, _ = brute_force_budget_optimum(model, d)
+    assert best == pytest.approx(0.48014413, abs=1e-7)
+    found = model.pruned_risks(model.probit_densities(d)).max()
+    # the brute force finds thresholds to sqrt(eps) relative, so its worst-class risk to about 1e-8
+    assert abs(found - best) < 1e-7, (found, best)
+    np.testing.assert_allclose(model.probit_densities(d), model.worst_class_optimal_densities(d), rtol=1e-12)
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.5, 1.5, 2.5])
+def test_probit_densities_from_standardised_distances_on_a_tiny_recall_family(shift):
+    # Moving class 1's mean down makes class 0's recall at t* smaller (down to about 1e-100 and below):
+    # the probit point stays the worst-class optimum (against the closed-form optimum, itself checked
+    # against the brute force above and on the budget-line grids).
+    model = TwoGaussians((0, 1.2 - shift * 0.4), (2.0, 1.9), (0.15, 0.85))
+    d = 0.3
+    dens = model.probit_densities(d, edge_margin=0)
+    opt = model.worst_class_optimal_densities(d, edge_margin=0)
+    regret = model.pruned_risks(dens).max() - model.pruned_risks(opt).max()
+    assert abs(regret) <= 1e-12
+
+
+def _edge_models():
+    """Models whose worst-class optimum sits on the edge of the finite-threshold region (Theorem B.1)."""
+    return [
+        (TwoGaussians((0, 1), (1, 3), (0.5, 0.5)), 0.5),
+        (TwoGaussians((0, 2), (3, 1), (0.5, 0.5)), 0.5),
+        (TwoGaussians((0, 0.82 * 4.92), (1, 3.92), (0.46, 0.54)), 0.34),
+        (TwoGaussians((0, 0.3579343494917686), (0.4989357602035625, 3.0676698759168453),
+                      (0.4444372271110301, 0.5555627728889699)), 0.2844086249538091),
+    ]
+
+
+def _log_ratio(model, dens):
+    w = np.asarray(dens) * model.priors
+    return math.log(w[0]) - math.log(w[1])
+
+
+@pytest.mark.parametrize("method", ["worst_class_optimal_densities", "probit_densities"])
+@pytest.mark.parametrize("case", range(4))
+def test_edge_optimum_is_returned_inside_with_a_warning(method, case):
+    model, d = _edge_models()[case]
+    with pytest.warns(UserWarning, match=r"lies on the edge of the allocations that learn a finite"):
+        edge = getattr(model, method)(d, edge_margin=0)
+    with pytest.warns(UserWarning, match=r"0\.001 inside the edge in log\(pruned prior ratio\)"):
+        dens = getattr(model, method)(d)
+    # the edge itself: 1e-9 the wrong way along the budget line gives worst-class risk 1
+    phi = model.priors
+    step = 1e-9 if model.stds[1] < model.stds[0] else -1e-9  # towards the infinite-threshold side
+    off = np.array([edge[0] + step, (d - phi[0] * (edge[0] + step)) / phi[1]])
+    assert model.pruned_risks(off).max() == 1.0
+    # the returned point: 1e-3 inside in the pruned log prior ratio, on the budget line ...
+    inside = 1.0 if model.stds[1] > model.stds[0] else -1.0
+    assert _log_ratio(model, dens) - _log_ratio(model, edge) == pytest.approx(inside * 1e-3, rel=1e-6)
+    assert dens @ phi == pytest.approx(d, rel=1e-12)
+    # ... robust to a 1e-9 nudge of either density either way ...
+    for nudge in ([1e-9, 0], [-1e-9, 0], [0, 1e-9], [0, -1e-9]):
+        assert model.pruned_risks(dens + np.array(nudge)).max() < 1.0
+    # ... at a small price against the exact infimum (measured at most 3e-4; the edge's risk itself is
+    # the budget-line optimum, test_worst_class_optimal_densities_vs_budget_line_grid)
+    price = model.pruned_risks(dens).max() - model.pruned_risks(edge).max()
+    assert 0 < price < 5e-4
+
+
+def test_edge_optimum_matches_the_brute_force():
+    # The audit's case: the brute-force optimum is the edge; the default point is 1e-3 inside it.
+    model, d = _edge_models()[3]
+    best, best_d0 = brute_force_budget_optimum(model, d)
+    with pytest.warns(UserWarning, match="lies on the edge"):
+        edge = model.probit_densities(d, edge_margin=0)
+    # Near the edge the root beats the infinite threshold by only |slope| x distance, below the grid's
+    # resolution: the brute force locates the edge to about 1e-5 in d0, from the finite side.
+    assert abs(edge[0] - best_d0) < 1e-5
+    assert model.pruned_risks(edge).max() <= best + 1e-9
+
+
+def test_edge_margin_is_validated():
+    model = TwoGaussians()
+    for method in (model.worst_class_optimal_densities, model.probit_densities):
+        with pytest.raises(ValueError, match=r"edge_margin must be a finite number in \[0.0, 1.0\], got -1"):
+            method(0.5, edge_margin=-1)
+        with pytest.raises(TypeError, match="edge_margin must be a real number, got '0.1'"):
+            method(0.5, edge_margin="0.1")
+    # no edge, no warning, and the margin changes nothing
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(model.probit_densities(0.5),
+                                      model.probit_densities(0.5, edge_margin=0.5))

@@ -7,9 +7,11 @@ terminal lives in this package.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
-__all__ = ["format_table", "HelpFormatter", "Parser", "fail", "warn"]
+__all__ = ["format_table", "HelpFormatter", "Parser", "Progress", "fail", "warn", "name_option",
+           "memory_words", "NEGATIVE_NUMBER"]
 
 
 def format_table(header, rows, floatfmt="{:.4g}") -> str:
@@ -57,12 +59,80 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._fill_text(text, width, indent)
 
 
+#: what argparse should read as a negative number, not an option: -1, -.5, -1e-3, -inf, -nan (argparse
+#: alone knows only -1 and -.5, so ``--means -inf 1`` or ``--means -1e3 1`` were read as options)
+NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*(e[+-]?\d+)?|\.\d+(e[+-]?\d+)?|inf|infinity|nan)$", re.IGNORECASE)
+
+
 class Parser(argparse.ArgumentParser):
     """``argparse.ArgumentParser`` with :class:`HelpFormatter` by default; sub-parsers (also those that
-    ``droplab.commands`` plug-ins add) are built with the same class, so they inherit it."""
+    ``droplab.commands`` plug-ins add) are built with the same class, so they inherit it. Arguments that
+    look like negative numbers (:data:`NEGATIVE_NUMBER`, e.g. ``-inf``, ``-1e3``) are values, not options."""
 
     def __init__(self, *args, formatter_class=HelpFormatter, **kwargs):
         super().__init__(*args, formatter_class=formatter_class, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER
+
+
+def name_option(exc: Exception, option_of: dict) -> Exception:
+    """The library's error ``exc`` with the command-line option that supplied the argument it names put
+    in front (``means must be finite ...`` -> ``--means: means must be finite ...``); ``exc`` itself
+    when it names none of ``option_of`` (library argument -> option)."""
+    msg = str(exc)
+    arg = next((a for a in option_of if msg.startswith((f"{a} ", f"{a}=", f"{a}:", f"{a}["))), None)
+    return exc if arg is None else type(exc)(f"{option_of[arg]}: {msg}")
+
+
+class Progress:
+    """A stage-by-stage progress line on stderr for a command that may take a while: ``with
+    Progress(n_stages) as progress: progress("fitting"); ...``. Shown only once ``delay`` seconds have
+    passed (nothing at all for a quick run), and kept moving during a long stage: a background thread
+    updates the elapsed time twice a second. ``enabled=False`` (``--no-progress``) shows nothing."""
+
+    def __init__(self, total: int, *, enabled: bool = True, delay: float = 1.0, desc: str = "droplab"):
+        self.total, self.enabled, self.delay, self.desc = total, enabled, delay, desc
+        self._bar = self._thread = self._stop = None
+        self._step = 0
+
+    def __enter__(self):
+        if not self.enabled:
+            return self
+        import threading
+
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=self.total, desc=self.desc, file=sys.stderr, delay=self.delay, leave=False,
+                         mininterval=0, miniters=0, bar_format="{desc} [{elapsed}]")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._tick, daemon=True)
+        self._thread.start()
+        return self
+
+    def _tick(self) -> None:
+        while not self._stop.wait(0.5):
+            self._bar.update(0)  # redraws (the elapsed time) once the delay has passed
+
+    def __call__(self, stage: str) -> None:
+        """Start ``stage`` (the previous one is done)."""
+        if self._bar is None:
+            return
+        self._step += 1
+        self._bar.set_description_str(f"{self.desc} ({self._step}/{self.total}): {stage}", refresh=False)
+        self._bar.update(1)
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is None:
+            return
+        self._stop.set()
+        self._thread.join()
+        self._bar.close()
+
+
+def memory_words(msg: str) -> str:
+    """A library memory refusal (:func:`gaussian_theory.validation.check_memory`) in the command line's
+    words: it has no ``max_memory`` to raise, so the message states the limit and keeps the advice."""
+    msg = re.sub(r"over max_memory=\d+ bytes \(([^)]*)\)", r"over the \1 limit", msg)
+    return msg.replace(", or raise max_memory if the machine has the memory", "")
 
 
 def fail(msg) -> int:

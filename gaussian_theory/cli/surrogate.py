@@ -7,16 +7,15 @@ Also the text form of :class:`gaussian_theory.surrogate.SurrogateComparison`
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+from ..options import COVARIANCES, DEFAULT_COVARIANCE
+from .format import Progress, format_table, memory_words, name_option
+from .inputs import load_array
 
-from ..intervals import wilson_interval
-from ..mixture import GaussianMixture
-from ..options import COVARIANCES
-from ..surrogate import DEFAULT_COVARIANCE, SurrogateComparison, calibrate_separation, fit_gaussian_surrogate
-from ..validation import check_density
-from .format import format_table
+if TYPE_CHECKING:  # numpy and the library are imported when the command runs (`droplab --help` is fast)
+    from ..mixture import GaussianMixture
+    from ..surrogate import SurrogateComparison
 
 __all__ = ["MIN_N_MC", "comparison_table", "surrogate_report", "register"]
 
@@ -43,14 +42,23 @@ def comparison_table(cmp: SurrogateComparison) -> str:
     ])
 
 
-def surrogate_report(gm: GaussianMixture, density, class_sizes, n_mc=20_000, seed=0, calibration=None) -> str:
+def surrogate_report(gm: GaussianMixture, density, class_sizes, n_mc=20_000, seed=0, calibration=None, *,
+                     progress=None) -> str:
     """The text ``droplab surrogate`` prints: predicted recalls, then uniform/DRoP/minimax allocations
     (of the training set's ``class_sizes``) with the class risks the surrogate predicts after each.
-    ``calibration``: the :class:`~gaussian_theory.surrogate.Calibration` that gave ``gm``, if any."""
+    ``calibration``: the :class:`~gaussian_theory.surrogate.Calibration` that gave ``gm``, if any;
+    ``progress``: called with the name of each step as it starts (a :class:`~.format.Progress`), or None."""
+    import numpy as np
+
+    from ..intervals import wilson_interval
+    from ..validation import check_density
+
     d = check_density(density)
     sizes = np.asarray(class_sizes)
+    if progress is not None:
+        progress("predicted recalls")
     est = gm.class_risks(n_mc=n_mc, seed=seed)
-    comp = gm.compare_allocations(d, class_sizes=sizes, n_mc=n_mc, seed=seed)
+    comp = gm.compare_allocations(d, class_sizes=sizes, n_mc=n_mc, seed=seed, progress=progress)
     labels = gm.class_labels if gm.class_labels is not None else np.arange(gm.n_classes)
     lines = [f"surrogate: {gm!r}", f"Monte Carlo: {n_mc} draws per class (seed {seed})"]
     if calibration is not None:
@@ -80,13 +88,14 @@ def surrogate_report(gm: GaussianMixture, density, class_sizes, n_mc=20_000, see
 
 
 def _load_array(path, name):
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"--{name} {str(path)!r}: no such file")
-    try:
-        return np.load(p, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise ValueError(f"--{name} {str(path)!r}: not a readable .npy array ({exc})") from exc
+    return load_array(path, f"--{name}")
+
+
+#: library argument -> the ``droplab surrogate`` option that supplies it
+_OPTION_OF = {"features": "--features", "labels": "--labels", "density": "--density", "n_mc": "--n-mc",
+              "calibrate_to": "--calibrate-to"}
+#: steps of ``droplab surrogate`` shown by its progress line (the last three: ``compare_allocations``)
+_STEPS = 7
 
 
 def _cmd_surrogate(args) -> int:
@@ -95,23 +104,48 @@ def _cmd_surrogate(args) -> int:
                          f"of 0 or 1 with a standard error of 0), got {args.n_mc}")
     if args.seed < 0:
         raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
-    x = _load_array(args.features, "features")
-    y = _load_array(args.labels, "labels")
     if args.calibrate_to is not None and args.covariance != "tied":
         raise ValueError(f"--calibrate-to needs --covariance tied, got --covariance {args.covariance}")
+    if not 0.0 < args.density <= 1.0:  # NaN too: before loading or fitting anything
+        raise ValueError(f"--density must lie in (0, 1], got {args.density}")
+    from ..montecarlo import check_n_mc
+
+    check_n_mc(args.n_mc, "--n-mc", minimum=MIN_N_MC)
     try:
-        gm = fit_gaussian_surrogate(x, y, covariance=args.covariance, reg=args.reg)
-    except ValueError as exc:  # the library names its arguments; say which options gave them
-        msg = str(exc).replace("pass reg > 0", "pass --reg > 0").replace("reg=", "--reg ")
-        raise ValueError(msg) from None
+        with Progress(_STEPS, enabled=not args.no_progress, desc="droplab surrogate") as progress:
+            progress("loading the arrays")
+            x = _load_array(args.features, "features")
+            y = _load_array(args.labels, "labels")
+            text = _surrogate_text(args, x, y, progress)
+    except (ValueError, TypeError) as exc:  # the library names its arguments; say which options gave them
+        msg = memory_words(str(exc).replace("pass reg > 0", "pass --reg > 0").replace("reg=", "--reg "))
+        raise name_option(type(exc)(msg), _OPTION_OF) from None
+    print(text)
+    return 0
+
+
+def _surrogate_text(args, x, y, progress) -> str:
+    import numpy as np
+
+    from ..surrogate import calibrate_separation, fit_gaussian_surrogate
+
+    progress("fitting the surrogate")
+    gm = fit_gaussian_surrogate(x, y, covariance=args.covariance, reg=args.reg)
     cal = None
     if args.calibrate_to is not None:
+        progress("calibrating to --calibrate-to")
+        floor = float(gm.priors.max())
+        if not floor < args.calibrate_to < 1.0:
+            raise ValueError(f"--calibrate-to: the accuracy must lie in (max prior, 1) = ({floor:.4g}, 1) "
+                             f"-- always predicting the largest class achieves {floor:.4g} -- got "
+                             f"{args.calibrate_to:g}")
         cal = calibrate_separation(gm, args.calibrate_to, n_mc=args.n_mc, seed=args.seed)
         gm = cal.mixture
+    else:
+        progress("calibration: none (no --calibrate-to)")
     _, counts = np.unique(np.asarray(y), return_counts=True)
-    print(surrogate_report(gm, args.density, class_sizes=counts, n_mc=args.n_mc, seed=args.seed,
-                           calibration=cal))
-    return 0
+    return surrogate_report(gm, args.density, class_sizes=counts, n_mc=args.n_mc, seed=args.seed,
+                            calibration=cal, progress=progress)
 
 
 def register(sub) -> None:
@@ -143,4 +177,6 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the Monte Carlo draws (a non-negative integer); the same seed gives "
                    "the same numbers")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress line on stderr (shown only when the command takes over a second)")
     p.set_defaults(func=_cmd_surrogate)

@@ -3,16 +3,20 @@ arXiv 2404.05579; README, "The paper's formulas, one hop away")."""
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
-from ..two_gaussians import TwoGaussians
-from .format import format_table
+from .format import format_table, name_option
+
+if TYPE_CHECKING:  # imported when the command runs: ``droplab --help`` stays fast
+    from ..two_gaussians import TwoGaussians
 
 __all__ = ["theory_report", "register"]
 
 
 def theory_report(model: TwoGaussians, density: float) -> str:
     """The text ``droplab theory`` prints: risks at t*, t_wc, and allocations at one density."""
+    import numpy as np
+
     t_star = model.optimal_threshold()
     risks = model.class_risks(t_star)
     t_wc = model.worst_class_threshold()
@@ -49,9 +53,19 @@ def theory_report(model: TwoGaussians, density: float) -> str:
     return "\n".join(lines)
 
 
+#: library argument -> the ``droplab theory`` option that supplies it
+_OPTION_OF = {"means": "--means", "stds": "--stds", "priors": "--priors", "density": "--density"}
+
+
 def _cmd_theory(args) -> int:
-    model = TwoGaussians(means=args.means, stds=args.stds, priors=args.priors)
-    print(theory_report(model, args.density))
+    from ..two_gaussians import TwoGaussians
+
+    try:
+        model = TwoGaussians(means=args.means, stds=args.stds, priors=args.priors)
+        text = theory_report(model, args.density)
+    except (ValueError, TypeError) as exc:
+        raise name_option(exc, _OPTION_OF) from None
+    print(text)
     return 0
 
 

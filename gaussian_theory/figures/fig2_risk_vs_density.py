@@ -13,7 +13,7 @@ from ..validation import check_density, check_int, check_real
 from .registry import FigureResult
 from .settings import Settings, base_seed, reference_model, resolve, subseed
 from .style import METHOD_STYLE, band, log_risk_axis, model_text, new_figure, styled
-from .table import Table
+from .table import Table, difference
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -213,9 +213,24 @@ def plot_risk_vs_density(table: Table, model: TwoGaussians) -> Figure:
         ax.set_ylabel(f"{label} on the true distribution (log scale)")
     axes[0].set_title("(a) worst-class risk")
     axes[1].set_title("(b) average risk")
-    handles, labels = axes[0].get_legend_handles_labels()
-    handles.append(Line2D([], [], color="0.3", marker="o", linestyle="none"))
-    labels.append(f"markers + bands: Monte Carlo, n = {n}")
+    # One entry per method showing both of its marks: its population line and the marker of its
+    # Monte Carlo points (which marker is which method).
+    handles, labels = [], []
+    for method in ("uniform", "drop", "damped", "optimal", "probit", "ssp", "hardest"):
+        st = METHOD_STYLE[method]
+        has_pop = len(table.where(source="population", method=method)) > 0
+        has_mc = len(mc.where(method=method)) > 0
+        if not (has_pop or has_mc):
+            continue
+        name = st["label"].replace("^α", f"^{alpha:g}") if method == "damped" else st["label"]
+        if method == "probit":
+            name += " (= optimal here)"
+        line = st["linestyle"] if has_pop and method != "probit" else "none"
+        marker = st["marker"] if has_mc or method == "probit" else "none"
+        handles.append(Line2D([], [], color=st["color"], linestyle=line, marker=marker, markersize=5))
+        labels.append(name if has_pop else f"{name} (Monte Carlo only)")
+    handles.append(Line2D([], [], color="0.3", linestyle="-", marker="o", markersize=5))
+    labels.append(f"line: population (n → ∞); marker and band: Monte Carlo, n = {n}")
     fig.legend(handles, labels, loc="outside lower center", ncol=4, frameon=False)
     return fig
 
@@ -245,8 +260,9 @@ def _table_facts(table: Table, model: TwoGaussians) -> dict:
         o, p = table.where(source=source, method="optimal"), table.where(source=source, method="probit")
         common = np.intersect1d(o["density"], p["density"])
         for d in common:
-            gaps.append(abs(float(p.where(density=d)["worst_class_risk"][0])
-                            - float(o.where(density=d)["worst_class_risk"][0])))
+            # by `difference`: a rounding residue of 0 is 0, so the caption does not depend on the CPU
+            gaps.append(abs(difference(p.where(density=d)["worst_class_risk"][0],
+                                       o.where(density=d)["worst_class_risk"][0])))
     facts["probit_gap"] = max(gaps) if gaps else float("nan")
     damped = table.where(source="population", method="damped")
     facts["alpha"] = float(damped["param"][0]) if len(damped) else float("nan")
@@ -291,7 +307,8 @@ def caption(table: Table, model: TwoGaussians, s: Settings) -> str:
         "d_k ∝ φ(Φ⁻¹(r_k)), computed from the same "
         "full-data recalls as DRoP, is the exact optimum in this model (at t*, π0 f0(t*) = π1 f1(t*) makes "
         "σ_k ∝ π_k φ(Φ⁻¹(r_k))), so it is drawn as crosses on the optimum's line and markers; the largest "
-        f"difference between the two in the table, population or Monte Carlo, is {f['probit_gap']:.1e}. "
+        f"difference between the two in the table, population or Monte Carlo, is {f['probit_gap']:.1e} (a "
+        "difference below 1e-12 of the risks is a rounding residue, written as 0). "
         "SSP margin pruning keeps the full-data boundary until its margin cuts into it "
         f"(d ≈ {f['collapse']:.2f}) and "
         "then collapses; keep-hardest score pruning (score |x − t*|, no closed form, Monte Carlo only) "

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["FINITE_SAMPLE_COLUMNS", "LEARNER_TEXT", "compute_finite_samples", "plot_finite_samples",
-           "paired_difference", "crossover", "caption", "build"]
+           "paired_difference", "crossover", "panel_letters", "caption", "build"]
 
 FINITE_SAMPLE_COLUMNS = ("source", "learner", "method", "n", "d0", "d1", "worst_class_risk", "worst_se",
                          "worst_lo", "worst_hi", "worst_of_mean_class_risks", "average_risk", "average_se",
@@ -162,14 +162,21 @@ def plot_finite_samples(table: Table, model: TwoGaussians, density: float) -> Fi
         dax.axhline(0.0, color=METHOD_STYLE["uniform"]["color"], lw=1.0)
         ax.set_xscale("log")
         log_risk_axis(ax, ticks=(0.02, 0.025, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1))
-        ax.set_title(f"({'abc'[k]}) {LEARNER_TEXT.get(learner, learner)}")
+        top, bottom = panel_letters(len(learners), k)
+        ax.set_title(f"({top}) {LEARNER_TEXT.get(learner, learner)}")
         ax.legend(loc="upper right")
         dax.set_xlabel("training-set size n before pruning (log scale)")
-        dax.set_title(f"({'def'[k]}) paired difference from uniform, 95% CI; dotted: crossover", fontsize=9)
+        dax.set_title(f"({bottom}) paired difference from uniform, 95% CI; dotted: crossover", fontsize=9)
         dax.legend(loc="upper right")
     axes[0].set_ylabel("E[worst-class risk] (log scale)")
     diff_axes[0].set_ylabel("E[worst-class risk] − uniform's\n(< 0: beats uniform)")
     return fig
+
+
+def panel_letters(n_learners: int, k: int) -> tuple[str, str]:
+    """The letters of learner ``k``'s two panels, row by row: with two learners (a) and (b) on top,
+    (c) and (d) below."""
+    return chr(ord("a") + k), chr(ord("a") + n_learners + k)
 
 
 def crossover(ns, diff) -> float:
@@ -251,11 +258,12 @@ def _onsets(table: Table, learners=("erm", "plugin")) -> tuple[str, str]:
 
 def caption(table: Table, model: TwoGaussians, density: float, trials: int,
             learners=("erm", "plugin")) -> str:
-    """The README caption, for panels (a) ERM and (b) plug-in (``learners``); the onset, the paired
+    """The README caption, for panels (a, c) ERM and (b, d) plug-in (``learners``); the onset, the paired
     differences with their standard errors and the crossovers are read from ``table``
     (:func:`_onsets`, :func:`paired_facts`)."""
     _, plugin_onset = _onsets(table, learners)
     first, second = learners
+    (erm_top, erm_diff), (plug_top, plug_diff) = panel_letters(2, 0), panel_letters(2, 1)
     return (
         "Expected worst-class risk E[max_k R_k] of the threshold learned after random pruning to "
         f"dataset density d = {density:g}, against the training-set size n before pruning, for uniform, "
@@ -264,13 +272,13 @@ def caption(table: Table, model: TwoGaussians, density: float, trials: int,
         "(dashed). Bottom row: paired differences of each allocation's worst-class risk from uniform "
         "pruning's on the same training sets before pruning (common random numbers), with 95% "
         "intervals (±1.96 SE of the paired difference); the crossover is the log-linear interpolation "
-        "of the last sign change between two simulated n. (a, d) The empirical 0-1 risk minimiser "
-        "converges slowly (cube-root rate): up to n of a few thousand its threshold noise outweighs "
-        "the allocation effect, and because E[max_k R_k] is inflated most where R0 = R1, uniform "
+        f"of the last sign change between two simulated n. ({erm_top}, {erm_diff}) The empirical 0-1 "
+        "risk minimiser converges slowly (cube-root rate): up to n of a few thousand its threshold noise "
+        "outweighs the allocation effect, and because E[max_k R_k] is inflated most where R0 = R1, uniform "
         "pruning is better at small n: "
         f"{_paired_sentence(table, first, 'optimal', 'optimal')}; "
         f"{_paired_sentence(table, first, 'drop', 'DRoP')}. "
-        "(b, e) The Gaussian plug-in threshold converges at the 1/√n rate: "
+        f"({plug_top}, {plug_diff}) The Gaussian plug-in threshold converges at the 1/√n rate: "
         f"{_paired_sentence(table, second, 'optimal', 'optimal')}; "
         f"{_paired_sentence(table, second, 'drop', 'DRoP')}; it shows the population ranking "
         f"(optimal < DRoP < uniform, disjoint 95% intervals of the means) {plugin_onset}."

@@ -20,7 +20,8 @@ from .table import Table
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["FigureResult", "FigureSpec", "FIGURES", "write_figure", "readme_text", "make_figures"]
+__all__ = ["FigureResult", "FigureSpec", "FIGURES", "write_figure", "markdown_text", "readme_text",
+           "make_figures"]
 
 
 @dataclass
@@ -77,6 +78,17 @@ def write_figure(result: FigureResult, out_dir) -> list[Path]:
     return paths
 
 
+def markdown_text(text: str) -> str:
+    r"""Plain caption text made safe for Markdown: every ``*`` outside a code span becomes ``\*``,
+    so that ``t*`` does not start italics on GitHub or on the docs site.
+
+    >>> markdown_text("t* and `a*b`, R*")
+    't\\* and `a*b`, R\\*'
+    """
+    parts = text.split("`")
+    return "`".join(p if i % 2 else p.replace("*", r"\*") for i, p in enumerate(parts))
+
+
 def readme_text(results: list[FigureResult], settings: Settings) -> str:
     """The captions file: how to regenerate, then per figure its title, image, caption, parameters
     and files."""
@@ -97,8 +109,10 @@ def readme_text(results: list[FigureResult], settings: Settings) -> str:
         "",
     ]
     for r in results:
-        lines += [f"## {r.title}", "", f"![{r.title}]({r.name}.png)", "", r.caption, ""]
-        lines.append("Parameters: " + "; ".join(f"{k} = {v}" for k, v in r.params.items()) + ".")
+        lines += [f"## {markdown_text(r.title)}", "", f"![{r.title}]({r.name}.png)", "",
+                  markdown_text(r.caption), ""]
+        params = "; ".join(f"{k} = {v}" for k, v in r.params.items())
+        lines.append(markdown_text(f"Parameters: {params}."))
         lines += ["", f"Files: `{r.name}.png`, `{r.name}.pdf`, `{r.name}.csv` "
                   f"({len(r.table)} rows; columns {', '.join(f'`{c}`' for c in r.table.columns)}).", ""]
     return "\n".join(lines)
