@@ -12,6 +12,14 @@ Prints images/s of each (training steps only, and the whole epoch including vali
 ratio, and each path's test accuracy after the epoch. Run by hand::
 
     python bench/bench_cpu_training.py [--n 20000] [--repeats 2] [--data-dir ../shared/data/cifar10]
+
+``--models``: the paper-regime networks against the small CNN instead, each with bf16 on and off (bf16
+autocast + channels_last, and fp32 channels_last): one epoch of ``--n`` images of each model's study
+recipe (small CNN: ``fast``, the committed grid's; whitenet-128/256: ``airbench``), then the time of
+one full-data run priced from it (50,000 images x the recipe's epochs, plus the final evaluation of
+the 10,000 held-out images with the recipe's test-time augmentation)::
+
+    python bench/bench_cpu_training.py --models [--n 10000]
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from empirical.augment import BatchAugment
 from empirical.pipeline import derive_seed
 
 
-def one_epoch(ds, n, precision, channels_last, seed=0):
+def one_epoch(ds, n, precision, channels_last, seed=0, model_name="smallcnn", recipe="fast", with_val=True):
     val_idx, test_idx = data.validation_split(ds.y_test, ds.num_classes)
     x = torch.as_tensor(ds.x_train[:n])
     y = torch.as_tensor(ds.y_train[:n])
@@ -36,17 +44,51 @@ def one_epoch(ds, n, precision, channels_last, seed=0):
     xt, yt = torch.as_tensor(ds.x_test[test_idx]), torch.as_tensor(ds.y_test[test_idx])
     aug = BatchAugment(ds.mean, ds.std, shift=4, channels_last=channels_last)
     gen = torch.Generator().manual_seed(derive_seed(seed, "bench-init"))
-    model = models.build_model("smallcnn", 10, tuple(ds.x_train.shape[1:]), generator=gen)
+    model = models.build_model(model_name, 10, tuple(ds.x_train.shape[1:]), generator=gen)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    rec = train.get_recipe("fast", "smallcnn", epochs=1)
+    rec = train.get_recipe(recipe, model_name, epochs=1)
     t0 = time.perf_counter()
     res = train.train_model(model, x, y, rec, generator=torch.Generator().manual_seed(seed), aug=aug,
-                            augment=True, val=(xv, yv), num_classes=10, progress=False, precision=precision)
+                            augment=True, val=(xv, yv) if with_val else None, num_classes=10, progress=False,
+                            precision=precision)
     wall = time.perf_counter() - t0
-    test = train.evaluate(model, xt, yt, aug, 10, precision=precision)
-    return {"epoch_s": wall, "img_s": n / wall, "test_acc": test["accuracy"],
-            "train_acc": res.history[-1]["train_acc"]}
+    t1 = time.perf_counter()
+    train.evaluate(model, xv, yv, aug, 10, precision=precision)
+    val_s = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    test = train.evaluate(model, xt, yt, aug, 10, precision=precision, tta=rec.tta)
+    tta_s = time.perf_counter() - t1
+    return {"epoch_s": wall, "img_s": n / wall, "test_acc": test["accuracy"], "val_s": val_s, "tta_s": tta_s,
+            "eval_n": len(yt), "train_acc": res.history[-1]["train_acc"]}
+
+
+STUDY = {"smallcnn": "fast", "whitenet-128": "airbench", "whitenet-256": "airbench"}
+
+
+def compare_models(ds, n, repeats, n_full=50_000, n_eval=10_000):
+    """Images/s of one epoch of each study model, bf16 on and off, and a full-data run priced from it."""
+    rows = {}
+    for r in range(repeats):
+        for name, recipe in STUDY.items():
+            for prec in ("bf16", "fp32"):
+                out = one_epoch(ds, n, prec, True, model_name=name, recipe=recipe, with_val=False)
+                rows.setdefault((name, prec), []).append(out)
+                print(f"  repeat {r}: {name:13s} {prec}: {out['img_s']:6.0f} img/s, test acc after 1 epoch "
+                      f"{out['test_acc']:.4f}")
+    print(f"\nbest of {repeats}; training throughput (augment + steps) on n = {n}; a full-data run = "
+          f"{n_full} "
+          f"images x epochs + a validation pass per epoch + the final evaluation of {n_eval} images with the "
+          f"recipe's TTA:")
+    for prec in ("bf16", "fp32"):
+        base = max(o["img_s"] for o in rows[("smallcnn", prec)])
+        for name, recipe in STUDY.items():
+            best = max(rows[(name, prec)], key=lambda o: o["img_s"])
+            epochs = train.get_recipe(recipe, name).epochs
+            full_min = (n_full * epochs / best["img_s"] + epochs * best["val_s"]
+                        + best["tta_s"] * n_eval / best["eval_n"]) / 60
+            print(f"  {prec} {name:13s} ({recipe:8s} {epochs:2d} epochs) {best['img_s']:6.0f} img/s  ratio "
+                  f"{best['img_s'] / base:4.2f}x the small CNN   full-data run {full_min:5.1f} min")
 
 
 def main():
@@ -54,11 +96,16 @@ def main():
     ap.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared/data/cifar10"))
     ap.add_argument("--n", type=int, default=20000, help="training images per epoch")
     ap.add_argument("--repeats", type=int, default=2, help="alternating repeats of each path")
+    ap.add_argument("--models", action="store_true",
+                    help="compare the study models (small CNN, whitenet-128, whitenet-256), bf16 on and off")
     args = ap.parse_args()
     t0 = time.perf_counter()
     ds = data.read_cifar10_jpeg(args.data_dir, train_indices=np.arange(args.n))
     print(f"decoded {args.n + 10000} JPEGs in {time.perf_counter() - t0:.1f} s; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, native CPU bf16: {train.cpu_supports_bf16()}")
+    if args.models:
+        compare_models(ds, args.n, args.repeats)
+        return
     paths = {"baseline fp32 NCHW": ("fp32", False), "fp32 channels_last": ("fp32", True),
              "chosen bf16 channels_last": ("bf16", True)}
     rows = {k: [] for k in paths}

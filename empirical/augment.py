@@ -50,10 +50,14 @@ class BatchAugment:
 
     Parameters
     ----------
-    mean, std : per-channel statistics on the [0, 1] scale.
-    shift : maximum translation in pixels (0 disables).
-    flip : random horizontal flips.
-    channels_last : return the batch in ``torch.channels_last`` memory format (faster convolutions on
+    mean, std : sequence of float
+        Per-channel statistics on the [0, 1] scale.
+    shift : int
+        Maximum translation in pixels (0 disables).
+    flip : bool
+        Random horizontal flips.
+    channels_last : bool
+        Return the batch in ``torch.channels_last`` memory format (faster convolutions on
         CUDA and, with bf16, on CPU).
     """
 
@@ -77,14 +81,21 @@ class BatchAugment:
             out = out.contiguous(memory_format=torch.channels_last)
         return out
 
-    def random_params(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """Shifts (n, 2) in [-shift, shift] and flip flags (n,) drawn from ``generator`` (CPU)."""
+    def random_params(self, n: int, generator: torch.Generator,
+                      flips: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Shifts (n, 2) in [-shift, shift] and flip flags (n,) drawn from ``generator`` (CPU); given
+        ``flips`` are used as they are (and only the shifts drawn)."""
         shifts = torch.randint(-self.shift, self.shift + 1, (n, 2), generator=generator)
-        flips = torch.rand(n, generator=generator) < 0.5 if self.flip else torch.zeros(n, dtype=torch.bool)
+        if flips is None:
+            flips = (torch.rand(n, generator=generator) < 0.5 if self.flip
+                     else torch.zeros(n, dtype=torch.bool))
         return shifts, flips
 
-    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        if generator is not None and x.ndim == 4 and (self.shift > 0 or self.flip):
-            shifts, flips = self.random_params(x.shape[0], generator)
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None,
+                 flips: torch.Tensor | None = None) -> torch.Tensor:
+        """Augment with ``generator`` (None: only normalise); ``flips`` (n,) bool, optional: the
+        horizontal flips to apply instead of random ones (alternating flips, :mod:`empirical.train`)."""
+        if generator is not None and x.ndim == 4 and (self.shift > 0 or self.flip or flips is not None):
+            shifts, flips = self.random_params(x.shape[0], generator, flips)
             x = translate_flip(x, shifts, flips, self.shift)
         return self.normalise(x)

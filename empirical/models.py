@@ -16,7 +16,8 @@ from torch import nn
 
 from .options import IMAGE_MODELS, MODELS
 
-__all__ = ["MODELS", "IMAGE_MODELS", "build_model", "ResNet18", "VGG", "SmallCNN", "MLP", "Linear"]
+__all__ = ["MODELS", "IMAGE_MODELS", "WHITENET_WIDTHS", "build_model", "ResNet18", "VGG", "SmallCNN",
+           "WhitenedConvNet", "MLP", "Linear"]
 
 
 class Classifier(nn.Module):
@@ -122,6 +123,100 @@ class SmallCNN(Classifier):
         return torch.flatten(self.pool(self.body(x)), 1)
 
 
+#: Widths of the three conv groups of each ``whitenet`` model (the airbench shapes: 64/128/128 is
+#: "airbench93", 64/256/256 "airbench94"; Jordan 2024, arXiv 2404.00498).
+WHITENET_WIDTHS = {"whitenet-128": (64, 128, 128), "whitenet-256": (64, 256, 256)}
+
+
+class _FrozenScaleBatchNorm(nn.BatchNorm2d):
+    """Batch norm with a trained bias and a frozen unit scale (eps 1e-12, running-average momentum 0.4)."""
+
+    def __init__(self, channels: int):
+        super().__init__(channels, eps=1e-12, momentum=0.4)
+        self.weight.requires_grad_(False)
+
+
+class _ConvGroup(nn.Module):
+    """conv3x3 -> 2x2 max-pool -> BN -> GELU -> conv3x3 -> BN -> GELU (halves the resolution)."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1, bias=False)
+        self.pool = nn.MaxPool2d(2)
+        self.norm1 = _FrozenScaleBatchNorm(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+        self.norm2 = _FrozenScaleBatchNorm(cout)
+        self.act = nn.GELU()
+
+    def forward(self, x):
+        x = self.act(self.norm1(self.pool(self.conv1(x))))
+        return self.act(self.norm2(self.conv2(x)))
+
+
+class WhitenedConvNet(Classifier):
+    r"""A fast CIFAR network in the style of airbench (Jordan 2024, arXiv 2404.00498), written for droplab.
+
+    A frozen 2x2 patch-whitening stem (``2 C p^2`` channels: the eigenvectors :math:`v_i` of the
+    covariance of the training set's 2x2 patches scaled by :math:`1/\sqrt{\lambda_i+\epsilon}`, and their
+    negatives; only its bias trains, for the first epochs), GELU, three conv groups of ``widths``
+    channels (each conv3x3, max-pool, BN, GELU, conv3x3, BN, GELU; batch norms with a frozen unit
+    scale), a 3x3 max-pool to 1x1, and a bias-free linear head on the features scaled by 1/9.
+    Convolutions start from PyTorch's default (Kaiming-uniform) draw with their first ``c_in`` filters
+    set to the identity (Dirac).
+
+    ``fit_whitening(x)`` sets the stem from a batch of normalised training images; training calls it
+    before the first epoch (:func:`empirical.train.train_model`). 64/128/128: 0.57 M parameters,
+    64/256/256: 1.97 M (10 classes).
+    """
+
+    def __init__(self, num_classes: int, in_channels: int = 3, widths=(64, 256, 256), patch: int = 2):
+        super().__init__()
+        self.patch = int(patch)
+        stem = 2 * in_channels * self.patch ** 2
+        self.whiten = nn.Conv2d(in_channels, stem, self.patch, bias=True)
+        self.whiten.weight.requires_grad_(False)
+        self.act = nn.GELU()
+        groups, cin = [], stem
+        for w in widths:
+            groups.append(_ConvGroup(cin, w))
+            cin = w
+        self.groups = nn.Sequential(*groups)
+        self.pool = nn.MaxPool2d(3)
+        self.head = nn.Linear(cin, num_classes, bias=False)
+
+    def features(self, x):
+        x = self.groups(self.act(self.whiten(x)))
+        return torch.flatten(self.pool(x), 1) * (1.0 / 9.0)
+
+    @torch.no_grad()
+    def fit_whitening(self, x: torch.Tensor, eps: float = 5e-4) -> None:
+        """Set the stem's weights from normalised images ``x`` (N, C, H, W): the whitening transform
+        of their ``patch`` x ``patch`` patches (float64 eigendecomposition), and its negative."""
+        c, p = x.shape[1], self.patch
+        patches = x.float().unfold(2, p, 1).unfold(3, p, 1).permute(0, 2, 3, 1, 4, 5).reshape(-1, c * p * p)
+        patches = patches.double()
+        cov = patches.T @ patches / len(patches)
+        evals, evecs = torch.linalg.eigh(cov)
+        filt = (evecs.T / torch.sqrt(evals.clamp_min(0) + eps)[:, None]).flip(0).reshape(-1, c, p, p)
+        w = torch.cat((filt, -filt)).to(self.whiten.weight)
+        self.whiten.weight.copy_(w.contiguous(memory_format=torch.preserve_format))
+
+    @torch.no_grad()
+    def init_parameters(self, generator: torch.Generator) -> None:
+        """PyTorch's default Kaiming-uniform draws (from ``generator``) with Dirac-initialised first
+        filters in every 3x3 convolution; zero stem bias; batch-norm scale 1, bias 0."""
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)
+                if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3):
+                    nn.init.dirac_(m.weight[:m.in_channels])
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+
 class MLP(Classifier):
     """Two hidden ReLU layers of ``hidden`` units on flattened inputs."""
 
@@ -179,9 +274,14 @@ def build_model(name: str, num_classes: int, input_shape: tuple[int, ...],
         model = VGG(name, num_classes, shape[0])
     elif name == "smallcnn":
         model = SmallCNN(num_classes, shape[0])
+    elif name in WHITENET_WIDTHS:
+        model = WhitenedConvNet(num_classes, shape[0], WHITENET_WIDTHS[name])
     else:
         in_features = math.prod(shape)
         model = MLP(num_classes, in_features) if name == "mlp" else Linear(num_classes, in_features)
     if generator is None:
         generator = torch.Generator().manual_seed(0)
+    if isinstance(model, WhitenedConvNet):
+        model.init_parameters(generator)
+        return model
     return init_weights(model, generator)

@@ -13,6 +13,15 @@ presets are ours, in the same style.
 lr/25 over the first 25% of the steps, then cosine annealing to 0), label smoothing 0.1, weight
 decay 5e-4, larger batches and far fewer epochs (ResNet-18/VGG 30, small CNN 10).
 
+``airbench``: the recipe of the fast CIFAR-10 training literature (Jordan 2024, "94% on CIFAR-10 in
+3.29 seconds on a single GPU", arXiv 2404.00498), for the ``whitenet`` models: Nesterov SGD, momentum
+0.85, label smoothing 0.2, a piecewise-linear schedule (from 0.2 to 1 of the peak over the first 23% of the
+steps, then down to 0.07), batch-norm biases at 64 times the learning rate, weight decay 0.0153 per 1024
+examples (written here for the mean loss: lr = 11.5 B / (1024 (1 + 1/(1 - 0.85))) for batch B, decay
+coefficient 0.0153/11.5), lookahead weight averaging every 5 steps, the whitening stem's bias trained for
+the first 3 epochs only, alternating flips (each sample's flip is drawn once and inverted every other
+epoch) and flip + translate test-time augmentation at the final evaluation. 10 epochs, batch 512.
+
 Pruned data (option ``epoch_rule="code"``): the official code trains for
 :math:`E_d=\lfloor(0.5+0.5d)E/d\rfloor` epochs with the LR drops scaled by :math:`E_d/E`.
 
@@ -44,13 +53,25 @@ from .classes import class_recalls
 from .options import PRECISIONS, SCHEDULES
 
 __all__ = ["Recipe", "RECIPES", "get_recipe", "epochs_correction", "resolve_device", "resolve_precision",
-           "train_model", "predict", "per_class_recall", "TrainResult", "atomic_torch_save"]
+           "train_model", "predict", "per_class_recall", "TrainResult", "atomic_torch_save", "FLIP_MODES",
+           "airbench_lr"]
+
+#: Horizontal flips in training: ``random`` (each sample, each epoch, with probability 1/2) or
+#: ``alternating`` (a random flip drawn once per sample, inverted every other epoch).
+FLIP_MODES = ("random", "alternating")
 
 
 @dataclass(frozen=True)
 class Recipe:
     """One training recipe. ``schedule``: ``"step"`` (MultiStepLR at ``milestones``, factor ``gamma``),
-    ``"onecycle"`` or ``"constant"``. ``query_epochs``: length of the Random+DRoP query model."""
+    ``"onecycle"``, ``"linear-onecycle"`` or ``"constant"``. ``query_epochs``: length of the Random+DRoP
+    query model. The fields after it default to the behaviour of the recipes that predate them:
+    ``bias_lr_scale`` multiplies the learning rate of batch-norm biases (and divides their weight decay,
+    so that their decay per step is unchanged); ``lookahead``: every 5 steps the weights move to an
+    exponential average of themselves, which the run ends on; ``stem_bias_epochs``: train the whitening
+    stem's bias only in the first epochs (0: always, where a model has one); ``flip``: one of
+    :data:`FLIP_MODES`; ``tta``: test-time augmentation of the final evaluation (0 none, 1 mirror, 2 mirror
+    and one-pixel translations)."""
 
     name: str
     epochs: int
@@ -64,9 +85,20 @@ class Recipe:
     nesterov: bool = False
     label_smoothing: float = 0.0
     query_epochs: int = 16
+    bias_lr_scale: float = 1.0
+    lookahead: bool = False
+    stem_bias_epochs: int = 0
+    flip: str = "random"
+    tta: int = 0
 
     def __post_init__(self):
         check_option(self.schedule, "schedule", SCHEDULES)
+        check_option(self.flip, "flip", FLIP_MODES)
+        if self.tta not in (0, 1, 2):
+            raise ValueError(f"tta must be 0, 1 or 2, got {self.tta!r}")
+        if not (self.bias_lr_scale > 0 and self.stem_bias_epochs >= 0):
+            raise ValueError(f"recipe {self.name!r}: bias_lr_scale must be > 0 and stem_bias_epochs >= 0, "
+                             f"got {self.bias_lr_scale!r}, {self.stem_bias_epochs!r}")
         for f in ("epochs", "batch_size", "query_epochs"):
             v = getattr(self, f)
             if not (isinstance(v, (int, np.integer)) and v >= 1):
@@ -94,12 +126,30 @@ def _fast(epochs, bs, lr, q):
                   query_epochs=q)
 
 
+def airbench_lr(batch_size: int, momentum: float = 0.85) -> float:
+    r"""The airbench peak learning rate for the mean loss of a batch of ``batch_size``: 11.5 per 1024
+    examples, divided by the Nesterov step gain :math:`1+1/(1-m)`.
+
+    >>> round(airbench_lr(512), 4)
+    0.75
+    """
+    return 11.5 * batch_size / (1024 * (1 + 1 / (1 - momentum)))
+
+
+def _airbench(epochs, bs, q):
+    return Recipe("airbench", epochs, bs, airbench_lr(bs), 0.0153 / 11.5, "linear-onecycle", (),
+                  momentum=0.85, nesterov=True, label_smoothing=0.2, query_epochs=q, bias_lr_scale=64.0,
+                  lookahead=True, stem_bias_epochs=3, flip="alternating", tta=2)
+
+
 RECIPES = {
     "paper": {
         "vgg16": _paper(160, 128, 0.1, 1e-4, (80, 120)),
         "vgg19": _paper(160, 128, 0.1, 5e-4, (80, 120)),
         "resnet18": _paper(200, 256, 0.2, 1e-4, (100, 150)),
         "smallcnn": _paper(60, 128, 0.1, 5e-4, (30, 45)),
+        "whitenet-128": _paper(60, 128, 0.1, 5e-4, (30, 45)),
+        "whitenet-256": _paper(60, 128, 0.1, 5e-4, (30, 45)),
         "mlp": _paper(40, 128, 0.05, 5e-4, (20, 30)),
         "linear": _paper(40, 128, 0.05, 5e-4, (20, 30)),
     },
@@ -108,8 +158,20 @@ RECIPES = {
         "vgg19": _fast(30, 512, 0.2, 10),
         "resnet18": _fast(30, 512, 0.4, 10),
         "smallcnn": _fast(10, 256, 0.2, 4),
+        "whitenet-128": _fast(10, 512, 0.2, 4),
+        "whitenet-256": _fast(10, 512, 0.2, 4),
         "mlp": _fast(10, 64, 0.1, 5),
         "linear": _fast(10, 64, 0.1, 5),
+    },
+    "airbench": {
+        "vgg16": _airbench(20, 512, 4),
+        "vgg19": _airbench(20, 512, 4),
+        "resnet18": _airbench(20, 512, 4),
+        "smallcnn": _airbench(10, 512, 4),
+        "whitenet-128": _airbench(10, 512, 4),
+        "whitenet-256": _airbench(10, 512, 4),
+        "mlp": _airbench(10, 64, 5),
+        "linear": _airbench(10, 64, 5),
     },
 }
 
@@ -184,8 +246,14 @@ def _autocast(device: torch.device, precision: str = "auto"):
 
 @torch.no_grad()
 def predict(model, x: torch.Tensor, aug: BatchAugment | None, batch_size: int = 1024,
-            features: bool = False, precision: str = "auto") -> torch.Tensor:
-    """Logits (or penultimate features) of ``x`` in eval mode, float32 on x's device, no augmentation."""
+            features: bool = False, precision: str = "auto", tta: int = 0) -> torch.Tensor:
+    """Logits (or penultimate features) of ``x`` in eval mode, float32 on x's device, no augmentation.
+
+    ``tta`` (logits only, images only): 1 averages the logits of each image and its mirror image; 2 weighs
+    that average 1/2 and the same average over the image translated by one pixel up-left and down-right
+    (reflect padding) 1/4 each (the airbench test-time augmentation)."""
+    if tta not in (0, 1, 2):
+        raise ValueError(f"tta must be 0, 1 or 2, got {tta!r}")
     was = model.training
     model.eval()
     dev = x.device
@@ -194,12 +262,32 @@ def predict(model, x: torch.Tensor, aug: BatchAugment | None, batch_size: int = 
         xb = x[i:i + batch_size]
         xb = aug(xb) if aug is not None else xb.float()
         with _autocast(dev, precision):
-            out = model.features(xb) if features else model(xb)
+            if features:
+                out = model.features(xb)
+            elif tta and xb.ndim == 4:
+                out = _tta_logits(model, xb, tta)
+            else:
+                out = model(xb)
         outs.append(out.float())
     model.train(was)
     if not outs:
         return torch.zeros(0, device=dev)
     return torch.cat(outs)
+
+
+def _tta_logits(model, xb: torch.Tensor, level: int) -> torch.Tensor:
+    def mirror(v):
+        return 0.5 * (model(v).float() + model(v.flip(-1)).float())
+
+    out = mirror(xb)
+    if level >= 2:
+        h, w = xb.shape[-2:]
+        padded = F.pad(xb, (1, 1, 1, 1), mode="reflect")
+        shifted = [padded[..., :h, :w], padded[..., 2:, 2:]]
+        out = 0.5 * out + 0.25 * sum(mirror(v.contiguous(memory_format=torch.channels_last)
+                                            if xb.is_contiguous(memory_format=torch.channels_last) else v)
+                                     for v in shifted)
+    return out
 
 
 def per_class_recall(pred, y, num_classes: int) -> np.ndarray:
@@ -208,10 +296,11 @@ def per_class_recall(pred, y, num_classes: int) -> np.ndarray:
 
 
 def evaluate(model, x, y, aug, num_classes: int, batch_size: int = 1024, precision: str = "auto",
-             return_predictions: bool = False) -> dict:
+             return_predictions: bool = False, tta: int = 0) -> dict:
     """Accuracy, per-class recalls and worst-class accuracy of ``model`` on (x, y); with
-    ``return_predictions`` also ``"predictions"`` and ``"labels"`` (per sample, lists)."""
-    logits = predict(model, x, aug, batch_size, precision=precision)
+    ``return_predictions`` also ``"predictions"`` and ``"labels"`` (per sample, lists). ``tta``: see
+    :func:`predict`."""
+    logits = predict(model, x, aug, batch_size, precision=precision, tta=tta)
     pred = logits.argmax(1)
     rec = per_class_recall(pred, y, num_classes)
     out = {"accuracy": float((pred == y).float().mean().item()) if len(y) else float("nan"),
@@ -247,12 +336,50 @@ class _OneCycle:
         return 0.5 * (1.0 + math.cos(math.pi * (t - self.warm) / (1.0 - self.warm)))
 
 
+class _LinearOneCycle:
+    """Piecewise-linear LR factor per step of ``total``: from 0.2 to 1 over the first 23% of the steps,
+    then down to 0.07 at the last (the airbench schedule)."""
+
+    def __init__(self, total: int, warmup: float = 0.23, start: float = 0.2, end: float = 0.07):
+        self.total = max(int(total), 1)
+        self.warm = max(int(self.total * warmup), 1)
+        self.start, self.end = start, end
+
+    def __call__(self, step: int) -> float:
+        if step < self.warm:
+            f = step / self.warm
+            return self.start * (1 - f) + f
+        f = min((step - self.warm) / max(self.total - self.warm, 1), 1.0)
+        return (1 - f) + self.end * f
+
+
+#: Schedules stepped after every optimiser step (the others after every epoch).
+_PER_STEP = ("onecycle", "linear-onecycle")
+
+
+def _param_groups(model, recipe: Recipe):
+    """One group (all parameters), or with ``bias_lr_scale != 1`` the batch-norm biases apart, at
+    ``bias_lr_scale`` times the learning rate and the weight decay divided by it."""
+    params = list(model.parameters())
+    if recipe.bias_lr_scale == 1.0:
+        return params
+    bn_bias = {id(m.bias) for m in model.modules()
+               if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.bias is not None}
+    biases = [p for p in params if id(p) in bn_bias]
+    rest = [p for p in params if id(p) not in bn_bias]
+    s = recipe.bias_lr_scale
+    return [{"params": biases, "lr": recipe.lr * s, "weight_decay": recipe.weight_decay / s},
+            {"params": rest}]
+
+
 def _make_optim(model, recipe: Recipe, steps_per_epoch: int):
     # Weight decay on all parameters, as in the official code.
-    opt = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
+    opt = torch.optim.SGD(_param_groups(model, recipe), lr=recipe.lr, momentum=recipe.momentum,
                           nesterov=recipe.nesterov, weight_decay=recipe.weight_decay)
     if recipe.schedule == "onecycle":
         sched = torch.optim.lr_scheduler.LambdaLR(opt, _OneCycle(recipe.epochs * steps_per_epoch))
+    elif recipe.schedule == "linear-onecycle":
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, _LinearOneCycle(recipe.epochs * steps_per_epoch))
     elif recipe.schedule == "step":
         sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(recipe.milestones),
                                                      gamma=recipe.gamma)
@@ -275,6 +402,47 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
     return k - 1 if (k > 1 and n % batch_size == 1) else k
 
 
+class _Lookahead:
+    """Lookahead weight averaging (the airbench form): every ``every`` steps the running average of the
+    floating-point state moves towards the weights by ``1 - decay``, with decay = 0.95^5 (s/T)^3 at step s
+    of T, and the weights are set to it; the last step sets the weights to the average."""
+
+    every = 5
+
+    def __init__(self, model, total_steps: int):
+        self.total = max(int(total_steps), 1)
+        self.step = 0
+        self.avg = {k: v.detach().clone() for k, v in model.state_dict().items() if v.is_floating_point()}
+
+    @torch.no_grad()
+    def _pull(self, model, decay: float) -> None:
+        state = model.state_dict()
+        for k, a in self.avg.items():
+            a.lerp_(state[k], 1.0 - decay)
+            state[k].copy_(a)
+
+    def after_step(self, model) -> None:
+        self.step += 1
+        if self.step % self.every == 0:
+            self._pull(model, 0.95 ** 5 * (self.step / self.total) ** 3)
+        if self.step == self.total:
+            self._pull(model, 1.0)
+
+    def state_dict(self) -> dict:
+        return {"step": self.step, "avg": self.avg}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.step = state["step"]
+        for k, v in state["avg"].items():
+            self.avg[k].copy_(v)
+
+
+def _stem_input(x: torch.Tensor, aug: BatchAugment | None, n: int = 5000) -> torch.Tensor:
+    """The first ``n`` training samples, normalised: the data a whitening stem is fitted to."""
+    xb = x[:n]
+    return aug(xb) if aug is not None else xb.float()
+
+
 def train_model(model, x: torch.Tensor, y: torch.Tensor, recipe: Recipe, *, generator: torch.Generator,
                 aug: BatchAugment | None = None, augment: bool = False, val: tuple | None = None,
                 num_classes: int | None = None, trackers=(), checkpoint: Path | None = None,
@@ -290,31 +458,46 @@ def train_model(model, x: torch.Tensor, y: torch.Tensor, recipe: Recipe, *, gene
     Uncertainty). With ``checkpoint`` the full state is saved after every epoch; ``resume=True``
     continues from it when its ``fingerprint`` matches. ``on_epoch_end(epoch, row)`` runs after the
     checkpoint is written (an exception there leaves a resumable run). ``precision``: see
-    :func:`resolve_precision`.
+    :func:`resolve_precision`. A model with a whitening stem (``fit_whitening``) has it fitted to the
+    first 5,000 training samples before the first epoch.
     """
     n = len(x)
     if n < 2:
         raise ValueError(f"need at least 2 training samples, got {n}")
     k = int(num_classes if num_classes is not None else int(y.max()) + 1)
     spe = steps_per_epoch(n, recipe.batch_size)
+    if hasattr(model, "fit_whitening"):
+        model.fit_whitening(_stem_input(x, aug))
     opt, sched = _make_optim(model, recipe, spe)
+    lookahead = _Lookahead(model, recipe.epochs * spe) if recipe.lookahead else None
+    # alternating flips: each sample's flip drawn once (only then, so other recipes keep their streams)
+    base_flips = torch.rand(n, generator=generator) < 0.5 if recipe.flip == "alternating" else None
     res = TrainResult(history=[])
     start = 0
     if checkpoint is not None and resume and Path(checkpoint).is_file():
         start = _restore(checkpoint, fingerprint, model, opt, sched, generator, trackers, res)
+        if start and (lookahead is not None or base_flips is not None):
+            extra = torch.load(checkpoint, map_location="cpu", weights_only=False)["recipe_state"]
+            if lookahead is not None:
+                lookahead.load_state_dict(extra["lookahead"])
+            if base_flips is not None:
+                base_flips = extra["base_flips"]
     model.train()
     for epoch in range(start, recipe.epochs):
         t0 = time.perf_counter()
+        if recipe.stem_bias_epochs and hasattr(model, "whiten"):
+            model.whiten.bias.requires_grad_(epoch < recipe.stem_bias_epochs)
+        flips = None if base_flips is None else base_flips ^ bool(epoch % 2)
         bar = tqdm(_batches(n, recipe.batch_size, generator), desc=f"{desc} {epoch + 1}/{recipe.epochs}",
                    disable=not progress, leave=False, mininterval=1.0)
         loss_sum, correct, seen = _epoch_steps(model, x, y, recipe, opt, sched, generator, aug, augment,
-                                               trackers, precision, bar, progress)
-        if recipe.schedule != "onecycle":
+                                               trackers, precision, bar, progress, lookahead, flips)
+        if recipe.schedule not in _PER_STEP:
             sched.step()
         for t in trackers:
             t.end_epoch()
         row = {"epoch": epoch + 1, "loss": loss_sum.item() / seen, "train_acc": correct.item() / seen,
-               "lr": opt.param_groups[0]["lr"]}
+               "lr": opt.param_groups[-1]["lr"]}  # the main group (batch-norm biases, if apart, come first)
         if val is not None:
             m = evaluate(model, val[0], val[1], aug, k, precision=precision)
             row.update(val_acc=m["accuracy"], val_worst=m["worst_class_accuracy"], val_recalls=m["recalls"])
@@ -338,7 +521,9 @@ def train_model(model, x: torch.Tensor, y: torch.Tensor, recipe: Recipe, *, gene
                 "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                 "generator": generator.get_state(), "trackers": [t.state_dict() for t in trackers],
                 "history": res.history, "best_epoch": res.best_epoch, "best_val": res.best_val,
-                "best_state": res.best_state, "seconds": res.seconds}, checkpoint)
+                "best_state": res.best_state, "seconds": res.seconds,
+                "recipe_state": {"lookahead": None if lookahead is None else lookahead.state_dict(),
+                                 "base_flips": base_flips}}, checkpoint)
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, row)
     if keep_best and res.best_state is None:
@@ -367,9 +552,10 @@ def _restore(checkpoint, fingerprint, model, opt, sched, generator, trackers, re
 
 
 def _epoch_steps(model, x, y, recipe, opt, sched, generator, aug, augment, trackers, precision, bar,
-                 progress):
+                 progress, lookahead=None, flips=None):
     """One epoch's optimiser steps over the minibatches of ``bar``; returns the summed loss and the
-    number of correct predictions (device tensors) and the number of samples seen."""
+    number of correct predictions (device tensors) and the number of samples seen. ``flips``: each
+    training sample's horizontal flip this epoch (None: random)."""
     dev = x.device
     loss_sum = torch.zeros((), device=dev)
     correct = torch.zeros((), device=dev, dtype=torch.long)
@@ -378,7 +564,11 @@ def _epoch_steps(model, x, y, recipe, opt, sched, generator, aug, augment, track
         idx = idx_cpu.to(dev, non_blocking=True)
         xb = x[idx]
         yb = y[idx]
-        xb = aug(xb, generator if augment else None) if aug is not None else xb.float()
+        if aug is None:
+            xb = xb.float()
+        else:
+            xb = aug(xb, generator if augment else None,
+                     flips=None if (flips is None or not augment) else flips[idx_cpu])
         with _autocast(dev, precision):
             logits = model(xb)
         logits = logits.float()
@@ -386,8 +576,10 @@ def _epoch_steps(model, x, y, recipe, opt, sched, generator, aug, augment, track
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        if recipe.schedule == "onecycle":
+        if recipe.schedule in _PER_STEP:
             sched.step()
+        if lookahead is not None:
+            lookahead.after_step(model)
         with torch.no_grad():
             det = logits.detach()
             loss_sum += loss.detach() * len(idx)
