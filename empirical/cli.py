@@ -23,6 +23,7 @@ from .options import (
     CHANNELS_LAST,
     CLUSTERS,
     DATASETS,
+    DEFAULT_COVARIANCE,
     EPOCH_RULES,
     FORMATS,
     MODELS,
@@ -70,16 +71,17 @@ _nonnegative_int = _argument_type("nonnegative_int", int, lambda v: v >= 0,
 
 
 _QUERY_EPOCHS_HELP = ("query-model epochs. Default, per --score: random (the DRoP recalls) = the recipe's "
-                      "query_epochs (fast: smallcnn 4, resnet18/vgg16/vgg19 10, mlp/linear 5; paper: 16, "
-                      "constant LR); el2n, grand = 10%% of the final epochs, 5 inits averaged; forgetting, "
-                      "dynunc, coreset = one full-length run")
+                      "query_epochs (fast: smallcnn/whitenet 4, resnet18/vgg16/vgg19 10, mlp/linear 5; "
+                      "paper: 16, constant LR; airbench: 4, mlp/linear 5); el2n, grand = 10%% of the final "
+                      "epochs, 5 inits averaged; forgetting, dynunc, coreset = one full-length run")
 _EPOCHS_HELP = ("final-training epochs on full data, overriding the recipe (default: the recipe's epochs; "
-                "fast: smallcnn 10, resnet18/vgg16/vgg19 30, mlp/linear 10; paper: vgg16/vgg19 160, resnet18 "
-                "200, smallcnn 60, mlp/linear 40)")
-_BATCH_HELP = ("mini-batch size (default: the recipe's; fast: 512 for resnet18/vgg16/vgg19, 256 smallcnn, 64 "
-               "mlp/linear; paper: 128, 256 for resnet18)")
-_LR_HELP = ("peak learning rate (default: the recipe's; fast: 0.2 vgg16/vgg19/smallcnn, 0.4 resnet18, 0.1 "
-            "mlp/linear; paper: 0.1 vgg16/vgg19/smallcnn, 0.2 resnet18, 0.05 mlp/linear)")
+                "fast: smallcnn/whitenet 10, resnet18/vgg16/vgg19 30, mlp/linear 10; paper: vgg16/vgg19 160, "
+                "resnet18 200, smallcnn/whitenet 60, mlp/linear 40; airbench: 10, resnet18/vgg16/vgg19 20)")
+_BATCH_HELP = ("mini-batch size (default: the recipe's; fast: 512 for resnet18/vgg16/vgg19/whitenet, 256 "
+               "smallcnn, 64 mlp/linear; paper: 128, 256 for resnet18; airbench: 512, 64 mlp/linear)")
+_LR_HELP = ("peak learning rate (default: the recipe's; fast: 0.2 vgg16/vgg19/smallcnn/whitenet, 0.4 "
+            "resnet18, 0.1 mlp/linear; paper: 0.1 vgg16/vgg19/smallcnn/whitenet, 0.2 resnet18, 0.05 "
+            "mlp/linear; airbench: 11.5 x batch / 7851, 0.75 at batch 512)")
 
 
 def _add_config_args(p: argparse.ArgumentParser, grid: bool) -> None:
@@ -93,10 +95,14 @@ def _add_config_args(p: argparse.ArgumentParser, grid: bool) -> None:
     g.add_argument("--limit-per-class", type=int, metavar="N",
                    help="keep only the first N training samples of each class, N >= 2, for quick runs "
                    "(default: all of them)")
+    g.add_argument("--eval-limit-per-class", type=int, metavar="N",
+                   help="evaluate on only the first N images of each class of the validation half and of "
+                   "the test half, N >= 2, for smoke runs (default: all of them)")
     g = p.add_argument_group("method")
     g.add_argument("--model", choices=MODELS, required=True,
-                   help="network: resnet18, vgg16, vgg19, smallcnn for images; mlp, linear for --dataset "
-                   "gaussian")
+                   help="network: resnet18, vgg16, vgg19, smallcnn, whitenet-128, whitenet-256 (the fast "
+                   "airbench-style nets; use --recipe airbench --shift 2) for images; mlp, linear for "
+                   "--dataset gaussian")
     if grid:
         g.add_argument("--densities", type=_density, nargs="+", required=True,
                        help="fractions of the training set kept, each in (0, 1]")
@@ -120,6 +126,15 @@ def _add_config_args(p: argparse.ArgumentParser, grid: bool) -> None:
         g.add_argument("--rule", choices=RULES, default="paper",
                        help="integer quotas of drop/probit: 'paper' densities ∝ weight (Algorithm 1), 'code' "
                        "counts ∝ weight (official code)")
+    if not grid:
+        g.add_argument("--counts", metavar="FILE",
+                       help="with --quota counts: the per-class counts (or class densities) to keep, from a "
+                       "JSON file ({\"counts\": [...]} or {\"densities\": [...]}, optionally \"label\"; what "
+                       "droplab allocate --runs --json and droplab pilots --out write); the counts must sum "
+                       "to round(density x N)")
+        g.add_argument("--counts-label", metavar="NAME",
+                       help="the method name of --counts runs in reports (default: the file's \"label\", "
+                       "else Counts), e.g. Learned")
     g.add_argument("--alpha", type=_nonnegative_float, default=1.0,
                    help="damped DRoP exponent: densities ∝ (1-recall)^alpha (1 = the paper's DRoP, "
                    "0 = uniform)")
@@ -130,7 +145,9 @@ def _add_config_args(p: argparse.ArgumentParser, grid: bool) -> None:
                    "random scores, the initialisation and the data order")
     g = p.add_argument_group("training")
     g.add_argument("--recipe", choices=RECIPE_KINDS, default="fast",
-                   help="paper: official step schedules; fast: one-cycle + label smoothing, few epochs")
+                   help="paper: official step schedules; fast: one-cycle + label smoothing, few epochs; "
+                   "airbench: the fast-CIFAR recipe (Nesterov, label smoothing 0.2, lookahead, alternating "
+                   "flips, flip+translate test-time augmentation) for the whitenet models")
     g.add_argument("--epochs", type=int, help=_EPOCHS_HELP)
     g.add_argument("--batch-size", type=int, help=_BATCH_HELP)
     g.add_argument("--lr", type=float, help=_LR_HELP)
@@ -150,8 +167,9 @@ def _add_config_args(p: argparse.ArgumentParser, grid: bool) -> None:
     g.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="auto: bf16 autocast on CUDA and on CPUs with native bf16 (AVX-512 BF16/AMX), else "
                    "fp32; fp32 turns the fast path off")
-    g.add_argument("--surrogate", choices=SURROGATES, default="isotropic",
-                   help="Gaussian surrogate of the query model's features (theory bridge)")
+    g.add_argument("--surrogate", choices=SURROGATES, default=DEFAULT_COVARIANCE,
+                   help="Gaussian surrogate of the query model's features (theory bridge; the default of "
+                   "droplab surrogate; a diagnostic: it does not change the run id)")
     p.add_argument("--out", required=True, help="output folder (one JSON per run)")
 
 
@@ -189,6 +207,19 @@ def _cli_warnings():
         yield
 
 
+def _explicit_counts(args) -> dict:
+    """The RunConfig fields of ``--counts FILE`` / ``--counts-label`` (none when not given)."""
+    path = getattr(args, "counts", None)
+    label = getattr(args, "counts_label", None)
+    if path is None:
+        return {"counts_label": label} if label is not None else {}
+    from gaussian_theory.quota_rules import read_allocation_file
+
+    alloc = read_allocation_file(path, "--counts")
+    return {"class_counts": alloc.get("counts"), "class_densities": alloc.get("densities"),
+            "counts_label": label if label is not None else alloc["label"]}
+
+
 def _config(args, **over):
     from .pipeline import RunConfig
 
@@ -197,6 +228,7 @@ def _config(args, **over):
               query_epochs=args.query_epochs, query_inits=args.query_inits, query_augment=args.query_augment,
               epoch_rule=args.epoch_rule, augment=args.augment, shift=args.shift, device=args.device,
               surrogate=args.surrogate, limit_per_class=args.limit_per_class,
+              eval_limit_per_class=args.eval_limit_per_class,
               channels_last={"auto": None, "on": True, "off": False}[args.channels_last],
               precision=args.precision, alpha=args.alpha, min_per_class=args.min_per_class)
     kw.update(over)
@@ -207,11 +239,25 @@ def _cmd_run(args) -> int:
     from .pipeline import run_many
 
     with _cli_warnings():
-        cfg = _config(args, density=args.density, score=args.score, quota=args.quota, rule=args.rule)
+        cfg = _config(args, density=args.density, score=args.score, quota=args.quota, rule=args.rule,
+                      **_explicit_counts(args))
         cfg.validate()  # every input error surfaces here, before data loading or training
-        run_many(cfg, args.seeds, args.out, resume=args.resume, progress=not args.no_progress,
-                 force=args.force)
+        try:
+            if args.query_only:
+                from .pipeline import run_query_only
+
+                run_query_only(cfg, args.seeds, args.out, resume=args.resume, progress=not args.no_progress)
+            else:
+                run_many(cfg, args.seeds, args.out, resume=args.resume, progress=not args.no_progress,
+                         force=args.force)
+        except KeyboardInterrupt:  # Ctrl-C: finished runs and epoch checkpoints are on disk; say so, once
+            print("\ndroplab: interrupted; resume with --resume", file=sys.stderr, flush=True)
+            return INTERRUPTED
     return 0
+
+
+#: exit status after Ctrl-C (128 + SIGINT, as a shell reports it; ``gaussian_theory.cli`` uses the same)
+INTERRUPTED = 130
 
 
 def _cmd_report(args) -> int:
@@ -275,6 +321,10 @@ def register(subparsers) -> None:
                    help="continue from the per-epoch checkpoints in OUT/_ckpt")
     r.add_argument("--force", action="store_true", help="re-run even if the JSON exists")
     r.add_argument("--no-progress", action="store_true", help="no progress bars or per-epoch lines")
+    r.add_argument("--query-only", action="store_true",
+                   help="train (or load from OUT/_query) only the query model of each seed and write its "
+                   "validation and test logits to OUT/query_logits/<query id>.npz (every run with a query "
+                   "model writes them too); no pruning, no final training")
     r.set_defaults(func=_cmd_run)
 
     r = sub.add_parser("report", help="summaries, paired comparisons, CSVs and figures from run JSONs",

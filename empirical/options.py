@@ -6,29 +6,31 @@ choice import their names from here. The choices the pipeline shares with the th
 the surrogate covariances) are defined in :mod:`gaussian_theory.options` and re-exported.
 """
 
-from gaussian_theory.options import COVARIANCES, RULES
+from gaussian_theory.options import COVARIANCES, DEFAULT_COVARIANCE, RULES
+from gaussian_theory.quota_rules import QUOTA_RULES
 
 __all__ = ["DATASETS", "FORMATS", "IMAGE_MODELS", "MODELS", "SCORES", "QUOTAS", "RECIPE_KINDS", "PRECISIONS",
-           "RECALL_QUOTAS", "QUERY_QUOTAS", "RULES", "COVARIANCES", "SURROGATES", "EPOCH_RULES", "CLUSTERS",
-           "CHANNELS_LAST",
-           "IDENTITY_NEUTRAL", "SCHEDULES"]
+           "RECALL_QUOTAS", "QUERY_QUOTAS", "RULES", "COVARIANCES", "DEFAULT_COVARIANCE", "SURROGATES",
+           "EPOCH_RULES", "CLUSTERS", "CHANNELS_LAST", "IDENTITY_NEUTRAL", "IDENTITY_PINNED", "SCHEDULES"]
 
 DATASETS = ("cifar10", "cifar100", "imagefolder", "gaussian")
 FORMATS = ("auto", "pickle", "imagefolder", "jpeg-index")
-IMAGE_MODELS = ("resnet18", "vgg16", "vgg19", "smallcnn")
+IMAGE_MODELS = ("resnet18", "vgg16", "vgg19", "smallcnn", "whitenet-128", "whitenet-256")
 MODELS = IMAGE_MODELS + ("mlp", "linear")
 SCORES = ("random", "el2n", "grand", "forgetting", "dynunc", "coreset")
-#: Class quotas: none (global top-k), uniform (class proportions kept), drop (DRoP, densities
-#: proportional to the validation error, damped by ``alpha``), probit (the two-Gaussian worst-class
-#: optimum from the recalls, ``gaussian_theory.allocation``), minimax (see ``QUERY_QUOTAS``).
-QUOTAS = ("none", "uniform", "drop", "probit", "minimax")
+#: Class quotas, the rules of ``gaussian_theory.quota_rules.QUOTA_RULES`` the pipeline can feed: none
+#: (global top-k), uniform, drop (DRoP, densities proportional to the validation error, damped by
+#: ``alpha``), probit (the two-Gaussian worst-class optimum from the recalls), minimax (see
+#: ``QUERY_QUOTAS``) and counts (explicit per-class counts, ``--counts FILE``). The learned rule needs a
+#: recall model fitted on pilot runs: ``droplab allocate --runs`` computes its counts, trained with counts.
+QUOTAS = tuple(n for n, r in QUOTA_RULES.items() if r.needs != "recall_model")
 #: Quotas computed from the query model's validation recalls (the DRoP ``rule`` applies to them).
-RECALL_QUOTAS = ("drop", "probit")
+RECALL_QUOTAS = tuple(n for n in QUOTAS if QUOTA_RULES[n].needs == "recalls")
 #: Quotas that need a query model: the recall quotas, and ``minimax`` (the budget-constrained minimax
 #: densities of the calibrated tied surrogate of the query model's validation logits,
 #: ``gaussian_theory.query_allocation``).
-QUERY_QUOTAS = RECALL_QUOTAS + ("minimax",)
-RECIPE_KINDS = ("paper", "fast")
+QUERY_QUOTAS = tuple(n for n in QUOTAS if QUOTA_RULES[n].needs in ("recalls", "logits"))
+RECIPE_KINDS = ("paper", "fast", "airbench")
 PRECISIONS = ("auto", "fp32", "bf16")
 #: Gaussian surrogate of the query model's features: a covariance family, or "off".
 SURROGATES = COVARIANCES + ("off",)
@@ -40,10 +42,17 @@ CLUSTERS = ("local", "slurm", "debug")
 #: ``--channels-last``: "auto" = on for image models.
 CHANNELS_LAST = ("auto", "on", "off")
 #: Learning-rate schedules of a training recipe (``train.Recipe.schedule``).
-SCHEDULES = ("step", "onecycle", "constant")
+SCHEDULES = ("step", "onecycle", "linear-onecycle", "constant")
 
 #: Fields added to the run configuration after results were first recorded, with the value that
 #: reproduces the earlier behaviour. While a field holds it, it is left out of the run and query ids,
 #: so recorded runs keep their names (tests/test_empirical_pipeline.py pins ids computed before these
 #: fields), and ``droplab empirical report`` treats a run that lacks the field as holding it.
-IDENTITY_NEUTRAL = {"precision": "auto", "alpha": 1.0, "min_per_class": 0}
+IDENTITY_NEUTRAL = {"precision": "auto", "alpha": 1.0, "min_per_class": 0, "eval_limit_per_class": None,
+                    "class_counts": None, "class_densities": None, "counts_label": None}
+
+#: Diagnostic fields that change nothing a run trains or measures, pinned in the run and query ids to
+#: the value the recorded runs were named with: the Gaussian surrogate of the query model's features
+#: (its default became "tied", the ``droplab surrogate`` default, after runs were recorded with
+#: "isotropic"). A cached query model refits the surrogate asked for from its stored features.
+IDENTITY_PINNED = {"surrogate": "isotropic"}

@@ -34,6 +34,8 @@ import torch
 
 from gaussian_theory.allocation import total_kept
 from gaussian_theory.atomic import atomic_write
+from gaussian_theory.options import DEFAULT_COVARIANCE
+from gaussian_theory.quota_rules import make_rule, quota_label
 from gaussian_theory.recall_prediction import prior_shift_recalls
 from gaussian_theory.validation import check_density, check_int, check_option, check_real, derive_seed
 
@@ -44,6 +46,7 @@ from .options import (
     DATASETS,
     EPOCH_RULES,
     IDENTITY_NEUTRAL,
+    IDENTITY_PINNED,
     MODELS,
     PRECISIONS,
     QUERY_QUOTAS,
@@ -55,8 +58,8 @@ from .options import (
     SURROGATES,
 )
 
-__all__ = ["RunConfig", "run_one", "run_many", "derive_seed", "load_data", "run_path", "method_label",
-           "check_out_dir"]
+__all__ = ["RunConfig", "run_one", "run_many", "run_query_only", "derive_seed", "load_data", "run_path",
+           "method_label", "check_out_dir", "query_logits_path", "write_query_logits"]
 
 
 
@@ -84,12 +87,16 @@ class RunConfig:
     shift: int = 4
     channels_last: bool | None = None
     device: str = "auto"
-    surrogate: str = "isotropic"
+    surrogate: str = DEFAULT_COVARIANCE
     limit_per_class: int | None = None
     synthetic: dict = field(default_factory=dict)
     precision: str = "auto"
     alpha: float = 1.0
     min_per_class: int = 0
+    eval_limit_per_class: int | None = None
+    class_counts: list | None = None
+    class_densities: list | None = None
+    counts_label: str | None = None
 
     def validate(self, check_data: bool = True) -> RunConfig:
         """Raise ValueError/TypeError on any bad field (before any training); returns self."""
@@ -98,6 +105,7 @@ class RunConfig:
                               ("surrogate", SURROGATES), ("recipe", RECIPE_KINDS)):
             check_option(getattr(self, name), name, options)
         self.alpha = check_real(self.alpha, "alpha", minimum=0.0)
+        self._validate_explicit_counts()
         self.min_per_class = check_int(self.min_per_class, "min_per_class", minimum=0)
         check_density(self.density)
         if self.dataset == "gaussian" and self.data_dir is not None:
@@ -115,9 +123,10 @@ class RunConfig:
         if self.dataset == "gaussian" and self.model in models.IMAGE_MODELS:
             raise ValueError(f"model {self.model!r} needs images; the gaussian dataset has feature vectors "
                              f"(use 'mlp' or 'linear')")
-        if self.limit_per_class is not None and not (isinstance(self.limit_per_class, int)
-                                                     and self.limit_per_class >= 2):
-            raise ValueError(f"limit_per_class must be an int >= 2, got {self.limit_per_class!r}")
+        for name in ("limit_per_class", "eval_limit_per_class"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 2):
+                raise ValueError(f"{name} (--{name.replace('_', '-')}) must be an int >= 2, got {v!r}")
         for name, value in (("epochs", self.epochs), ("batch_size", self.batch_size),
                             ("query_epochs", self.query_epochs), ("query_inits", self.query_inits)):
             if value is not None and (isinstance(value, (bool, np.bool_))
@@ -140,6 +149,32 @@ class RunConfig:
             data.resolve_source(self.dataset, self.data_dir, self.data_format)
         return self
 
+    def _validate_explicit_counts(self) -> None:
+        given = [n for n in ("class_counts", "class_densities") if getattr(self, n) is not None]
+        if self.quota != "counts":
+            if given or self.counts_label is not None:
+                raise ValueError(f"{(given or ['counts_label'])[0]} is only used by quota='counts' (--quota "
+                                 f"counts), got quota={self.quota!r}")
+            return
+        if len(given) != 1:
+            raise ValueError("quota='counts' needs exactly one of class_counts or class_densities (--counts "
+                             f"FILE), got {given or 'neither'}")
+        if self.class_counts is not None:
+            bad = [v for v in self.class_counts if isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                   or v < 0]
+            if bad or not self.class_counts:
+                raise ValueError(f"class_counts must be non-negative integers, got {self.class_counts!r}")
+            self.class_counts = [int(v) for v in self.class_counts]
+        else:
+            vals = self.class_densities
+            if not vals or any(isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating))
+                               or not 0 <= v <= 1 for v in vals):
+                raise ValueError(f"class_densities must be numbers in [0, 1], got {vals!r}")
+            self.class_densities = [float(v) for v in vals]
+        if self.counts_label is not None and not (isinstance(self.counts_label, str)
+                                                  and self.counts_label.strip()):
+            raise ValueError(f"counts_label must be a non-empty string, got {self.counts_label!r}")
+
     def base_recipe(self) -> train.Recipe:
         return train.get_recipe(self.recipe, self.model, epochs=self.epochs, batch_size=self.batch_size,
                                 lr=self.lr)
@@ -156,34 +191,37 @@ class RunConfig:
     def identity(self, exclude=("data_dir", "device")) -> dict:
         """The fields that define the run's results: all but ``exclude`` (where the data lives, which
         device), and without the fields added after runs were first recorded while they hold their
-        neutral value (:data:`IDENTITY_NEUTRAL`), so adding a field never renames a recorded run."""
-        return {k: v for k, v in self.to_dict().items()
+        neutral value (:data:`IDENTITY_NEUTRAL`), so adding a field never renames a recorded run. The
+        diagnostics of :data:`IDENTITY_PINNED` (which change nothing that is trained or measured) hold
+        the value the recorded runs were named with, whatever their value."""
+        return {k: IDENTITY_PINNED.get(k, v) for k, v in self.to_dict().items()
                 if k not in exclude and not (k in IDENTITY_NEUTRAL and v == IDENTITY_NEUTRAL[k])}
 
     def digest(self, exclude=("data_dir", "device")) -> str:
         return hashlib.sha1(json.dumps(self.identity(exclude), sort_keys=True).encode()).hexdigest()[:8]
 
+    def quota_rule(self):
+        """The quota rule of :mod:`gaussian_theory.quota_rules` this run uses."""
+        return make_rule(self.quota, rounding=self.rule, alpha=self.alpha)
+
     def run_id(self, seed: int) -> str:
-        q = self.quota + (f"-{self.rule}" if self.quota in RECALL_QUOTAS else "")
-        q += f"-a{self.alpha:g}" if self.quota == "drop" and self.alpha != 1.0 else ""
-        return (f"{self.dataset}_{self.model}_{self.score}_{q}_d{self.density:g}_{self.recipe}"
-                f"_s{seed}_{self.digest()}")
+        return (f"{self.dataset}_{self.model}_{self.score}_{self.quota_rule().tag}_d{self.density:g}_"
+                f"{self.recipe}_s{seed}_{self.digest()}")
 
     def query_id(self, seed: int) -> str:
         keys = ("dataset", "data_format", "model", "score", "recipe", "epochs", "batch_size", "lr",
                 "query_epochs", "query_inits", "query_augment", "shift", "surrogate", "limit_per_class",
-                "synthetic", "precision")
-        d = {k: getattr(self, k) for k in keys
+                "synthetic", "precision", "eval_limit_per_class")
+        d = {k: IDENTITY_PINNED.get(k, getattr(self, k)) for k in keys
              if not (k in IDENTITY_NEUTRAL and getattr(self, k) == IDENTITY_NEUTRAL[k])}
         h = hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
         return f"{self.dataset}_{self.model}_{self.score}_s{seed}_{h}"
 
 
-def method_label(score: str, quota: str, alpha: float = 1.0) -> str:
-    """Paper-style name: ``Random``, ``Random+DRoP``, ``EL2N+Uniform``, ``Random+DRoP(a=0.7)`` ..."""
-    q = selection.QUOTA_LABELS[quota]
-    if quota == "drop" and alpha != 1.0:
-        q += f"(a={alpha:g})"
+def method_label(score: str, quota: str, alpha: float = 1.0, counts_label: str | None = None) -> str:
+    """Paper-style name: ``Random``, ``Random+DRoP``, ``EL2N+Uniform``, ``Random+DRoP(a=0.7)``, and for
+    explicit counts their ``counts_label`` (``Random+Learned``) ..."""
+    q = counts_label if (quota == "counts" and counts_label) else quota_label(quota, alpha)
     return scores.SCORE_LABELS[score] + (f"+{q}" if q else "")
 
 
@@ -235,8 +273,12 @@ def _versions() -> dict:
 class _Tensors:
     """The dataset's splits as tensors on the training device."""
 
-    def __init__(self, ds: data.ArrayDataset, device: torch.device, channels_last: bool, shift: int):
+    def __init__(self, ds: data.ArrayDataset, device: torch.device, channels_last: bool, shift: int,
+                 eval_limit_per_class: int | None = None):
         val_idx, test_idx = data.validation_split(ds.y_test, ds.num_classes)
+        if eval_limit_per_class is not None:  # smoke runs: the first n of each class of each half
+            val_idx, test_idx = (i[rank_within_class(ds.y_test[i], ds.num_classes) < eval_limit_per_class]
+                                 for i in (val_idx, test_idx))
         self.device = device
         self.x = torch.as_tensor(ds.x_train).to(device)
         self.y = torch.as_tensor(ds.y_train).to(device)
@@ -248,6 +290,13 @@ class _Tensors:
                     if ds.is_image else None)
         self.input_shape = tuple(ds.x_train.shape[1:])
         self.num_classes = ds.num_classes
+
+
+def _head_bias(head) -> np.ndarray:
+    """The linear head's bias as numpy (zeros for a bias-free head)."""
+    if head.bias is None:
+        return np.zeros(head.out_features)
+    return head.bias.detach().float().cpu().numpy()
 
 
 def _new_model(config, t: _Tensors, gen, channels_last):
@@ -266,13 +315,19 @@ def _run_query(config: RunConfig, seed: int, t: _Tensors, out_dir: Path, *, resu
     if cache.is_file():
         res = torch.load(cache, map_location="cpu", weights_only=False)
         res["cached"] = True
+        cached = res.get("surrogate") or {}
+        if config.surrogate == "off":
+            res["surrogate"] = None
+        elif cached.get("covariance") != config.surrogate and "error" not in cached:
+            # the query id does not hold the surrogate (a diagnostic): refit the one asked for
+            res["surrogate"] = _query_surrogate(config, seed, res.get("val_outputs"), t.num_classes)
         return res
     t0 = time.perf_counter()
     plan = scores.query_plan(config.score, config.base_recipe(), config.query_epochs, config.query_inits)
     rec: train.Recipe = plan["recipe"]
     n = len(t.x)
     per_init, best_epochs, val_acc, histories, score_runs = [], [], [], [], []
-    emb, surrogate, val_outputs = None, None, None
+    emb, surrogate, val_outputs, test_outputs = None, None, None, None
     for i in range(plan["inits"]):
         model = _new_model(config, t, _gen(seed, "query-init", i), channels_last)
         trackers = []
@@ -309,16 +364,13 @@ def _run_query(config: RunConfig, seed: int, t: _Tensors, out_dir: Path, *, resu
             feats = train.predict(best, t.x_val, t.aug, features=True, precision=config.precision)
             val_outputs = {"features": feats.cpu().numpy().astype(np.float32),
                            "logits": best.head(feats).detach().float().cpu().numpy(),
-                           "labels": t.y_val.cpu().numpy()}
-            feats = val_outputs["features"]
-        if i == 0 and config.surrogate != "off":
-            try:
-                surrogate = bridge.surrogate_report(
-                    feats, t.y_val.cpu().numpy(), t.num_classes, best.head.weight.detach().cpu().numpy(),
-                    best.head.bias.detach().cpu().numpy(), covariance=config.surrogate,
-                    seed=derive_seed(seed, "surrogate"))
-            except ValueError as exc:  # e.g. too few validation samples in a class: record, go on
-                surrogate = {"error": str(exc)}
+                           "labels": t.y_val.cpu().numpy(),
+                           "head_weight": best.head.weight.detach().float().cpu().numpy(),
+                           "head_bias": _head_bias(best.head)}
+            test_outputs = {"logits": train.predict(best, t.x_test, t.aug, precision=config.precision)
+                            .cpu().numpy(), "labels": t.y_test.cpu().numpy()}
+            if config.surrogate != "off":
+                surrogate = _query_surrogate(config, seed, val_outputs, t.num_classes)
     recalls = np.nanmean(np.asarray(per_init, dtype=float), axis=0)
     out = {
         "query_id": qid, "recipe": rec.to_dict(), "inits": plan["inits"], "augment": config.query_augment,
@@ -326,12 +378,91 @@ def _run_query(config: RunConfig, seed: int, t: _Tensors, out_dir: Path, *, resu
         "recalls": np.nan_to_num(recalls, nan=0.0).tolist(), "history": histories,
         "scores": np.mean(score_runs, axis=0) if score_runs else None, "embeddings": emb,
         "surrogate": surrogate, "seconds": time.perf_counter() - t0, "cached": False,
-        "val_outputs": val_outputs,
+        "val_outputs": val_outputs, "test_outputs": test_outputs,
     }
     train.atomic_torch_save(out, cache)
     for i in range(plan["inits"]):
         (out_dir / "_ckpt" / f"{qid}_init{i}.pt").unlink(missing_ok=True)
     return out
+
+
+def query_logits_path(out_dir, config: RunConfig, seed: int) -> Path:
+    """Where the query model's logits of ``seed`` are written: ``OUT/query_logits/<query id>.npz``."""
+    return Path(out_dir) / "query_logits" / f"{config.query_id(seed)}.npz"
+
+
+def _query_surrogate(config: RunConfig, seed: int, val_outputs: dict | None, num_classes: int) -> dict:
+    """The Gaussian surrogate (``config.surrogate``) of the query model's validation features, with the
+    recalls its linear head predicts (:func:`empirical.bridge.surrogate_report`), or ``{"error": ...}``."""
+    if val_outputs is None or val_outputs.get("head_weight") is None:
+        return {"error": "the cached query model has no stored head weights to fit a surrogate to; delete "
+                         "its OUT/_query cache to retrain it"}
+    try:
+        return bridge.surrogate_report(
+            val_outputs["features"], np.asarray(val_outputs["labels"]), num_classes,
+            val_outputs["head_weight"], val_outputs["head_bias"], covariance=config.surrogate,
+            seed=derive_seed(seed, "surrogate"))
+    except ValueError as exc:  # e.g. too few validation samples in a class: record, go on
+        return {"error": str(exc)}
+
+
+def write_query_logits(path, query: dict) -> Path | None:
+    """Write the query model's held-out outputs as a small compressed ``.npz`` (atomically; an existing
+    file is kept): ``val_logits``, ``val_labels`` (the validation half), ``test_logits``, ``test_labels``
+    (the test half), ``val_recalls`` (the recalls the quotas use, averaged over initialisations), all of
+    the best-epoch model of the first initialisation. With them the recall predictions
+    (:mod:`gaussian_theory.recall_prediction`) can be recomputed without training. Returns the path, or
+    None when the query has no stored outputs."""
+    path = Path(path)
+    vo, to = query.get("val_outputs"), query.get("test_outputs")
+    if vo is None or vo.get("logits") is None:
+        return None
+    if path.is_file():
+        return path
+    arrays = {"val_logits": np.asarray(vo["logits"], dtype=np.float32),
+              "val_labels": np.asarray(vo["labels"], dtype=np.int64),
+              "val_recalls": np.asarray(query["recalls"], dtype=np.float64)}
+    if to is not None:
+        arrays.update(test_logits=np.asarray(to["logits"], dtype=np.float32),
+                      test_labels=np.asarray(to["labels"], dtype=np.int64))
+
+    def write(tmp):
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+
+    return atomic_write(path, write)
+
+
+def run_query_only(config: RunConfig, seeds, out_dir, *, resume: bool = False, progress: bool = True,
+                   log=print) -> list[Path]:
+    """Train (or load from the cache) the query model of each seed, without pruning or final training,
+    and write its logits (:func:`write_query_logits`). The query model serves every density and quota of
+    its score and seed."""
+    config.validate()
+    if config.quota not in QUERY_QUOTAS and config.score == "random":
+        raise ValueError(f"quota={config.quota!r} with score='random' trains no query model: use a quota "
+                         f"that needs one ({', '.join(QUERY_QUOTAS)}) or a non-random score")
+    out = check_out_dir(out_dir)
+    t, chl, paths = None, False, []
+    for s in (int(v) for v in seeds):
+        path = query_logits_path(out, config, s)
+        if path.is_file():
+            log(f"skip (done): {path}")
+            paths.append(path)
+            continue
+        if t is None:
+            ds = load_data(config)
+            chl = (ds.is_image and config.model in models.IMAGE_MODELS) if config.channels_last is None \
+                else bool(config.channels_last)
+            t = _Tensors(ds, train.resolve_device(config.device), chl, config.shift,
+                         config.eval_limit_per_class)
+        query = _run_query(config, s, t, out, resume=resume, progress=progress, channels_last=chl, hooks={})
+        written = write_query_logits(path, query)
+        log(f"query model {config.query_id(s)}: validation accuracy {query['val_accuracy'][0]:.4f} -> "
+            f"{written if written is not None else '(no stored outputs)'}")
+        if written is not None:
+            paths.append(written)
+    return paths
 
 
 # ----------------------------------------------------------------------------- one run
@@ -363,7 +494,7 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
     device = train.resolve_device(config.device)
     chl = (ds.is_image and config.model in models.IMAGE_MODELS) if config.channels_last is None \
         else bool(config.channels_last)
-    t = _Tensors(ds, device, chl, config.shift)
+    t = _Tensors(ds, device, chl, config.shift, config.eval_limit_per_class)
     sizes = np.bincount(ds.y_train, minlength=ds.num_classes)
 
     # query model: needed for DRoP recalls and for every non-random score
@@ -374,6 +505,7 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
                            hooks=hooks)
         timings["query_s"] = time.perf_counter() - t0
         timings["query_train_s"] = query["seconds"]
+        write_query_logits(query_logits_path(out_dir, config, seed), query)
 
     # scores, quotas, selection
     t0 = time.perf_counter()
@@ -401,11 +533,14 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
         # the population prior shift on the query model's validation logits, for the densities kept:
         # the prediction bench/recall_prediction_check.py validates against the measured test recalls
         theory = dict(theory or {})
-        theory["prior_shift_recalls"] = prior_shift_recalls(
-            vo["logits"], np.asarray(vo["labels"]).astype(int), kept / np.maximum(sizes, 1)).tolist()
+        try:
+            theory["prior_shift_recalls"] = prior_shift_recalls(
+                vo["logits"], np.asarray(vo["labels"]).astype(int), kept / np.maximum(sizes, 1)).tolist()
+        except ValueError as exc:  # e.g. a class absent from a tiny validation half: record, go on
+            theory["prior_shift_error"] = str(exc)
     result = {
         "status": "done", "run_id": run_id, "seed": int(seed),
-        "method": method_label(config.score, config.quota, config.alpha),
+        "method": method_label(config.score, config.quota, config.alpha, config.counts_label),
         "config": config.to_dict(),
         "dataset": {"name": ds.name, "source": ds.source, "class_names": ds.class_names,
                     "class_sizes": sizes.tolist(), "n_train": int(sizes.sum()), "n_val": len(t.y_val),
@@ -451,9 +586,9 @@ def _final_stage(config: RunConfig, seed: int, t: _Tensors, idx, rec, ckpt, chl,
     t0 = time.perf_counter()
     # predictions are stored so that intervals and paired comparisons can be recomputed from the JSON
     test = train.evaluate(model, t.x_test, t.y_test, t.aug, t.num_classes, precision=config.precision,
-                          return_predictions=True)
+                          return_predictions=True, tta=rec.tta)
     val = train.evaluate(model, t.x_val, t.y_val, t.aug, t.num_classes, precision=config.precision,
-                         return_predictions=True)
+                         return_predictions=True, tta=rec.tta)
     timings["eval_s"] = time.perf_counter() - t0
     return res, test, val
 
@@ -464,7 +599,8 @@ def _select(config: RunConfig, seed: int, ds, query, recalls, sizes, device, inf
     counts = selection.quota_counts(config.quota, sizes, config.density, recalls, config.rule,
                                     alpha=config.alpha, min_count=config.min_per_class,
                                     val_outputs=None if query is None else query.get("val_outputs"),
-                                    seed=derive_seed(seed, "minimax-quota"), info=info)
+                                    seed=derive_seed(seed, "minimax-quota"), info=info,
+                                    counts=config.class_counts, densities=config.class_densities)
     total = total_kept(int(sizes.sum()), config.density)
     if config.score == "random":
         sc = scores.random_scores(len(ds.y_train), _gen(seed, "random-scores"))

@@ -23,7 +23,8 @@ from .montecarlo import integer_seed
 from .surrogate import fit_gaussian_surrogate
 from .validation import as_float_array, check_int, derive_seed
 
-__all__ = ["query_surrogate", "minimax_from_logits", "check_logits_labels", "check_sizes_for"]
+__all__ = ["query_surrogate", "minimax_from_logits", "check_logits_labels", "check_sizes_for",
+           "check_calibration_target"]
 
 
 def check_logits_labels(logits, labels) -> tuple[np.ndarray, np.ndarray]:
@@ -51,6 +52,25 @@ def check_logits_labels(logits, labels) -> tuple[np.ndarray, np.ndarray]:
     return z, y.astype(np.int64)
 
 
+def check_calibration_target(accuracy: float, labels: np.ndarray, k: int) -> None:
+    """The logits' own accuracy, which the surrogate is calibrated to, must lie strictly between the
+    share of the largest validation class (what always predicting that class achieves) and 1: a clear
+    ``ValueError`` in the caller's words (the logits), not the calibration's (an accuracy), otherwise."""
+    chance = float(np.bincount(labels, minlength=k).max() / labels.size)
+    if accuracy >= 1.0:
+        raise ValueError(
+            f"logits are validation logits that classify every sample correctly ({labels.size} of "
+            f"{labels.size}): the Gaussian surrogate has no errors to calibrate to, so it cannot predict "
+            "how recalls respond to pruning; use held-out logits of a model not trained on these samples, "
+            "or an allocation rule that needs only per-class recalls (DRoP, probit)")
+    if accuracy <= chance:
+        raise ValueError(
+            f"logits are validation logits no better than chance: accuracy {accuracy:.4g}, not above "
+            f"{chance:.4g}, the share of the largest class (what always predicting it achieves); the "
+            "Gaussian surrogate cannot be calibrated to them: check that the logits and labels belong "
+            "together and come from a trained query model")
+
+
 def check_sizes_for(class_sizes, k: int) -> np.ndarray:
     """The K training class sizes (:func:`gaussian_theory.allocation.check_class_sizes`), one per class."""
     sizes = check_class_sizes(class_sizes)
@@ -71,13 +91,15 @@ def query_surrogate(logits, labels, class_sizes, *, n_mc=20_000, seed=0) -> Gaus
     z, y = check_logits_labels(logits, labels)
     sizes = check_sizes_for(class_sizes, z.shape[1])   # rejects an all-zero vector too
     accuracy = float(np.mean(z.argmax(axis=1) == y))
+    check_calibration_target(accuracy, y, z.shape[1])
     gm = fit_gaussian_surrogate(z, y, covariance="tied", calibrate_to=accuracy, n_mc=n_mc,
                                 seed=derive_seed(integer_seed(seed), "calibrate"))
     return gm._with_priors(sizes / sizes.sum())
 
 
 def minimax_from_logits(
-    logits, labels, class_sizes, density, *, n_mc=20_000, seed=0, n_starts=4, n_certify=20_000, min_count=0
+    logits, labels, class_sizes, density, *, n_mc=20_000, seed=0, n_starts=4, n_certify=20_000, min_count=0,
+    surrogate: GaussianMixture | None = None,
 ) -> tuple[MinimaxAllocation, np.ndarray, GaussianMixture]:
     r"""Budget-constrained minimax class densities of :func:`query_surrogate` at dataset density
     ``density`` (:func:`gaussian_theory.minimax.minimax_densities`: several starts, the best on an
@@ -86,11 +108,13 @@ def minimax_from_logits(
 
     Returns ``(allocation, counts, surrogate)``; ``allocation.risks`` are the surrogate's predicted
     class risks after pruning (:math:`1-` the predicted recalls). One ``seed`` drives the calibration
-    and the minimax draws (derived sub-seeds).
+    and the minimax draws (derived sub-seeds). ``surrogate``: the :func:`query_surrogate` of these logits
+    when already fitted (with the same ``n_mc`` and ``seed``), so it is not fitted twice.
     """
     check_int(n_mc, "n_mc", minimum=2)
     base = integer_seed(seed)
-    gm = query_surrogate(logits, labels, class_sizes, n_mc=n_mc, seed=base)
+    gm = surrogate if surrogate is not None else query_surrogate(logits, labels, class_sizes, n_mc=n_mc,
+                                                                 seed=base)
     alloc = minimax_densities(gm, density, n_mc=n_mc, seed=derive_seed(base, "minimax"), n_starts=n_starts,
                               n_certify=n_certify)
     counts = counts_from_densities(alloc.densities, class_sizes, density, min_count=min_count)

@@ -117,7 +117,8 @@ def test_allocate_probit_and_damped_drop(capsys, rule, allocation_rule, alpha):
     assert [r[4] for r in _allocation_rows(out, 3)] == [str(int(c)) for c in counts]
     if rule == "paper":
         assert [r[3] for r in _allocation_rows(out, 3)] == _fmt(drop_densities(recalls, sizes, d, **kw))
-    label = ("DRoP" if allocation_rule == "drop" else "probit") + ("" if alpha == 1 else f"(a={alpha:g})")
+    # the quota rule's one label (gaussian_theory.quota_rules), as in reports and run JSONs
+    label = ("DRoP" if allocation_rule == "drop" else "Probit") + ("" if alpha == 1 else f"(a={alpha:g})")
     assert f"{label} density" in out and f"allocation {label}" in out
 
 
@@ -499,7 +500,7 @@ def test_help_of_the_options_issue_10_found_bare(capsys):
     assert "covariance of the classes' Gaussians" in helps["droplab surrogate"]
     assert "seed of the Monte Carlo draws" in helps["droplab surrogate"]
     run = helps["droplab empirical run"]
-    for needle in ("fast: smallcnn 4, resnet18/vgg16/vgg19 10, mlp/linear 5; paper: 16",
+    for needle in ("fast: smallcnn/whitenet 4, resnet18/vgg16/vgg19 10, mlp/linear 5; paper: 16",
                    "el2n, grand = 10% of the final epochs, 5 inits", "one full-length run",
                    "mini-batch size (default: the recipe's", "peak learning rate", "one run per seed",
                    "layout of --data-dir", "network: resnet18"):
@@ -625,18 +626,22 @@ def test_epochs_and_limit_help_show_their_defaults():
     helps = {name: " ".join(p.format_help().split()) for name, p in _all_parsers(build_parser())}
     for name in ("droplab empirical run", "droplab empirical sweep"):
         assert ("--epochs EPOCHS final-training epochs on full data, overriding the recipe (default: the "
-                "recipe's epochs; fast: smallcnn 10, resnet18/vgg16/vgg19 30, mlp/linear 10; paper: "
-                "vgg16/vgg19 160, resnet18 200, smallcnn 60, mlp/linear 40)") in helps[name]
+                "recipe's epochs; fast: smallcnn/whitenet 10, resnet18/vgg16/vgg19 30, mlp/linear 10; paper: "
+                "vgg16/vgg19 160, resnet18 200, smallcnn/whitenet 60, mlp/linear 40; airbench: 10, "
+                "resnet18/vgg16/vgg19 20)") in helps[name]
         assert "for quick runs (default: all of them)" in helps[name]
     # the numbers in the help are the recipes' own
     pytest.importorskip("torch")
     from empirical.train import RECIPES
 
     epochs = {kind: {m: r.epochs for m, r in recipes.items()} for kind, recipes in RECIPES.items()}
+    white = ("whitenet-128", "whitenet-256")
     assert epochs == {"fast": {"vgg16": 30, "vgg19": 30, "resnet18": 30, "smallcnn": 10, "mlp": 10,
-                               "linear": 10},
+                               "linear": 10, **dict.fromkeys(white, 10)},
                       "paper": {"vgg16": 160, "vgg19": 160, "resnet18": 200, "smallcnn": 60, "mlp": 40,
-                                "linear": 40}}
+                                "linear": 40, **dict.fromkeys(white, 60)},
+                      "airbench": {"vgg16": 20, "vgg19": 20, "resnet18": 20, "smallcnn": 10, "mlp": 10,
+                                   "linear": 10, **dict.fromkeys(white, 10)}}
 
 
 def test_no_help_text_shows_a_doubled_percent_sign():
@@ -673,7 +678,7 @@ def test_allocate_logits_prints_every_allocation_and_predictor(capsys, tmp_path)
     z, y, files = _logit_files(tmp_path)
     assert main(["allocate", *files, "--density", "0.5", "--sizes", "200", "--trials", "3"]) == 0
     out = capsys.readouterr().out
-    names = ["uniform", "DRoP", "DRoP(a=0.7)", "probit", "minimax"]
+    names = ["Uniform", "DRoP", "DRoP(a=0.7)", "Probit", "Minimax"]
     sizes = np.full(3, 200.0)
     rec = logit_recalls(z, y)
     dens_rows = _section(out, "kept densities", 3)
@@ -699,7 +704,7 @@ def test_allocate_logits_sizes_default_and_extra_rule(capsys, tmp_path):
     assert main(["allocate", *files, "--density", "0.4", "--trials", "2", "--allocation-rule", "probit",
                  "--alpha", "0.5"]) == 0
     out = capsys.readouterr().out
-    assert "validation label counts" in out and "probit(a=0.5)" in out
+    assert "validation label counts" in out and "Probit(a=0.5)" in out
     assert [r[1] for r in _section(out, "kept densities", 3)] == ["60", "60", "60"]
 
 
@@ -729,3 +734,178 @@ def test_allocate_logits_bad_files(capsys, tmp_path):
     (tmp_path / "text.npy").write_text("not an array")
     assert main(["allocate", "--logits", str(tmp_path / "text.npy"), *files[2:], "--density", "0.5"]) == 2
     _one_line_error(capsys, "--logits", "not a readable")
+
+
+# ----------------------------------------------------------------------------- issue 17: parser limits
+@pytest.mark.parametrize("name, content, needles", [
+    # _csv.Error before
+    ("big.csv", "class,size,recall\n" + "a" * 140_000 + ",5,0.5\nb,5,0.6\n",
+     ["line 2: a cell longer than 131,072 characters"]),
+    # RecursionError before
+    ("deep.json", "[" * 100_000 + "]" * 100_000, ["JSON nested too deeply"]),
+    # OverflowError before
+    ("digits.json", '{"recalls": [0.5, 0.6], "sizes": [' + "9" * 401 + ", 5]}",
+     ["a JSON number of 401 characters", "at most 400"]),
+    ("digits309.json", '{"recalls": [0.5, 0.6], "sizes": [' + "9" * 309 + ", 5]}",
+     ["sizes[0] must be a finite number", "(309 characters)"]),
+    ("digits5000.json", '{"recalls": [0.5, 0.6], "sizes": [' + "9" * 5000 + ", 5]}",
+     ["a JSON number of 5,000 characters"]),
+    ("huge.json", '{"recalls": [1e400, 0.6], "sizes": [5, 5]}', ["'1e400' is beyond the range of float64"]),
+    ("nan.json", '{"recalls": [NaN, 0.6], "sizes": [5, 5]}', ["NaN is not a JSON number"]),
+    ("inf.json", '[{"size": Infinity, "recall": 0.5}]', ["Infinity is not a JSON number"]),
+    ("name.json", json.dumps({"recalls": [0.5, 0.6], "sizes": [5, 5], "classes": ["a" * 140_000, "b"]}),
+     ["classes[0]: a class name of 140,000 characters", "131,072"]),
+    ("key.json", json.dumps({"a" * 140_000: {"size": 5, "recall": 0.5}}), ["a JSON key: a class name"]),
+    # the same limits for CSV numbers
+    ("digits.csv", "class,size,recall\na," + "9" * 401 + ",0.5\n", ["data row 1 'size': a number of 401"]),
+    ("inf.csv", "class,size,recall\na,inf,0.5\n", ["data row 1 needs a finite numeric 'size', got 'inf'"]),
+    ("nan.csv", "class,size,recall\na,5,nan\n", ["data row 1 needs a finite numeric 'recall', got 'nan'"]),
+    ("wide.csv", "class,size,recall\n" + "x," * 50 + "\n", ["data row 1", "... (", "has 51 cells"]),
+])
+def test_allocate_from_parser_limits_are_one_line_errors(capsys, tmp_path, name, content, needles):
+    path, code = _allocate_file(tmp_path, name, content)
+    assert code == 2
+    err = _one_line_error(capsys, f"--from {str(path)!r}", *needles)
+    assert len(err) < 500  # the offending value is quoted, not printed whole
+
+
+def test_allocate_from_folder_device_and_size_limit(capsys, tmp_path, monkeypatch):
+    import gaussian_theory.cli.allocate as allocate
+
+    assert main(["allocate", "--from", str(tmp_path), "--density", "0.3"]) == 2  # "no such file" before
+    _one_line_error(capsys, f"--from {str(tmp_path)!r}: is a folder, expected a file")
+    if os.path.exists("/dev/null"):  # "no such file" before: it exists, and it is empty
+        assert main(["allocate", "--from", "/dev/null", "--density", "0.3"]) == 2
+        _one_line_error(capsys, "--from '/dev/null': empty file")
+    assert main(["allocate", "--from", str(tmp_path / "none.csv"), "--density", "0.3"]) == 2
+    _one_line_error(capsys, "no such file")
+    monkeypatch.setattr(allocate, "MAX_FROM_BYTES", 2**20)  # a 64 MiB file is slow to write in a test
+    path, code = _allocate_file(tmp_path, "long.csv", "class,size,recall\n" + "a,5,0.5\n" * 200_000)
+    assert code == 2
+    _one_line_error(capsys, "larger than 1 MiB, expected CSV or JSON rows of class, size, recall")
+
+
+# ----------------------------------------------------------------------------- issue 17: --logits values
+def test_allocate_logits_bools_and_complex_numbers_are_refused(capsys, tmp_path):
+    z, y, files = _logit_files(tmp_path)
+    for name, bad, what in (("bool.npy", z > 0, "booleans"), ("complex.npy", z + 1j, "complex numbers")):
+        np.save(tmp_path / name, bad)
+        assert main(["allocate", "--logits", str(tmp_path / name), *files[2:], "--density", "0.5"]) == 2
+        _one_line_error(capsys, "--logits: logits must be real numbers, got " + what)
+
+
+@pytest.mark.parametrize("kind, needle", [
+    ("separable", "validation logits that classify every sample correctly (180 of 180)"),
+    ("chance", "validation logits no better than chance"),
+])
+def test_allocate_logits_separable_or_chance_in_the_callers_words(capsys, tmp_path, kind, needle):
+    _, y, files = _logit_files(tmp_path)
+    z = 10.0 * np.eye(3)[y] if kind == "separable" else np.zeros((y.size, 3))
+    np.save(tmp_path / "logits.npy", z)
+    assert main(["allocate", *files, "--density", "0.5", "--trials", "2"]) == 2
+    err = _one_line_error(capsys, "--logits: ", needle)
+    assert "accuracy must lie" not in err  # the caller never passed an accuracy
+
+
+def test_allocate_logits_huge_trials_is_refused_first(capsys, tmp_path, monkeypatch):
+    import gaussian_theory.query_allocation as qa
+
+    _, _, files = _logit_files(tmp_path)
+
+    def never(*args, **kwargs):  # the memory check comes before the surrogate's minimax allocation
+        raise AssertionError("minimax_from_logits ran")
+
+    monkeypatch.setattr(qa, "minimax_from_logits", never)
+    assert main(["allocate", *files, "--density", "0.5", "--trials", "1000000000"]) == 2  # MemoryError before
+    err = _one_line_error(capsys, "--trials: trials=1000000000", "GiB of working memory", "lower --trials")
+    assert "max_memory" not in err
+
+
+# ----------------------------------------------------------------------------- issue 17: negative numbers
+def test_theory_reads_negative_numbers_as_values(capsys):
+    assert main(["theory", "--means", "-inf", "1"]) == 2  # "expected 2 arguments" before: -inf read as option
+    _one_line_error(capsys, "--means: means must be finite")
+    assert main(["theory", "--means", "-1e1", "1", "--stds", "1", "2"]) == 0
+    assert "-10" in capsys.readouterr().out  # the model line shows the mean read
+    assert main(["theory", "--means", "-nan", "1"]) == 2
+    _one_line_error(capsys, "--means", "NaN")
+    assert main(["theory", "--density", "2"]) == 2
+    _one_line_error(capsys, "--density: density must lie in (0, 1]")
+    from gaussian_theory.cli.format import NEGATIVE_NUMBER
+
+    numbers = ("-1", "-.5", "-1.5e-3", "-1E+3", "-inf", "-Infinity", "-nan")
+    assert all(NEGATIVE_NUMBER.match(s) for s in numbers)
+    assert not any(NEGATIVE_NUMBER.match(s) for s in ("-x", "--means", "-", "-1e", "-infx"))
+
+
+# ----------------------------------------------------------------------------- issue 17: Ctrl-C
+def test_ctrl_c_is_one_line_and_status_130(capsys, monkeypatch):
+    import gaussian_theory.cli.theory as theory
+
+    def interrupted(model, density):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(theory, "theory_report", interrupted)
+    assert main(["theory"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "droplab: interrupted" and "Traceback" not in err
+
+
+def test_ctrl_c_during_empirical_run_says_how_to_resume(capsys, tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    import empirical.pipeline as pipeline
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "run_many", interrupted)
+    code = main(["empirical", "run", "--dataset", "gaussian", "--model", "linear", "--density", "0.5",
+                 "--out", str(tmp_path / "runs"), "--no-progress"])
+    assert code == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "droplab: interrupted; resume with --resume" and "Traceback" not in err
+
+
+# ----------------------------------------------------------------------------- issue 17: start-up
+def test_help_and_argument_errors_import_no_scipy_or_solvers():
+    # `droplab --help` imported scipy.stats, the mixture and the minimax solvers (about 2 s of CPU)
+    heavy = ("scipy", "scipy.stats", "gaussian_theory.mixture", "gaussian_theory.minimax",
+             "gaussian_theory.surrogate", "gaussian_theory.recall_prediction", "torch")
+    for argv in (["--help"], ["allocate", "--help"], ["surrogate", "--help"], ["allocate", "--density", "x"],
+                 ["empirical", "run", "--help"]):
+        code = ("import sys\nfrom gaussian_theory.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n"
+                "    pass\nprint(sorted(m for m in %r if m in sys.modules))" % (argv, heavy))
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        assert out.strip().splitlines()[-1] == "[]", (argv, out)
+    # the package's public names still import on first use
+    import gaussian_theory
+
+    assert gaussian_theory.GaussianMixture.__name__ == "GaussianMixture"
+    assert "drop_counts" in dir(gaussian_theory)
+    with pytest.raises(AttributeError):
+        gaussian_theory.no_such_name  # noqa: B018
+
+
+# ----------------------------------------------------------------------------- issue 17: README example
+def test_readme_rule_code_example_shows_different_counts(capsys):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    lines = [ln for ln in readme.splitlines() if ln.startswith("droplab allocate --recalls 0.95 0.81 0.7")]
+    paper = next(ln for ln in lines if "# Algorithm 1" in ln)
+    code = next(ln for ln in lines if "--rule code" in ln)
+    counts = {}
+    for line in (paper, code):
+        argv, comment = line.split("#")
+        assert main(argv.split()[1:]) == 0
+        rows = capsys.readouterr().out.splitlines()[2:5]
+        counts[line] = [r.split()[4] for r in rows]
+        assert comment.split(":")[1].split() == counts[line], (line, counts[line])  # the comment is true
+    assert counts[paper] != counts[code]  # the example shows what the rule changes
+
+
+def test_library_warnings_print_as_one_droplab_line(capsys):
+    # Theorem B.1's edge: the optimum is stepped inside and the library warns; the command line shows
+    # it as one line in its own voice, without a source location
+    assert main(["theory", "--means", "0", "1", "--stds", "1", "3", "--priors", "0.3", "0.7",
+                 "--density", "0.5"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("droplab: warning: TwoGaussians(") and ".py:" not in err[0]

@@ -372,3 +372,114 @@ def test_cli_prints_each_library_warning_once_in_option_words(tmp_path, capsys, 
     with pytest.warns(UserWarning, match="pass min_count="):
         selection.quota_counts("drop", np.array([200] * 4), 0.003, np.array([0.3, 0.9, 0.3, 0.9]))
     assert warnings.showwarning is before
+
+
+# ----------------------------------------------------------------------------- the airbench recipe
+def _airbench_tiny(tmp_path, n=12):
+    from test_empirical_data import make_cifar_pickles
+
+    folder, _, _ = make_cifar_pickles(tmp_path / "data", n=n)
+    return RunConfig(dataset="cifar10", data_dir=str(folder), model="whitenet-128", recipe="airbench",
+                     score="random", quota="drop", density=0.5, epochs=3, query_epochs=1, batch_size=16,
+                     shift=2, device="cpu")
+
+
+def test_whitenet_airbench_trains_resumes_and_exports_query_logits(tmp_path):
+    """A tiny whitenet run with the airbench recipe (lookahead, alternating flips, stem-bias epochs, TTA):
+    same result killed and resumed, same seed same result, and the query logits written beside."""
+    from empirical.pipeline import query_logits_path, run_query_only
+
+    c = _airbench_tiny(tmp_path)
+    assert c.final_recipe().lookahead and c.final_recipe().tta == 2
+    full = run_one(c, 0, tmp_path / "a", progress=False)
+    assert full["final"]["recipe"]["flip"] == "alternating" and len(full["final"]["history"]) == 3
+    with pytest.raises(Killed):
+        run_one(c, 0, tmp_path / "b", progress=False, hooks={"final_epoch_end": _kill_at(2)})
+    resumed = run_one(c, 0, tmp_path / "b", progress=False, resume=True)
+    assert resumed["final"]["resumed_from_epoch"] == 2
+    assert resumed["metrics"] == full["metrics"] and resumed["query"]["recalls"] == full["query"]["recalls"]
+    # the query model's held-out logits, written by the run and (cached) by --query-only
+    path = query_logits_path(tmp_path / "a", c, 0)
+    z = np.load(path)
+    assert z["val_logits"].shape == (len(z["val_labels"]), 10) and z["test_logits"].shape[1] == 10
+    np.testing.assert_allclose(z["val_recalls"], full["query"]["recalls"])
+    path.unlink()
+    assert run_query_only(c, [0], tmp_path / "a", progress=False, log=lambda m: None) == [path]
+    np.testing.assert_array_equal(np.load(path)["val_logits"], z["val_logits"])
+    with pytest.raises(ValueError, match="trains no query model"):
+        run_query_only(RunConfig(**{**c.to_dict(), "quota": "none"}), [0], tmp_path / "a")
+
+
+def test_airbench_recipe_numbers():
+    from empirical.train import airbench_lr, get_recipe
+
+    r = get_recipe("airbench", "whitenet-256")
+    assert (r.epochs, r.batch_size, r.momentum, r.label_smoothing) == (10, 512, 0.85, 0.2)
+    assert r.bias_lr_scale == 64 and r.lookahead and r.flip == "alternating" and r.tta == 2
+    # 11.5 per 1024 examples of summed loss, divided by the Nesterov gain 1 + 1/(1 - 0.85)
+    assert r.lr == pytest.approx(11.5 * 512 / 1024 / (1 + 1 / 0.15)) == airbench_lr(512)
+    # decoupled decay 0.0153 per 1024 examples: the coupled coefficient is decay / lr, batch-free
+    assert r.weight_decay == pytest.approx(0.0153 / 11.5)
+
+
+def test_the_surrogate_is_a_diagnostic_outside_the_ids(tmp_path):
+    """One default surrogate (tied, as droplab surrogate); the recorded runs' ids (named with the old
+    isotropic default) are unchanged, and a cached query model refits the surrogate asked for."""
+    grid = dict(dataset="cifar10", data_dir="anywhere", model="smallcnn", recipe="fast", epochs=8,
+                query_epochs=3)
+    assert RunConfig().surrogate == "tied"
+    for surrogate in ("tied", "isotropic", "diagonal", "off"):
+        c = RunConfig(**grid, density=0.5, score="random", quota="drop", surrogate=surrogate)
+        assert c.run_id(0) == "cifar10_smallcnn_random_drop-paper_d0.5_fast_s0_ce82a5db"
+        assert c.query_id(0) == "cifar10_smallcnn_random_s0_28ad30584c"
+    tied = run_one(cfg(score="random", quota="drop"), 0, tmp_path, progress=False)
+    assert tied["theory"]["covariance"] == "tied"
+    iso = run_one(cfg(score="random", quota="drop", density=0.3, surrogate="isotropic"), 0, tmp_path,
+                  progress=False)
+    assert iso["query"]["cached"] and iso["theory"]["covariance"] == "isotropic"
+    assert iso["query"]["recalls"] == tied["query"]["recalls"]
+
+
+def test_eval_limit_per_class_shrinks_both_halves(tmp_path):
+    c = cfg(score="random", quota="drop", eval_limit_per_class=5, epochs=2, query_epochs=1)
+    r = run_one(c, 0, tmp_path, progress=False)
+    assert r["dataset"]["n_val"] == r["dataset"]["n_test"] == 4 * 5
+    assert len(r["final"]["test"]["labels"]) == 20
+    assert c.run_id(0) != cfg(score="random", quota="drop", epochs=2, query_epochs=1).run_id(0)
+    assert c.query_id(0) != cfg(score="random", quota="drop", epochs=2, query_epochs=1).query_id(0)
+    with pytest.raises(ValueError, match=r"eval_limit_per_class \(--eval-limit-per-class\) must be an int"):
+        cfg(eval_limit_per_class=1).validate()
+
+
+def test_explicit_counts_and_densities_train_what_was_asked(tmp_path):
+    """--quota counts: an allocation computed elsewhere (counts or densities) is trained as given, with
+    its label; ids differ by the counts; bad counts are named before training."""
+    c = cfg(score="random", quota="counts", class_counts=[80, 60, 40, 20], counts_label="Learned", epochs=2)
+    r = run_one(c, 0, tmp_path, progress=False)
+    assert r["selection"]["class_counts"] == [80, 60, 40, 20] and r["method"] == "Random+Learned"
+    assert r["query"] is None and "counts_d0.5" in r["run_id"]
+    other = cfg(score="random", quota="counts", class_counts=[20, 40, 60, 80], epochs=2)
+    assert other.run_id(0) != c.run_id(0) and run_one(other, 0, tmp_path, progress=False)["method"] == \
+        "Random+Counts"
+    with pytest.warns(UserWarning, match="class 3: 0 of 100"):
+        dens = run_one(cfg(score="random", quota="counts", class_densities=[1.0, 0.5, 0.5, 0.0], epochs=2),
+                       0, tmp_path, progress=False)
+    assert dens["selection"]["class_counts"] == [100, 50, 50, 0]
+    with pytest.raises(ValueError, match=r"counts sum to 100, but density 0.5 of 400 samples keeps"):
+        run_one(cfg(score="random", quota="counts", class_counts=[25] * 4), 0, tmp_path, progress=False)
+    with pytest.raises(ValueError, match="class_counts is only used by quota='counts'"):
+        cfg(quota="drop", class_counts=[1, 2, 3, 4]).validate()
+    with pytest.raises(ValueError, match="needs exactly one of class_counts or class_densities"):
+        cfg(quota="counts").validate()
+    # the command line reads the counts from a file (what droplab allocate --runs --json writes)
+    (tmp_path / "alloc.json").write_text('{"counts": [140, 140, 60, 60], "label": "Pilot-A", "extra": 1}')
+    out = tmp_path / "cli"
+    argv = ["empirical", "run", "--dataset", "gaussian", "--model", "linear", "--density", "0.5", "--quota",
+            "counts", "--counts", str(tmp_path / "alloc.json"), "--epochs", "2", "--device", "cpu", "--out",
+            str(out), "--no-progress"]
+    assert main(argv) == 0
+    (saved,) = [json.loads(p.read_text()) for p in out.glob("*.json")]
+    assert saved["selection"]["class_counts"] == [140, 140, 60, 60] and saved["method"] == "Random+Pilot-A"
+    (tmp_path / "bad.json").write_text('{"counts": [1.5, 2]}')
+    bad = [str(tmp_path / "bad.json") if a == str(tmp_path / "alloc.json") else a for a in argv]
+    assert main(bad) == 2

@@ -1,12 +1,16 @@
-"""The teaching notebooks run top to bottom (nbclient, kernel python3) within their time budget, and
-are stored without outputs; then the documentation site builds in strict mode with them.
+"""The teaching notebooks run top to bottom (nbclient, kernel python3) without an error, and are stored
+without outputs. The documentation site that shows them is built and checked in
+``tests/test_docs_site.py``, which runs after this file (``tests/conftest.py``).
 
 The executed notebooks are written to ``build/executed_notebooks/`` so that the site shows their plots
-without executing them a second time (``docs/hooks/droplab_docs.py`` picks them up)."""
+without executing them a second time (``docs/hooks/droplab_docs.py`` picks them up). The copy is
+written however long the notebook took and before anything is asserted on it, so the site has
+outputs even when a check fails. No test here measures time: ``bench/bench_test_workloads.py`` times
+each notebook against a trivial one run by the same machinery."""
 
 from __future__ import annotations
 
-import time
+import os
 from pathlib import Path
 
 import pytest
@@ -18,14 +22,31 @@ pytest.importorskip("ipykernel")
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 EXECUTED = ROOT / "build" / "executed_notebooks"
-CELL_TIMEOUT_S = 120   # per cell
-NOTEBOOK_BUDGET_S = 120  # whole notebook, on a laptop CPU
+CELL_TIMEOUT_S = 600  # per cell: a guard against a hung kernel, not a speed check
 
 
-def test_the_four_notebooks_exist():
+def execute_notebook(path: Path, out_dir: Path = EXECUTED, cell_timeout: float = CELL_TIMEOUT_S):
+    """Execute the notebook at ``path`` top to bottom and write the executed copy to
+    ``out_dir / path.name``, whatever happens: if a cell fails, the copy holds the outputs up to it and
+    its error, and the :class:`nbclient.exceptions.CellExecutionError` is raised after the write.
+    Returns the executed notebook."""
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=cell_timeout, kernel_name="python3",
+                                     resources={"metadata": {"path": str(path.parent)}})
+    try:
+        client.execute()  # raises CellExecutionError, with the traceback, if any cell fails
+    finally:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tmp = out_dir / f".{path.name}.tmp"
+        nbformat.write(nb, tmp)
+        os.replace(tmp, out_dir / path.name)  # never a half-written copy for the docs to pick up
+    return nb
+
+
+def test_the_five_notebooks_exist():
     assert [p.name for p in NOTEBOOKS] == [
         "01_two_gaussian_theory.ipynb", "02_drop_vs_optimal.ipynb", "03_finite_samples_many_classes.ipynb",
-        "04_query_model_to_allocation.ipynb",
+        "04_query_model_to_allocation.ipynb", "05_learned_allocation.ipynb",
     ]
 
 
@@ -41,35 +62,37 @@ def test_notebook_is_stored_without_outputs(path):
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_executes(path):
-    nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-                                     resources={"metadata": {"path": str(path.parent)}})
-    t0 = time.perf_counter()
-    client.execute()  # raises CellExecutionError, with the traceback, if any cell fails
-    elapsed = time.perf_counter() - t0
+    nb = execute_notebook(path)  # the executed copy is written before anything is asserted
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
-    assert elapsed < NOTEBOOK_BUDGET_S, f"{path.name} took {elapsed:.0f} s"
     # Every notebook shows at least one figure.
     assert any("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    EXECUTED.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, EXECUTED / path.name)
 
 
-def test_documentation_site_builds_strict(tmp_path):
-    """The site (docs/, mkdocs.yml) builds with warnings as errors: a broken reference, a missing page or
-    a docstring the API reference cannot render fails here. Runs after the notebooks above (same
-    module, definition order), so the site embeds their executed copies."""
-    pytest.importorskip("mkdocs")
-    pytest.importorskip("mkdocstrings")
-    pytest.importorskip("mkdocs_jupyter")
-    from mkdocs.commands.build import build
-    from mkdocs.config import load_config
+def test_executed_copy_is_written_when_a_cell_fails(tmp_path):
+    """The docs' notebook page keeps its outputs whatever happens to the run: the copy holds every
+    output up to the failing cell, and its error. The kernel also inherits the suite's thread limit
+    (conftest.py), like the numerical libraries of the test process itself."""
+    from nbclient.exceptions import CellExecutionError
+    from nbformat.v4 import new_code_cell, new_notebook
+    from threadpoolctl import threadpool_info
 
-    cfg = load_config(str(ROOT / "mkdocs.yml"), site_dir=str(tmp_path / "site"), strict=True)
-    build(cfg)  # raises mkdocs.exceptions.Abort on any warning in strict mode
-    page = (tmp_path / "site" / "theory" / "index.html").read_text(encoding="utf-8")
-    assert 'class="arithmatex"' in page  # formulas reach MathJax
-    assert (tmp_path / "site" / "javascripts" / "mathjax" / "tex-svg.js").is_file()
-    for nb in NOTEBOOKS:
-        assert (tmp_path / "site" / "notebooks" / nb.stem / "index.html").is_file()
+    path = tmp_path / "fails.ipynb"
+    nbformat.write(new_notebook(cells=[
+        new_code_cell("import os\nprint(os.environ.get('OPENBLAS_NUM_THREADS'))"),
+        new_code_cell("raise RuntimeError('a failing cell')"),
+        new_code_cell("print('never reached')"),
+    ]), path)
+    with pytest.raises(CellExecutionError, match="a failing cell"):
+        execute_notebook(path, tmp_path / "executed")
+    copy = nbformat.read(tmp_path / "executed" / "fails.ipynb", as_version=4)
+    threads = os.environ["OPENBLAS_NUM_THREADS"]
+    assert [o.get("text", "").strip() for o in copy.cells[0].outputs] == [threads]
+    assert copy.cells[1].outputs[-1]["output_type"] == "error"
+    assert copy.cells[2].outputs == []
+    assert [p.name for p in (tmp_path / "executed").iterdir()] == ["fails.ipynb"]  # no temporary left
+    import numpy  # noqa: F401  (loads numpy's OpenBLAS, if not yet loaded)
+
+    blas = [i for i in threadpool_info() if i["internal_api"] == "openblas"]
+    assert blas and all(i["num_threads"] <= int(threads) for i in blas), blas
+

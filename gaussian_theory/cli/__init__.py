@@ -12,7 +12,7 @@ import os
 import sys
 from importlib import metadata
 
-from . import allocate, figures, surrogate, theory
+from . import allocate, figures, learned, surrogate, theory
 from .format import Parser, fail
 
 __all__ = ["main", "build_parser"]
@@ -36,7 +36,7 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--version", action="version", version=f"droplab {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (theory, allocate, surrogate, figures):
+    for module in (theory, allocate, learned, surrogate, figures):
         module.register(sub)
     for register in _plugin_registrars():
         register(sub)
@@ -61,13 +61,38 @@ def _missing_plugin(name, exc):
     return register
 
 
+#: exit status after Ctrl-C (128 + SIGINT, as a shell reports it)
+INTERRUPTED = 130
+
+
 def main(argv=None) -> int:
     """Run ``droplab`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status. Bad input is a
-    one-line ``droplab: error: ...`` on stderr and status 2."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    one-line ``droplab: error: ...`` on stderr and status 2; Ctrl-C is one line ``droplab: interrupted``
+    and status 130 (a command may say more, e.g. how to resume, and return 130 itself)."""
     try:
-        return int(args.func(args) or 0)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        return _run(args)
+    except KeyboardInterrupt:
+        print("\ndroplab: interrupted", file=sys.stderr)
+        return INTERRUPTED
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A library warning as one ``droplab: warning: ...`` line on stderr (no source location: the
+    user typed a command, not the library's code)."""
+    text = " ".join(str(message).split())
+    print(f"droplab: warning: {text}" if category is UserWarning else
+          f"droplab: warning: {category.__name__}: {text}", file=sys.stderr)
+
+
+def _run(args) -> int:
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return int(args.func(args) or 0)
     except (ValueError, TypeError) as exc:
         return fail(str(exc))
     except BrokenPipeError:  # `droplab ... | head`: the reader left; stop quietly
@@ -75,6 +100,9 @@ def main(argv=None) -> int:
         return 1
     except OSError as exc:  # a file or folder the command could not read or write
         return fail(f"{exc.strerror or exc}: {exc.filename!r}" if exc.filename else str(exc))
+    except MemoryError:  # every large computation estimates its memory first; this is the safety net
+        return fail("out of memory: the machine could not hold this computation; lower the number of "
+                    "Monte Carlo draws, trials or features")
 
 
 def _silence_stdout() -> None:

@@ -3,27 +3,33 @@
 ``--allocation-rule probit`` and ``--alpha`` give the two-Gaussian optimum and damped DRoP
 (README, "Allocation rules"). With ``--logits``/``--labels`` (a query model's held-out validation
 logits), it compares uniform, DRoP, damped DRoP, probit and the surrogate's minimax allocation by
-their predicted per-class recalls after pruning (:mod:`gaussian_theory.recall_prediction`)."""
+their predicted per-class recalls after pruning (:mod:`gaussian_theory.recall_prediction`). With
+``--runs`` (pilot runs), the allocation learned from them (:mod:`gaussian_theory.learned_recalls`) beside
+uniform and DRoP. Every allocation comes from the registry :mod:`gaussian_theory.quota_rules`."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import math
 import numbers
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from ..allocation import drop_counts, drop_densities, uniform_counts
 from ..options import ALLOCATION_RULES, RULES
-from ..query_allocation import minimax_from_logits
-from ..recall_prediction import logit_recalls, predict_recalls
-from .format import format_table, warn
+from .format import format_table, memory_words, name_option, warn
+from .inputs import load_array, read_limited
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy and the library (scipy, the solvers) are imported inside the functions that use them, so that
+# `droplab --help` and argument errors answer at once.
 
 __all__ = ["FROM_LAYOUTS", "read_class_table", "allocation_report", "empty_class_warnings", "rule_label",
-           "logits_report", "LOGITS_ALLOCATIONS", "register"]
+           "logits_report", "LOGITS_ALLOCATIONS", "runs_report", "RUNS_ALLOCATIONS", "register"]
 
 FROM_LAYOUTS = """\
 --from FILE layouts (one row per class; class names must be distinct):
@@ -40,23 +46,39 @@ FROM_LAYOUTS = """\
 """
 
 
+#: Limits of a ``--from`` file, the same for CSV and JSON: its size, one cell (CSV) or string (JSON), and
+#: the digits of one number. A class table has one short row per class; beyond these it is not one.
+MAX_FROM_BYTES = 64 * 2**20
+MAX_CELL_CHARS = 131_072   # the csv module's default field limit
+MAX_NUMBER_CHARS = 400     # float64 holds at most 309 integer digits; a number this long is not a count
+
+
 class _BadFile(ValueError):
     """A content error; ``read_class_table`` prefixes the file name."""
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters for an error message."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def _quote(text: str, limit: int = 40) -> str:
+    """A cell or number quoted in an error message, cut to ``limit`` characters."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text):,} characters)"
 
 
 def read_class_table(path) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Read per-class (names, sizes, recalls) from a CSV or JSON file in one of :data:`FROM_LAYOUTS`.
 
-    Every problem is a one-line ``ValueError`` naming ``--from`` and the file.
+    Every problem is a one-line ``ValueError`` naming ``--from`` and the file, within the same limits
+    for CSV and JSON (:data:`MAX_FROM_BYTES`, :data:`MAX_CELL_CHARS`, :data:`MAX_NUMBER_CHARS`, finite
+    numbers only, the nesting depth Python's JSON reader allows).
     """
+    import numpy as np
+
     path = Path(path)
     where = f"--from {str(path)!r}"
-    if not path.is_file():
-        raise ValueError(f"{where}: no such file")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ValueError(f"{where}: cannot read the file ({exc.strerror or exc})") from exc
+    raw = read_limited(path, "--from", MAX_FROM_BYTES, "CSV or JSON rows of class, size, recall")
     try:
         if b"\x00" in raw:
             raise _BadFile("binary file, expected CSV or JSON text")
@@ -82,10 +104,42 @@ def read_class_table(path) -> tuple[list[str], np.ndarray, np.ndarray]:
 
 
 def _number(value, what: str) -> float:
-    """A JSON number (not a boolean, string or null)."""
+    """A finite JSON number (not a boolean, string or null)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise _BadFile(f"{what} must be a number, got {json.dumps(value)}")
-    return float(value)
+        raise _BadFile(f"{what} must be a number, got {_clip(json.dumps(value), 60)}")
+    try:
+        v = float(value)
+    except OverflowError:  # an integer beyond float64 (about 1.8e308)
+        v = math.inf
+    if not math.isfinite(v):
+        raise _BadFile(f"{what} must be a finite number, got {_quote(str(value))}")
+    return v
+
+
+def _name(value, what: str) -> str:
+    """A class name (a JSON string or number, as text) of at most :data:`MAX_CELL_CHARS` characters."""
+    text = str(value)
+    if len(text) > MAX_CELL_CHARS:
+        raise _BadFile(f"{what}: a class name of {len(text):,} characters ({_quote(text)}), longer than the "
+                       f"{MAX_CELL_CHARS:,} allowed in one cell")
+    return text
+
+
+def _json_number(text: str, convert):
+    """``parse_int``/``parse_float`` of :func:`json.loads`: at most :data:`MAX_NUMBER_CHARS` characters
+    (before Python converts a 5,000-digit integer, or refuses to)."""
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _BadFile(f"a JSON number of {len(text):,} characters ({_quote(text)}): sizes and recalls have "
+                       f"at most {MAX_NUMBER_CHARS} characters")
+    value = convert(text)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _BadFile(f"the JSON number {_quote(text)} is beyond the range of float64 (about 1.8e308)")
+    return value
+
+
+def _json_constant(name: str):
+    """``parse_constant`` of :func:`json.loads`: Python's reader accepts NaN and Infinity, JSON does not."""
+    raise _BadFile(f"{name} is not a JSON number (sizes and recalls must be finite numbers)")
 
 
 def _no_duplicate_keys(pairs):
@@ -93,6 +147,7 @@ def _no_duplicate_keys(pairs):
     (which ``json`` would otherwise silently resolve to the last value)."""
     out = {}
     for key, value in pairs:
+        _name(key, "a JSON key")
         if key in out:
             raise _BadFile(f"duplicate JSON key {key!r} in one object (JSON would keep only its last value): "
                            "each class, and each field of a row, must appear once")
@@ -102,9 +157,14 @@ def _no_duplicate_keys(pairs):
 
 def _from_json(text: str):
     try:
-        data = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        data = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_json_constant,
+                          parse_int=lambda t: _json_number(t, int),
+                          parse_float=lambda t: _json_number(t, float))
     except json.JSONDecodeError as exc:
         raise _BadFile(f"invalid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise _BadFile("JSON nested too deeply for Python's JSON reader; a class table nests at most three "
+                       "levels (droplab allocate --help shows the layouts)") from None
     if isinstance(data, dict) and ("recalls" in data or "sizes" in data):
         extra = sorted(set(data) - {"recalls", "sizes", "classes"})
         if extra or not {"recalls", "sizes"} <= set(data):
@@ -118,7 +178,7 @@ def _from_json(text: str):
         if any(len(col) != n for col in cols.values()):
             raise _BadFile(f"the lists must have one entry per class, got lengths "
                            f"{ {k: len(v) for k, v in cols.items()} }")
-        names = [str(c) for c in cols.get("classes", range(n))]
+        names = [_name(c, f"classes[{i}]") for i, c in enumerate(cols.get("classes", range(n)))]
         sizes = [_number(v, f"sizes[{i}]") for i, v in enumerate(cols["sizes"])]
         recalls = [_number(v, f"recalls[{i}]") for i, v in enumerate(cols["recalls"])]
         return names, sizes, recalls
@@ -140,7 +200,7 @@ def _from_json(text: str):
         missing = [k for k in ("size", "recall") if k not in row]
         if missing:
             raise _BadFile(f"row {i} needs numeric 'size' and 'recall', missing {missing}")
-        names.append(str(row.get("class", i)))
+        names.append(_name(row.get("class", i), f"row {i} 'class'"))
         sizes.append(_number(row["size"], f"row {i} 'size'"))
         recalls.append(_number(row["recall"], f"row {i} 'recall'"))
     return names, sizes, recalls
@@ -149,8 +209,17 @@ def _from_json(text: str):
 def _from_csv(text: str):
     first = text.lstrip().splitlines()[0]
     delimiter = next((d for d in (",", ";", "\t") if d in first), ",")  # Excel writes ';' in some locales
-    rows = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
-    rows = [r for r in rows if any(r)]  # blank lines
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    rows = []
+    try:
+        for r in reader:
+            if any(c.strip() for c in r):  # skip blank lines
+                rows.append([c.strip() for c in r])
+    except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise _BadFile(f"line {reader.line_num}: a cell longer than {MAX_CELL_CHARS:,} characters (the "
+                           "limit of one CSV cell)") from None
+        raise _BadFile(f"malformed CSV at line {reader.line_num} ({exc})") from None
     if not rows:
         raise _BadFile("no header row")
     header = [h.lower() for h in rows[0]]
@@ -165,25 +234,40 @@ def _from_csv(text: str):
     names, sizes, recalls = [], [], []
     for i, row in enumerate(rows[1:], start=1):
         if len(row) != len(header):
-            raise _BadFile(f"data row {i} {row} has {len(row)} cells, the header has {len(header)}")
+            raise _BadFile(f"data row {i} {_quote(str(row), 80)} has {len(row)} cells, the header has "
+                           f"{len(header)}")
         names.append(row[col["class"]] if "class" in col else str(i - 1))
         for key, out in (("size", sizes), ("recall", recalls)):
+            cell = row[col[key]]
+            if len(cell) > MAX_NUMBER_CHARS:
+                raise _BadFile(f"data row {i} '{key}': a number of {len(cell):,} characters "
+                               f"({_quote(cell)}): sizes and recalls have at most {MAX_NUMBER_CHARS} "
+                               "characters")
             try:
-                out.append(float(row[col[key]]))
+                v = float(cell)
             except ValueError:
-                raise _BadFile(f"data row {i} needs a numeric '{key}', got {row[col[key]]!r}") from None
+                raise _BadFile(f"data row {i} needs a numeric '{key}', got {_quote(cell)}") from None
+            if not math.isfinite(v):
+                raise _BadFile(f"data row {i} needs a finite numeric '{key}', got {_quote(cell)}")
+            out.append(v)
     return names, sizes, recalls
 
 
 def rule_label(allocation_rule="drop", alpha=1.0) -> str:
-    """``DRoP``, ``DRoP(a=0.7)``, ``probit``, ``probit(a=0.5)``: the column names of the report."""
-    name = "DRoP" if allocation_rule == "drop" else allocation_rule
-    return name + (f"(a={alpha:g})" if alpha != 1.0 else "")
+    """``DRoP``, ``DRoP(a=0.7)``, ``Probit``, ``Probit(a=0.5)``: the quota rule's label
+    (:attr:`gaussian_theory.quota_rules.QuotaRule.method_label`), the column names of the report."""
+    from ..quota_rules import make_rule
+
+    return make_rule(allocation_rule, alpha=alpha).method_label
 
 
 def allocation_report(names, sizes, recalls, density, rule="paper", min_count=0, allocation_rule="drop",
                       alpha=1.0) -> str:
     """The text ``droplab allocate`` prints: the rule's densities and counts next to uniform counts."""
+    import numpy as np
+
+    from ..allocation import drop_counts, drop_densities, uniform_counts
+
     kw = {"allocation_rule": allocation_rule, "alpha": alpha, "min_count": min_count}
     counts = drop_counts(recalls, sizes, density, rule=rule, **kw)
     with warnings.catch_warnings():  # the counts above already warned about small classes
@@ -204,6 +288,10 @@ def allocation_report(names, sizes, recalls, density, rule="paper", min_count=0,
 def empty_class_warnings(names, sizes, recalls, density, rule="paper", min_count=0, allocation_rule="drop",
                          alpha=1.0) -> list[str]:
     """Warnings for an allocation that keeps nothing, or keeps nothing of a non-empty class."""
+    import numpy as np
+
+    from ..allocation import drop_counts
+
     counts = drop_counts(recalls, sizes, density, rule=rule, allocation_rule=allocation_rule, alpha=alpha,
                          min_count=min_count)
     if counts.sum() == 0:
@@ -216,31 +304,20 @@ def empty_class_warnings(names, sizes, recalls, density, rule="paper", min_count
 
 
 # ----------------------------------------------------------------------------- --logits mode
-#: The rule-based allocations ``droplab allocate --logits`` compares, as (label, allocation rule,
-#: alpha); uniform comes first and the surrogate's minimax last.
-LOGITS_ALLOCATIONS = (("DRoP", "drop", 1.0), ("DRoP(a=0.7)", "drop", 0.7), ("probit", "probit", 1.0))
+#: The quota rules ``droplab allocate --logits`` compares, as (name, alpha) of
+#: :data:`gaussian_theory.quota_rules.QUOTA_RULES`, in this order (any ``extra`` rule before minimax).
+LOGITS_ALLOCATIONS = (("uniform", 1.0), ("drop", 1.0), ("drop", 0.7), ("probit", 1.0), ("minimax", 1.0))
 
 
-def _load_array(path, option: str) -> np.ndarray:
-    """A numpy array from a ``.npy`` file; one-line errors naming ``option`` and the file."""
-    where = f"{option} {str(path)!r}"
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{where}: no such file")
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise ValueError(f"{where}: not a readable .npy array ({exc})") from None
-    if not isinstance(arr, np.ndarray):  # an .npz archive
-        names = list(arr.files)
-        arr.close()
-        raise ValueError(f"{where}: expected one .npy array, got an .npz archive of {names}")
-    return arr
+#: A numpy array from a ``.npy`` file; one-line errors naming the option and the file.
+_load_array = load_array
 
 
 def _logit_sizes(sizes, labels, k: int) -> tuple[np.ndarray, str]:
     """Training class sizes for ``--logits``: ``--sizes`` (K values, or one for every class), else the
     validation label counts; and a line saying which."""
+    import numpy as np
+
     if sizes is None:
         counts = np.bincount(labels, minlength=k).astype(float)
         return counts, ("class sizes: the validation label counts (no --sizes given); the finite-sample "
@@ -256,24 +333,33 @@ def _logit_sizes(sizes, labels, k: int) -> tuple[np.ndarray, str]:
 
 
 def logits_report(logits, labels, density, sizes=None, *, rule="paper", min_count=0, extra=(), trials=20,
-                  n_mc=20_000, seed=0) -> str:
-    r"""The text of ``droplab allocate --logits``: for uniform, DRoP, damped DRoP (:math:`\alpha=0.7`),
-    probit (plus the ``extra`` ``(label, allocation_rule, alpha)``) and the minimax allocation of the
-    calibrated tied surrogate, the kept densities (integer counts / class sizes), the predicted per-class
-    recalls after pruning (prior shift on the logits; finite-sample LDA on the surrogate) and the
-    predicted worst class (:func:`gaussian_theory.recall_prediction.predict_recalls`)."""
+                  n_mc=20_000, n_eval=10_000, seed=0) -> str:
+    r"""The text of ``droplab allocate --logits``: for the quota rules of :data:`LOGITS_ALLOCATIONS`
+    (uniform, DRoP, damped DRoP :math:`\alpha=0.7`, probit, plus the ``extra`` ``(name, alpha)``, and the
+    minimax allocation of the calibrated tied surrogate), the kept densities (integer counts / class
+    sizes), the predicted per-class recalls after pruning (prior shift on the logits; finite-sample LDA
+    on the surrogate) and the predicted worst class
+    (:func:`gaussian_theory.recall_prediction.predict_recalls`)."""
+    import numpy as np
+
+    from ..query_allocation import query_surrogate
+    from ..quota_rules import QuotaInputs, make_rule
+    from ..recall_prediction import check_finite_sample_memory, logit_recalls, predict_recalls
+
     rec = logit_recalls(logits, labels)  # validates both
     z, y = np.asarray(logits, dtype=float), np.asarray(labels).astype(np.int64)
     k = z.shape[1]
+    check_finite_sample_memory(k, k, trials, n_eval)  # before the surrogate and its minimax allocation
     sizes, size_note = _logit_sizes(sizes, y, k)
-    kw = {"min_count": min_count}
-    counts = {"uniform": uniform_counts(sizes, density, **kw)}
-    for label, allocation_rule, alpha in (*LOGITS_ALLOCATIONS, *extra):
-        counts[label] = drop_counts(rec, sizes, density, rule=rule, allocation_rule=allocation_rule,
-                                    alpha=alpha, **kw)
-    _, counts["minimax"], gm = minimax_from_logits(z, y, sizes, density, n_mc=n_mc, seed=seed, **kw)
+    gm = query_surrogate(z, y, sizes, n_mc=n_mc, seed=seed)   # fitted once: minimax and the predictions
+    inputs = QuotaInputs(recalls=rec, val_logits=z, val_labels=y, surrogate=gm)
+    rules = [make_rule(name, rounding=rule, alpha=alpha) for name, alpha in LOGITS_ALLOCATIONS[:-1]]
+    rules += [make_rule(name, rounding=rule, alpha=alpha) for name, alpha in extra]
+    rules.append(make_rule(*LOGITS_ALLOCATIONS[-1][:1], rounding=rule))
+    counts = {r.method_label: r.counts(sizes, density, inputs, min_count=min_count, seed=seed) for r in rules}
     dens = {name: c / np.maximum(sizes, 1) for name, c in counts.items()}
-    pred = predict_recalls(z, y, sizes, dens, surrogate=gm, trials=trials, n_mc=n_mc, seed=seed)
+    pred = predict_recalls(z, y, sizes, dens, surrogate=gm, trials=trials, n_mc=n_mc, n_eval=n_eval,
+                           seed=seed)
     names = list(counts)
     classes = [str(c) for c in range(k)]
     head = [f"query model: {z.shape[0]} validation samples, {k} classes, accuracy "
@@ -322,13 +408,12 @@ def _cmd_allocate_logits(args) -> int:
         raise ValueError(f"--trials must be a positive integer, got {args.trials}")
     if args.seed < 0:
         raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
-    if not (np.isfinite(args.alpha) and args.alpha >= 0):
+    if not (math.isfinite(args.alpha) and args.alpha >= 0):
         raise ValueError(f"--alpha must be a finite number >= 0 (1 = the rule itself, 0 = uniform), "
                          f"got {args.alpha:g}")
     z, y = _load_array(args.logits, "--logits"), _load_array(args.labels, "--labels")
-    label = rule_label(args.allocation_rule, args.alpha)
-    extra = () if label in {a for a, _, _ in LOGITS_ALLOCATIONS} or args.alpha == 0 else (
-        (label, args.allocation_rule, args.alpha),)
+    asked = (args.allocation_rule, args.alpha)
+    extra = () if asked in LOGITS_ALLOCATIONS or args.alpha == 0 else (asked,)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -346,22 +431,103 @@ def _cmd_allocate_logits(args) -> int:
 #: library argument -> the ``droplab allocate`` option that supplies it
 _OPTION_OF = {"class_sizes": "--sizes", "recalls": "--recalls", "min_count": "--min-per-class",
               "density": "--density", "alpha": "--alpha", "allocation_rule": "--allocation-rule",
-              "logits": "--logits", "labels": "--labels"}
+              "logits": "--logits", "labels": "--labels", "trials": "--trials"}
 
 
 def _name_option(exc: Exception, from_file=None) -> Exception:
     """The library's error ``exc`` with the option that supplied the argument it names put in front
     (``--sizes: class_sizes must ...``; ``--from 'f.csv': class_sizes must ...`` for the file's columns)."""
-    msg = str(exc)
-    arg = next((a for a in _OPTION_OF if msg.startswith(f"{a} ") or msg.startswith(f"{a}=")), None)
-    if arg is None:
-        return exc
-    where = (f"--from {str(from_file)!r}" if from_file and arg in ("class_sizes", "recalls")
-             else _OPTION_OF[arg])
-    return type(exc)(f"{where}: {msg}")
+    # the command line has no max_memory or n_eval to raise or lower: say what it does have
+    msg = memory_words(str(exc)).replace("lower trials or n_eval", "lower --trials")
+    if from_file and msg.startswith(("class_sizes ", "recalls ")):
+        return type(exc)(f"--from {str(from_file)!r}: {msg}")
+    return name_option(type(exc)(msg), _OPTION_OF)
+
+
+# ----------------------------------------------------------------------------- --runs mode
+#: The quota rules ``droplab allocate --runs`` compares with the learned allocation, as (name, alpha).
+RUNS_ALLOCATIONS = (("uniform", 1.0), ("drop", 1.0), ("drop", 0.7), ("learned", 1.0))
+
+
+def runs_report(model, density, *, min_count=0, seed=0, names=None) -> tuple[str, dict]:
+    """The text of ``droplab allocate --runs`` and the learned allocation as a dict (what ``--json`` and
+    ``--out`` write): for uniform, DRoP and DRoP(a=0.7) (from the query model's validation recalls) and
+    the learned allocation (the counts maximising the expected minimum recall the fitted recall
+    ``model`` predicts), the counts and every class's predicted recall with its interval."""
+    import numpy as np
+
+    from ..intervals import class_recalls
+    from ..quota_rules import QuotaInputs, make_rule
+
+    q = model.query
+    rec = class_recalls(np.argmax(q.logits, axis=1), q.labels, q.n_classes)
+    inputs = QuotaInputs(recalls=rec, recall_model=model)
+    sizes = q.class_sizes
+    names = names or [str(c) for c in range(q.n_classes)]
+    counts, info, forecast = {}, {}, {}
+    for name, alpha in RUNS_ALLOCATIONS:
+        r = make_rule(name, alpha=alpha)
+        extra = {}
+        counts[r.method_label] = r.counts(sizes, density, inputs, min_count=min_count, seed=seed, info=extra)
+        info[r.method_label] = extra
+        forecast[r.method_label] = model.predict(counts[r.method_label])
+    labels = list(counts)
+    out = [f"recall model: gamma {model.gamma:g}, fitted on {model.n_runs} runs; query model {q.name}; "
+           f"density {density:g}", "", "class counts",
+           format_table(["class", "size", "val recall", *labels],
+                        [[c, f"{int(n)}", r, *(f"{int(counts[a][i])}" for a in labels)]
+                         for i, (c, n, r) in enumerate(zip(names, sizes, rec))]), "",
+           "predicted recall [95% interval]",
+           format_table(["class", *labels],
+                        [[c, *(f"{forecast[a].recalls[i]:.3f} [{forecast[a].lower[i]:.3f}, "
+                               f"{forecast[a].upper[i]:.3f}]" for a in labels)]
+                         for i, c in enumerate(names)]), ""]
+    rows = []
+    for a in labels:
+        f = forecast[a]
+        rows.append([a, f"{int(counts[a].sum())}", float(np.mean(f.recalls)),
+                     f"{names[f.worst]} ({f.recalls[f.worst]:.3f})"])
+    out += ["predicted (mean = balanced accuracy over classes)",
+            format_table(["allocation", "kept", "mean recall", "worst class"], rows)]
+    learned = labels[-1]
+    f = forecast[learned]
+    result = {"counts": counts[learned].tolist(), "label": learned, "density": density,
+              "predicted": f.recalls.tolist(), "lower": f.lower.tolist(), "upper": f.upper.tolist(),
+              "expected_min_recall": info[learned]["expected_min_recall"], "gamma": model.gamma,
+              "n_runs": model.n_runs, "query": q.name,
+              "compared": {a: {"counts": counts[a].tolist(), "predicted": forecast[a].recalls.tolist()}
+                           for a in labels}}
+    return "\n".join(out), result
+
+
+def _cmd_allocate_runs(args) -> int:
+    from .learned import load_recall_model
+
+    for opt, val in (("--recalls", args.recalls), ("--from", args.from_file), ("--logits", args.logits)):
+        if val is not None:
+            raise ValueError(f"give --runs, --logits/--labels, --recalls/--sizes or --from FILE, not {opt} "
+                             "with --runs")
+    model, _ = load_recall_model(args.runs, seeds=args.seeds, seed=args.seed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            text, result = runs_report(model, args.density, min_count=args.min_per_class, seed=args.seed)
+        except (ValueError, TypeError) as exc:
+            raise _name_option(exc) from None
+    if args.out is not None:
+        Path(args.out).write_text(json.dumps(result) + "\n")
+    print(json.dumps(result) if args.json else text)
+    for msg in dict.fromkeys(str(w.message).replace("pass min_count=", "pass --min-per-class")
+                             for w in caught):
+        warn(msg)
+    return 0
 
 
 def _cmd_allocate(args) -> int:
+    if args.runs is not None:
+        return _cmd_allocate_runs(args)
+    if args.json or args.out is not None or args.seeds is not None:
+        raise ValueError("--json, --out and --seeds go with --runs")
     if args.logits is not None or args.labels is not None:
         return _cmd_allocate_logits(args)
     names, sizes, recalls = _class_inputs(args)
@@ -384,9 +550,11 @@ def _cmd_allocate(args) -> int:
 
 def _class_inputs(args):
     """(names, sizes, recalls) from --from or from --recalls/--sizes (never both)."""
+    import numpy as np
+
     if args.min_per_class < 0:
         raise ValueError(f"--min-per-class must be a non-negative integer, got {args.min_per_class}")
-    if not (np.isfinite(args.alpha) and args.alpha >= 0):
+    if not (math.isfinite(args.alpha) and args.alpha >= 0):
         raise ValueError(f"--alpha must be a finite number >= 0 (1 = the rule itself, 0 = uniform), "
                          f"got {args.alpha:g}")
     if args.from_file:
@@ -445,4 +613,15 @@ def register(sub) -> None:
     p.add_argument("--min-per-class", type=int, default=0, metavar="M",
                    help="keep at least min(M, N_k) samples of every class k (a floor under DRoP's and "
                    "uniform's quotas; the rest of the budget is allocated as usual)")
+    p.add_argument("--runs", nargs="+", metavar="DIR",
+                   help="folders of run JSONs (pilot runs with random within-class pruning, and their "
+                   "query_logits/): fit the recall model learned from runs and print the learned allocation "
+                   "(the counts maximising the predicted expected minimum recall) beside uniform and DRoP, "
+                   "with every class's predicted recall and interval")
+    p.add_argument("--seeds", type=int, nargs="+", metavar="S",
+                   help="with --runs: fit only on these seeds' runs (one practitioner's pilots)")
+    p.add_argument("--json", action="store_true",
+                   help="with --runs: print the learned allocation as one JSON object (\"counts\", "
+                   "\"label\", \"predicted\", ...), the file droplab empirical run --counts reads")
+    p.add_argument("--out", metavar="FILE", help="with --runs: also write that JSON to FILE")
     p.set_defaults(func=_cmd_allocate)

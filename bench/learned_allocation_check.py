@@ -1,0 +1,181 @@
+"""Leave-one-allocation-out: does the recall model learned from runs predict allocations it never saw?
+
+The evaluation protocol of the data-mixing laws (RegMix, Aioli), on the committed CIFAR-10 small-CNN
+runs (``results/cifar10-smallcnn``: JSONs and each seed's query logits, ``query_logits/*.npz``). For
+each non-uniform allocation A (a quota rule at a density: DRoP, DRoP(a=0.7), probit, minimax), the
+predictors are fitted on the runs of every *other* allocation (all seeds; each run with its own seed's
+query model, validation recalls only) and predict the **test** recalls of A's runs, seed by seed (the
+prediction for seed s uses seed s's query logits and its run's class counts).
+
+Predictors:
+
+* ``same-budget uniform``: the recalls of the Random run of the same seed and density (no effect);
+* ``prior shift``: that run's recalls plus the change the prior shift on the seed's query logits
+  predicts between uniform and A's densities;
+* ``learned``: :func:`gaussian_theory.learned_recalls.fit_recall_model` on the other allocations;
+* ``learned, pilots only``: the same model fitted only on the pilot runs of the same seed
+  (``--pilots``, default ``RESULTS/pilots``: ``droplab pilots`` designs trained with ``--quota counts``)
+  -- what a practitioner would have.
+
+The pilot-budget table: the pilots-only model fitted on growing sets of a seed's pilots (none = the
+prior shift; then the uniform pilots; then the staircases), its errors on every allocation of that
+seed, against the pilots' price in training images (images per epoch x epochs).
+
+Scores: MAE of per-class recall over A's classes x seeds, separately for the rule-based allocations and
+for minimax, and the worst-class error ``|min_k predicted - min_k measured|``. The noise floor: each
+seed's recalls predicted by the mean of the other seeds of the same allocation. Run by hand::
+
+    python bench/learned_allocation_check.py [--results DIR] [--markdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from gaussian_theory.learned_recalls import fit_recall_model, imbalance_recalls, read_pilot_runs
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load(results: Path):
+    """(run JSON, PilotRun) pairs of every finished random-score run in ``results`` (not recursive)."""
+    pairs = []
+    if not results.is_dir():
+        return pairs
+    for f in sorted(results.glob("*.json")):
+        d = json.loads(f.read_text())
+        if d.get("status") != "done" or d["config"]["score"] != "random":
+            continue
+        (run,) = read_pilot_runs(f)
+        pairs.append((d, run))
+    return pairs
+
+
+def allocation(d: dict) -> str:
+    return f"{d['method']} d={d['config']['density']:g}"
+
+
+def is_pilot(d: dict) -> bool:
+    return d["method"].startswith("Random+Pilot")
+
+
+PILOT_ORDER = ("uniform-0.2", "uniform-0.1", "stairs-1", "stairs-2")
+
+
+def pilot_budget(pilot_pairs, by_alloc, held):
+    """Rows of the pilot-budget table: (pilots, training images, MAE rule, MAE minimax, worst rule,
+    worst minimax), averaged over the seeds that have every pilot."""
+    from gaussian_theory.learned_recalls import fit_recall_model as fit
+
+    seeds = sorted({d["seed"] for d, _ in pilot_pairs})
+    rows = []
+    for n in range(len(PILOT_ORDER) + 1):
+        names = PILOT_ORDER[:n]
+        acc = defaultdict(list)
+        images = []
+        for s in seeds:
+            mine = {d["method"].removeprefix("Random+Pilot-"): (d, r)
+                    for d, r in pilot_pairs if d["seed"] == s}
+            if not all(p in mine for p in PILOT_ORDER):
+                continue
+            runs = [mine[p][1] for p in names]
+            q = next(r.query for _, r in mine.values())
+            model = fit(runs, q, n_boot=0)
+            images.append(sum(int(mine[p][0]["selection"]["n_selected"]) * mine[p][0]["final"]["epochs"]
+                              for p in names))
+            for a in held:
+                kind = "minimax" if "Minimax" in a else "rule"
+                for d, r in by_alloc[a]:
+                    if d["seed"] == s:
+                        acc[kind].append(scores(model.point(r.counts, query=r.query),
+                                                np.asarray(d["metrics"]["recalls"])))
+        if images:
+            rows.append(("query model only (prior shift)" if n == 0 else " + ".join(names),
+                         int(np.mean(images)), acc))
+    return rows
+
+
+def scores(pred: np.ndarray, meas: np.ndarray) -> tuple[float, float]:
+    return float(np.mean(np.abs(pred - meas))), float(abs(pred.min() - meas.min()))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--results", type=Path, default=REPO / "results" / "cifar10-smallcnn")
+    ap.add_argument("--pilots", type=Path, default=None, help="pilot runs (default: RESULTS/pilots)")
+    ap.add_argument("--n-boot", type=int, default=0, help="bootstrap refits (point predictions need none)")
+    ap.add_argument("--markdown", action="store_true", help="print the README table")
+    args = ap.parse_args()
+    pairs = load(args.results)
+    pilot_pairs = [(d, r) for d, r in load(args.pilots or args.results / "pilots") if is_pilot(d)]
+    by_alloc = defaultdict(list)
+    for d, r in pairs:
+        by_alloc[allocation(d)].append((d, r))
+    uniform = {(d["seed"], d["config"]["density"]): (d, r) for d, r in pairs
+               if d["config"]["quota"] == "none"}
+    held = [a for a, runs in by_alloc.items() if runs[0][0]["config"]["quota"] not in ("none",)
+            and not is_pilot(runs[0][0])]
+    rows = defaultdict(lambda: defaultdict(list))   # predictor -> kind -> [(mae, worst)]
+    per_alloc = []
+    for a in sorted(held):
+        kind = "minimax" if "Minimax" in a else "rule"
+        train = [r for b, runs in by_alloc.items() if b != a for d, r in runs if not is_pilot(d)]
+        model = fit_recall_model(train, n_boot=args.n_boot, seed=0)
+        pilots_by_seed = {}
+        for d, r in by_alloc[a]:
+            meas = np.asarray(d["metrics"]["recalls"])
+            ud, ur = uniform[(d["seed"], d["config"]["density"])]
+            base = np.asarray(ud["final"]["val"]["recalls"])
+            ps_change = (imbalance_recalls(r.query, r.counts) - imbalance_recalls(r.query, ur.counts))
+            preds = {"same-budget uniform": base, "prior shift": base + ps_change,
+                     "learned": model.point(r.counts, query=r.query)}
+            pil = [pr for pd, pr in pilot_pairs if pd["seed"] == d["seed"]]
+            if pil:
+                if d["seed"] not in pilots_by_seed:
+                    pilots_by_seed[d["seed"]] = fit_recall_model(pil, n_boot=0)
+                preds["learned, pilots only"] = pilots_by_seed[d["seed"]].point(r.counts, query=r.query)
+            for name, p in preds.items():
+                rows[name][kind].append(scores(p, meas))
+            per_alloc.append((a, d["seed"], {k: scores(v, meas) for k, v in preds.items()}))
+    # the noise floor: a seed predicted by the mean of the other seeds of the same allocation
+    for a in held:
+        kind = "minimax" if "Minimax" in a else "rule"
+        recs = {d["seed"]: np.asarray(d["metrics"]["recalls"]) for d, _ in by_alloc[a]}
+        for s, meas in recs.items():
+            others = [v for t, v in recs.items() if t != s]
+            if others:
+                rows["noise floor (other seeds' mean)"][kind].append(scores(np.mean(others, axis=0), meas))
+    print(f"leave-one-allocation-out on {args.results} ({len(held)} allocations, {len(pairs)} runs); test "
+          "recalls predicted from models fitted on validation recalls of the other allocations")
+    lines = ["| predictor | MAE, rule-based | MAE, minimax | worst-class error, rule-based | worst-class "
+             "error, minimax |", "|---|---|---|---|---|"]
+
+    def cell(kinds, kind, i):
+        v = kinds.get(kind)
+        return f"{np.mean([x[i] for x in v]):.3f}" if v else "—"
+
+    for name, kinds in rows.items():
+        lines.append(f"| {name} | {cell(kinds, 'rule', 0)} | {cell(kinds, 'minimax', 0)} | "
+                     f"{cell(kinds, 'rule', 1)} | {cell(kinds, 'minimax', 1)} |")
+    print("\n".join(lines))
+    budget = pilot_budget(pilot_pairs, by_alloc, held)
+    if budget:
+        print("\npilot budget (seeds with every pilot; errors on all of that seed's allocations):")
+        print("| pilots | training images | MAE, rule-based | MAE, minimax | worst-class error, rule-based | "
+              "worst-class error, minimax |\n|---|---|---|---|---|---|")
+        for name, images, acc in budget:
+            print(f"| {name} | {images:,} | {cell(acc, 'rule', 0)} | {cell(acc, 'minimax', 0)} | "
+                  f"{cell(acc, 'rule', 1)} | {cell(acc, 'minimax', 1)} |")
+    if not args.markdown:
+        print("\nper allocation and seed (MAE / worst-class error):")
+        for a, s, sc in per_alloc:
+            print(f"  {a:28s} seed {s}: " + "; ".join(f"{k} {m:.3f}/{w:.3f}" for k, (m, w) in sc.items()))
+
+
+if __name__ == "__main__":
+    main()

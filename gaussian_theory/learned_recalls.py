@@ -1,0 +1,537 @@
+r"""A recall predictor learned from training runs: class counts -> every class's recall, with an interval.
+
+The prior shift on a query model's logits (:func:`gaussian_theory.recall_prediction.prior_shift_recalls`)
+predicts near-uniform allocations well and is blind to what decides extreme ones: a network learns a
+class kept with a few hundred images far worse than the query network, and a class small among large
+ones loses more to its confusion partners than a population prior shift says (README, "Do the predicted
+recalls after pruning hold"). This module fits those effects on training runs -- pilots a practitioner
+trains before allocating -- in the manner of the data-mixing laws (RegMix, Aioli): a predictor of the
+outcome from the allocation, fitted on cheap runs and judged on held-out allocations.
+
+Model. For a run that keeps :math:`n_k` of the :math:`N_k` samples of class :math:`k` (densities
+:math:`d_k=n_k/N_k`, totals :math:`n=\sum_kn_k`, :math:`N=\sum_kN_k`), the validation recall of class
+:math:`k` is modelled as
+
+.. math::
+
+   \operatorname{logit} r_k(n) = \operatorname{logit} \mathrm{PS}_k(d;\gamma) + a_k
+     + (b + b_k)\log\frac{n_k}{N_k} + c\log\frac{n}{N},
+
+* :math:`\mathrm{PS}_k(d;\gamma)` -- the confusion-aware imbalance term: the recall of class :math:`k`
+  on the query model's validation logits :math:`z_i` under :math:`\arg\max_j(z_{ij}+\gamma\log d_j)`.
+  A class loses to the partners its samples are confused with, in proportion to their relative sizes;
+  :math:`\gamma=1` is the population prior shift, :math:`\gamma>1` a network that trades classes more
+  steeply than the shift;
+* :math:`a_k` -- the final network's per-class offset from the query network;
+* :math:`b+b_k` -- the per-class learning curve in its own count (a shared slope plus per-class
+  deviations shrunk towards 0);
+* :math:`c` -- the total-n term.
+
+With no runs every coefficient is 0 and :math:`\gamma=1`: the predictor **is** the prior shift.
+The coefficients are the maximum a posteriori fit to the measured validation recalls of the runs
+(least squares on the recall scale, noise SD ``noise_sd``, independent Gaussian priors: SD 2 on
+:math:`a_k, b, c`, 0.5 on :math:`b_k`; :math:`\gamma` profiled over a grid with a Gaussian prior of SD 1
+around 1), so the fit is deterministic. Intervals: the fit is repeated on bootstrap resamples of the
+runs (model uncertainty), and the residual run-to-run scatter on the logit scale is added (a new run's
+own noise); with fewer than 3 runs the scatter is the binomial error of the validation recall.
+
+Only the validation half's recalls are used (the test half stays for judging).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import least_squares
+from scipy.special import expit, logit
+
+from .allocation import _warn_few as warn_few_samples
+from .allocation import check_class_sizes, counts_from_densities, drop_densities, total_kept
+from .intervals import class_recalls
+from .montecarlo import integer_seed
+from .query_allocation import check_logits_labels
+from .validation import as_generator, check_density, check_int, check_real, derive_seed
+
+__all__ = ["QueryLogits", "PilotRun", "RecallModel", "RecallForecast", "fit_recall_model",
+           "imbalance_recalls", "learned_allocation", "expected_min_recall", "read_query_logits",
+           "read_pilot_runs", "pilot_design", "GAMMAS"]
+
+#: The grid over which the imbalance strength gamma is profiled.
+GAMMAS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0)
+
+_PRIOR_SD = {"offset": 2.0, "slope": 2.0, "class_slope": 0.5, "total": 2.0, "gamma": 1.0}
+
+
+# ----------------------------------------------------------------------------- inputs
+@dataclass(frozen=True)
+class QueryLogits:
+    """A query model's held-out validation logits ``(n, K)``, their labels ``(n,)`` and the class sizes
+    ``(K,)`` of the training set it was trained on (the reference of the densities ``n_k / N_k``);
+    ``class_counts`` (K,), the validation samples per class, is derived."""
+
+    logits: np.ndarray
+    labels: np.ndarray
+    class_sizes: np.ndarray
+    name: str = ""
+    class_counts: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        z, y = check_logits_labels(self.logits, self.labels)
+        sizes = check_class_sizes(self.class_sizes)
+        if sizes.size != z.shape[1]:
+            raise ValueError(f"class_sizes has {sizes.size} entries but the logits have {z.shape[1]} classes")
+        if (sizes < 1).any():
+            raise ValueError(f"class_sizes must be positive (the query model saw every class), got "
+                             f"{sizes.tolist()}")
+        object.__setattr__(self, "logits", z)
+        object.__setattr__(self, "labels", y)
+        object.__setattr__(self, "class_sizes", sizes)
+        object.__setattr__(self, "class_counts", np.bincount(y, minlength=z.shape[1]))
+
+    @property
+    def n_classes(self) -> int:
+        return self.logits.shape[1]
+
+
+@dataclass(frozen=True)
+class PilotRun:
+    """One training run: ``counts`` (K,) samples kept per class, ``recalls`` (K,) measured validation
+    recalls, ``n_eval`` (K,) validation samples per class, and the ``query`` model of its seed."""
+
+    counts: np.ndarray
+    recalls: np.ndarray
+    n_eval: np.ndarray
+    query: QueryLogits
+    seed: int = 0
+    label: str = ""
+
+    def __post_init__(self):
+        k = self.query.n_classes
+        counts = check_class_sizes(self.counts, "counts")
+        if counts.size != k or (counts > self.query.class_sizes).any() or counts.sum() < 1:
+            raise ValueError(f"counts must be {k} integers in [0, class_sizes "
+                             f"{self.query.class_sizes.tolist()}], not all 0, got {counts.tolist()}")
+        rec = np.asarray(self.recalls, dtype=float)
+        if rec.shape != (k,) or not np.all((rec >= 0) & (rec <= 1)):
+            raise ValueError(f"recalls must be {k} numbers in [0, 1], got {self.recalls!r}")
+        n_eval = check_class_sizes(self.n_eval, "n_eval")
+        if n_eval.size != k or (n_eval < 1).any():
+            raise ValueError(f"n_eval must be {k} positive integers, got {n_eval.tolist()}")
+        object.__setattr__(self, "counts", counts)
+        object.__setattr__(self, "recalls", rec)
+        object.__setattr__(self, "n_eval", n_eval)
+
+
+def imbalance_recalls(query: QueryLogits, counts, gamma: float = 1.0) -> np.ndarray:
+    r"""The confusion-aware imbalance term :math:`\mathrm{PS}_k(d;\gamma)`: the recall of each class on
+    the query model's validation logits under :math:`\arg\max_j(z_{ij}+\gamma\log(d_j/\max d))`,
+    :math:`d=n/N` (ties to the lower index; a class with no samples kept is never predicted). With
+    ``gamma=1`` it equals :func:`gaussian_theory.recall_prediction.prior_shift_recalls`."""
+    counts = np.asarray(counts, dtype=float)
+    d = counts / query.class_sizes
+    with np.errstate(divide="ignore"):
+        shift = gamma * np.log(d / d.max())
+    return class_recalls(np.argmax(query.logits + shift, axis=1), query.labels, query.n_classes)
+
+
+# ----------------------------------------------------------------------------- the model
+def _clip(p: np.ndarray, n_eval: np.ndarray) -> np.ndarray:
+    """Recalls moved off 0 and 1 by half a sample (the empirical logit's continuity correction)."""
+    eps = 0.5 / (n_eval + 1.0)
+    return np.clip(p, eps, 1.0 - eps)
+
+
+def _design(counts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Rows (R, K, 2K + 2): one-hot offset a_k, shared slope b, class slopes b_k, total-n c."""
+    r, k = counts.shape
+    own = np.log(np.maximum(counts, 1) / sizes)                        # (R, K)
+    tot = np.log(counts.sum(axis=1) / sizes.sum())                     # (R,)
+    x = np.zeros((r, k, 2 * k + 2))
+    eye = np.eye(k)
+    x[:, :, :k] = eye
+    x[:, :, k] = own
+    x[:, :, k + 1:2 * k + 1] = eye * own[:, :, None]
+    x[:, :, 2 * k + 1] = tot[:, None]
+    return x
+
+
+def _prior_scales(k: int) -> np.ndarray:
+    return np.concatenate([np.full(k, _PRIOR_SD["offset"]), [_PRIOR_SD["slope"]],
+                           np.full(k, _PRIOR_SD["class_slope"]), [_PRIOR_SD["total"]]])
+
+
+def _fit_theta(base_logit: np.ndarray, x: np.ndarray, target: np.ndarray, noise_sd: float,
+               scales: np.ndarray) -> tuple[np.ndarray, float]:
+    """MAP coefficients for one gamma; returns (theta, objective)."""
+    flat_x = x.reshape(-1, x.shape[-1])
+    flat_b = base_logit.ravel()
+    flat_t = target.ravel()
+
+    def resid(th):
+        return np.concatenate([(expit(flat_b + flat_x @ th) - flat_t) / noise_sd, th / scales])
+
+    def jac(th):
+        p = expit(flat_b + flat_x @ th)
+        return np.vstack([flat_x * (p * (1 - p))[:, None] / noise_sd, np.diag(1.0 / scales)])
+
+    sol = least_squares(resid, np.zeros(flat_x.shape[1]), jac=jac, method="trf", xtol=1e-10, ftol=1e-10,
+                        gtol=1e-10, max_nfev=200)
+    return sol.x, float(np.sum(sol.fun ** 2))
+
+
+@dataclass(frozen=True)
+class RecallForecast:
+    """Predicted recalls ``recalls`` (K,) with the interval ``lower``, ``upper`` (K,) at ``level``, and
+    ``logit_sd`` (K,), the predictive SD on the logit scale (model + run-to-run noise)."""
+
+    recalls: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    logit_sd: np.ndarray
+    level: float
+
+    @property
+    def worst(self) -> int:
+        """The class predicted worst."""
+        return int(np.argmin(self.recalls))
+
+    def to_dict(self) -> dict:
+        return {"recalls": self.recalls.tolist(), "lower": self.lower.tolist(), "upper": self.upper.tolist(),
+                "logit_sd": self.logit_sd.tolist(), "level": self.level, "worst_class": self.worst}
+
+
+@dataclass(frozen=True)
+class RecallModel:
+    """A fitted recall model (:func:`fit_recall_model`): ``gamma``, ``theta`` (the coefficients: K
+    offsets, the shared slope, K class slopes, the total-n term), the bootstrap fits ``boot``
+    (``(gamma, theta)`` pairs), ``noise_logit_sd`` (the run-to-run scatter on the logit scale, or None
+    with fewer than 3 runs) and the ``query`` model predictions use by default."""
+
+    gamma: float
+    theta: np.ndarray
+    boot: tuple
+    noise_logit_sd: float | None
+    query: QueryLogits
+    n_runs: int
+
+    @property
+    def n_classes(self) -> int:
+        return self.query.n_classes
+
+    @property
+    def _boot_arrays(self):
+        """The distinct bootstrap gammas and the (B, P) stacked bootstrap coefficients."""
+        return tuple(sorted({g for g, _ in self.boot})), np.stack([th for _, th in self.boot])
+
+    @property
+    def _boot_gamma_index(self) -> np.ndarray:
+        gammas = self._boot_arrays[0]
+        return np.array([gammas.index(g) for g, _ in self.boot])
+
+    def _check_counts(self, counts) -> np.ndarray:
+        c = check_class_sizes(counts, "counts")
+        if c.size != self.n_classes or (c > self.query.class_sizes).any() or c.sum() < 1:
+            raise ValueError(f"counts must be {self.n_classes} integers in [0, class_sizes "
+                             f"{self.query.class_sizes.tolist()}], not all 0, got {c.tolist()}")
+        return c
+
+    def _logit_mean(self, counts: np.ndarray, gamma: float, theta: np.ndarray, query: QueryLogits):
+        ps = imbalance_recalls(query, counts, gamma)
+        eta = _design(counts[None].astype(float), query.class_sizes.astype(float))[0] @ theta
+        return ps, eta
+
+    def point(self, counts, query: QueryLogits | None = None) -> np.ndarray:
+        """The point prediction (K,); with no runs fitted, exactly the prior shift."""
+        q = query or self.query
+        c = self._check_counts(counts)
+        ps, eta = self._logit_mean(c, self.gamma, self.theta, q)
+        out = ps.copy()
+        moved = eta != 0
+        out[moved] = expit(logit(_clip(ps, q.class_counts))[moved] + eta[moved])
+        return out
+
+    def predict(self, counts, query: QueryLogits | None = None, level: float = 0.95) -> RecallForecast:
+        """Predicted recalls of a run keeping ``counts`` per class, with a ``level`` interval."""
+        level = check_real(level, "level", minimum=0.0, maximum=1.0, strict_minimum=True)
+        q = query or self.query
+        c = self._check_counts(counts)
+        point = self.point(c, q)
+        centre = logit(_clip(point, q.class_counts))
+        var = np.zeros(self.n_classes)
+        if len(self.boot) > 1:
+            x = _design(c[None].astype(float), q.class_sizes.astype(float))[0]          # (K, P)
+            gammas, thetas = self._boot_arrays
+            base = np.stack([logit(_clip(imbalance_recalls(q, c, g), q.class_counts)) for g in gammas])
+            lo, hi = 0.5 / (q.class_counts + 1.0), 1 - 0.5 / (q.class_counts + 1.0)
+            # every bootstrap fit at once: (B, K) logits, clipped like the point prediction
+            eta = base[self._boot_gamma_index] + thetas @ x.T
+            boot = logit(np.clip(expit(eta), lo, hi))
+            var = boot.var(axis=0)
+        if self.noise_logit_sd is not None:
+            var = var + self.noise_logit_sd ** 2
+        else:  # the binomial error of one validation recall
+            p = _clip(point, q.class_counts)
+            var = var + 1.0 / (q.class_counts * p * (1 - p))
+        sd = np.sqrt(var)
+        from scipy.stats import norm
+
+        zq = norm.ppf(0.5 + level / 2)
+        return RecallForecast(point, expit(centre - zq * sd), expit(centre + zq * sd), sd, level)
+
+
+def fit_recall_model(runs, query: QueryLogits | None = None, *, gammas=GAMMAS, n_boot: int = 100,
+                     noise_sd: float = 0.02, seed=0) -> RecallModel:
+    """Fit the recall model (module docstring) to ``runs`` (:class:`PilotRun`, any number, 0 included).
+
+    ``query``: the query model predictions use by default (default: the first run's); every run carries
+    its own seed's query model, used for its imbalance term. ``n_boot``: bootstrap refits over runs for
+    the intervals. Deterministic for a given ``seed``."""
+    runs = list(runs)
+    if not all(isinstance(r, PilotRun) for r in runs):
+        raise TypeError("runs must be PilotRun objects (read_pilot_runs reads them from run JSONs)")
+    if query is None:
+        if not runs:
+            raise ValueError("with no runs, pass the query model (query=QueryLogits(...)): the predictor is "
+                             "then its prior shift")
+        query = runs[0].query
+    if not isinstance(query, QueryLogits):
+        raise TypeError(f"query must be a QueryLogits, got {type(query).__name__}")
+    n_boot = check_int(n_boot, "n_boot", minimum=0)
+    noise_sd = check_real(noise_sd, "noise_sd", minimum=0.0, strict_minimum=True)
+    base_seed = integer_seed(seed)
+    gammas = tuple(check_real(g, "gammas", minimum=0.0, strict_minimum=True) for g in gammas)
+    k = query.n_classes
+    if any(r.query.n_classes != k for r in runs):
+        raise ValueError(f"every run must have {k} classes, as the query model")
+    if not runs:
+        return RecallModel(1.0, np.zeros(2 * k + 2), (), None, query, 0)
+    counts = np.stack([r.counts for r in runs]).astype(float)
+    sizes = query.class_sizes.astype(float)
+    target = np.stack([r.recalls for r in runs])
+    n_eval = np.stack([r.n_eval for r in runs])
+    x = _design(counts, sizes)
+    # the imbalance term of every run at every gamma, computed once (it does not depend on theta)
+    base = {g: logit(_clip(np.stack([imbalance_recalls(r.query, r.counts, g) for r in runs]), n_eval))
+            for g in gammas}
+    scales = _prior_scales(k)
+
+    def fit(idx):
+        best = None
+        for g in gammas:
+            th, obj = _fit_theta(base[g][idx], x[idx], target[idx], noise_sd, scales)
+            obj += ((g - 1.0) / _PRIOR_SD["gamma"]) ** 2
+            if best is None or obj < best[2] - 1e-12:
+                best = (g, th, obj)
+        return best[0], best[1]
+
+    all_idx = np.arange(len(runs))
+    gamma, theta = fit(all_idx)
+    rng = as_generator(derive_seed(base_seed, "recall-model-bootstrap"))
+    boot = tuple(fit(rng.integers(0, len(runs), len(runs))) for _ in range(n_boot)) if len(runs) > 1 else ()
+    noise = None
+    if len(runs) >= 3:
+        fitted = expit(base[gamma] + x @ theta)
+        res = logit(_clip(target, n_eval)) - logit(_clip(fitted, n_eval))
+        noise = float(1.4826 * np.median(np.abs(res - np.median(res))))
+    return RecallModel(float(gamma), theta, boot, noise, query, len(runs))
+
+
+# ----------------------------------------------------------------------------- the learned allocation
+def expected_min_recall(forecast_fn, counts, draws: np.ndarray) -> float:
+    """Noise-aware expected minimum over classes of the recalls: E[min_k R_k] with
+    logit R_k ~ N(logit r_k, sd_k^2) independent, averaged over the fixed standard normal ``draws``
+    (T, K) (common random numbers: a smooth, deterministic objective)."""
+    fc = forecast_fn(counts)
+    p = np.clip(fc.recalls, 1e-6, 1 - 1e-6)
+    return float(np.mean(np.min(expit(logit(p) + draws * fc.logit_sd), axis=1)))
+
+
+def learned_allocation(model: RecallModel, density: float, *, min_count: int = 0, n_draws: int = 2000,
+                       seed=0, starts=("uniform", "drop"), max_rounds: int = 200) -> dict:
+    """Class counts maximising the model's noise-aware expected minimum recall
+    (:func:`expected_min_recall`) under ``sum n_k = round(d N)``, ``min_count <= n_k <= N_k``, as exact
+    integers.
+
+    Search: a pairwise-transfer pattern search over the counts (move ``step`` samples from one class
+    to another while the objective improves; halve ``step`` when no move does), from each of
+    ``starts`` (uniform, and DRoP on the model's predicted recalls of the uniform allocation); the best
+    end point wins. Returns ``{"counts", "objective", "forecast", "start"}``."""
+    density = check_density(density)
+    sizes = model.query.class_sizes
+    k = sizes.size
+    budget = total_kept(int(sizes.sum()), density)
+    min_count = check_int(min_count, "min_count", minimum=0)
+    floors = np.minimum(sizes, min_count)
+    if floors.sum() > budget:
+        raise ValueError(f"min_count={min_count} needs {int(floors.sum())} samples, over the budget {budget}")
+    n_draws = check_int(n_draws, "n_draws", minimum=1)
+    draws = as_generator(derive_seed(integer_seed(seed), "learned-allocation")).standard_normal((n_draws, k))
+
+    def objective(c):
+        return expected_min_recall(model.predict, c, draws)
+
+    with warnings.catch_warnings():  # the starting points' few-sample warnings: only the result's count
+        warnings.simplefilter("ignore")
+        uniform = counts_from_densities(np.full(k, density), sizes, density, min_count=min_count)
+        candidates = {"uniform": uniform}
+        if "drop" in starts:
+            rec = model.point(uniform)
+            candidates["drop"] = counts_from_densities(drop_densities(rec, sizes, density), sizes, density,
+                                                       min_count=min_count)
+    best = None
+    for name, start in candidates.items():
+        if name not in starts:
+            continue
+        c, val = _pattern_search(objective, start.astype(np.int64), sizes, floors, max_rounds)
+        if best is None or val > best[1] + 1e-12:
+            best = (c, val, name)
+    c, val, name = best
+    warn_few_samples(c, sizes)
+    return {"counts": c, "objective": val, "forecast": model.predict(c), "start": name}
+
+
+def _pattern_search(objective, c, sizes, floors, max_rounds):
+    val = objective(c)
+    step = max(int(c.sum()) // (4 * c.size), 1)
+    rounds = 0
+    while step >= 1 and rounds < max_rounds:
+        rounds += 1
+        best = None
+        for i in range(c.size):          # take from i
+            if c[i] - step < floors[i]:
+                continue
+            for j in range(c.size):      # give to j
+                if i == j or c[j] + step > sizes[j]:
+                    continue
+                trial = c.copy()
+                trial[i] -= step
+                trial[j] += step
+                v = objective(trial)
+                if v > val + 1e-12 and (best is None or v > best[1]):
+                    best = (trial, v)
+        if best is None:
+            step //= 2
+        else:
+            c, val = best
+    return c, val
+
+
+# ----------------------------------------------------------------------------- pilot design
+def pilot_design(class_sizes, *, uniform=(0.1, 0.2), staircases: int = 2, small: float = 0.03,
+                 large: float = 0.4, small_fraction: float = 0.3, seed=0) -> list[dict]:
+    """The pilot runs to train before allocating, each ``{"label", "counts", "density", "images"}``:
+
+    * a uniform run at each density of ``uniform`` (the class proportions kept;
+      :func:`~gaussian_theory.allocation.uniform_counts`): the learning curve in n;
+    * ``staircases`` imbalanced runs in which a ``small_fraction`` of the classes (a random choice per
+      staircase, from ``seed``: permuted across seeds) keep the density ``small`` among the others at
+      ``large``: what a class kept small among large ones loses to its confusion partners (the effect
+      that decides extreme allocations and that uniform pilots cannot show).
+
+    ``images`` is the run's number of training samples per epoch (multiply by the epochs for its
+    price in training images)."""
+    from .allocation import uniform_counts
+
+    sizes = check_class_sizes(class_sizes)
+    k = sizes.size
+    rng = as_generator(derive_seed(integer_seed(seed), "pilot-design"))
+    runs = []
+    for d in uniform:
+        d = check_density(d, "uniform")
+        c = uniform_counts(sizes, d)
+        runs.append({"label": f"uniform-{d:g}", "counts": c})
+    small = check_real(small, "small", minimum=0.0, maximum=1.0, strict_minimum=True)
+    large = check_real(large, "large", minimum=small, maximum=1.0)
+    n_small = max(1, int(round(check_real(small_fraction, "small_fraction", minimum=0.0, maximum=1.0)
+                               * k)))
+    for i in range(check_int(staircases, "staircases", minimum=0)):
+        chosen = rng.permutation(k)[:n_small]
+        dens = np.full(k, large)
+        dens[chosen] = small
+        runs.append({"label": f"stairs-{i + 1}", "counts": np.round(dens * sizes).astype(np.int64),
+                     "small_classes": sorted(int(j) for j in chosen)})
+    for r in runs:
+        r["images"] = int(r["counts"].sum())
+        r["density"] = r["images"] / int(sizes.sum())
+    return runs
+
+
+# ----------------------------------------------------------------------------- reading runs
+def read_query_logits(path, class_sizes) -> QueryLogits:
+    """A query model's logits written by ``droplab empirical run`` (``OUT/query_logits/<id>.npz``: its
+    validation logits and labels), with the ``class_sizes`` of its training set."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"query logits file {str(path)!r} does not exist")
+    with np.load(path) as z:
+        if "val_logits" not in z or "val_labels" not in z:
+            raise ValueError(f"{str(path)!r} has no val_logits/val_labels arrays (keys: {sorted(z.files)})")
+        return QueryLogits(z["val_logits"], z["val_labels"], class_sizes, name=path.name)
+
+
+_ALLOCATION_FIELDS = ("density", "score", "quota", "rule", "alpha", "min_per_class", "surrogate", "seed",
+                      "data_dir", "device", "class_counts")
+
+
+def _family(config: dict) -> str:
+    """The training configuration of a run, without its allocation (what the predictor transfers over)."""
+    return json.dumps({k: v for k, v in config.items() if k not in _ALLOCATION_FIELDS}, sort_keys=True,
+                      default=str)
+
+
+def read_pilot_runs(paths, *, seeds=None, exclude=None) -> list[PilotRun]:
+    """Runs with random within-class pruning from run JSONs (files, or folders searched recursively),
+    each with its seed's random-score query logits (``query_logits/*_random_s<seed>_*.npz`` beside the
+    JSONs). ``seeds``: keep only these seeds; ``exclude(run_json) -> bool``: drop runs. Every run must
+    share one training configuration (model, recipe, epochs, ...). Uses the validation half only."""
+    files = []
+    for p in (Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)):
+        if p.is_dir():
+            files += sorted(p.rglob("*.json"))
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise ValueError(f"runs path {str(p)!r} does not exist")
+    runs, family, queries = [], None, {}
+    for f in files:
+        try:
+            d = json.loads(f.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        if not (isinstance(d, dict) and d.get("status") == "done" and "config" in d and "final" in d):
+            continue
+        cfg = d["config"]
+        if cfg.get("score") != "random" or (seeds is not None and d["seed"] not in seeds):
+            continue
+        if exclude is not None and exclude(d):
+            continue
+        fam = _family(cfg)
+        if family is None:
+            family = fam
+        elif fam != family:
+            raise ValueError(f"runs of more than one training configuration under {paths!r} (e.g. "
+                             f"{f.name}): pass the runs of one model and recipe")
+        try:
+            seed = int(d["seed"])
+            sizes = np.asarray(d["dataset"]["class_sizes"])
+            counts = np.asarray(d["selection"]["class_counts"])
+            val = d["final"]["val"]
+            val_recalls, val_labels = np.asarray(val["recalls"], dtype=float), np.asarray(val["labels"], int)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"run JSON {str(f)!r} lacks {exc} (a run JSON of droplab empirical run has "
+                             "seed, dataset.class_sizes, selection.class_counts and final.val)") from None
+        if seed not in queries:
+            matches = sorted(q for q in f.parent.glob(f"query_logits/*_random_s{seed}_*.npz"))
+            if not matches:
+                raise ValueError(f"no query logits of seed {seed} under {str(f.parent / 'query_logits')!r} "
+                                 "(droplab empirical run --query-only writes them)")
+            queries[seed] = read_query_logits(matches[0], sizes)
+        n_eval = np.bincount(val_labels, minlength=len(sizes))
+        runs.append(PilotRun(counts, val_recalls, n_eval, queries[seed], seed=seed,
+                             label=d.get("method", "")))
+    return runs
+
