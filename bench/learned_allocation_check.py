@@ -104,31 +104,38 @@ def scores(pred: np.ndarray, meas: np.ndarray) -> tuple[float, float]:
     return float(np.mean(np.abs(pred - meas))), float(abs(pred.min() - meas.min()))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--results", type=Path, default=REPO / "results" / "cifar10-smallcnn")
-    ap.add_argument("--pilots", type=Path, default=None, help="pilot runs (default: RESULTS/pilots)")
-    ap.add_argument("--n-boot", type=int, default=0, help="bootstrap refits (point predictions need none)")
-    ap.add_argument("--markdown", action="store_true", help="print the README table")
-    args = ap.parse_args()
-    pairs = load(args.results)
-    pilot_pairs = [(d, r) for d, r in load(args.pilots or args.results / "pilots") if is_pilot(d)]
-    by_alloc = defaultdict(list)
-    for d, r in pairs:
-        by_alloc[allocation(d)].append((d, r))
+def measured(d: dict, target: str) -> np.ndarray:
+    """A run's per-class recalls on the ``target`` half (``test``: held out from every fit)."""
+    return np.asarray(d["metrics"]["recalls"] if target == "test" else d["final"]["val"]["recalls"])
+
+
+def cell(kinds, kind, i):
+    v = kinds.get(kind)
+    return f"{np.mean([x[i] for x in v]):.3f}" if v else "—"
+
+
+def table(rows) -> str:
+    lines = ["| predictor | MAE, rule-based | MAE, minimax | worst-class error, rule-based | worst-class "
+             "error, minimax |", "|---|---|---|---|---|"]
+    for name, kinds in rows.items():
+        lines.append(f"| {name} | {cell(kinds, 'rule', 0)} | {cell(kinds, 'minimax', 0)} | "
+                     f"{cell(kinds, 'rule', 1)} | {cell(kinds, 'minimax', 1)} |")
+    return "\n".join(lines)
+
+
+def leave_one_out(pairs, pilot_pairs, by_alloc, held, target: str, n_boot: int = 0):
+    """Errors of every predictor on every held-out allocation's runs, scored on their ``target`` half."""
     uniform = {(d["seed"], d["config"]["density"]): (d, r) for d, r in pairs
                if d["config"]["quota"] == "none"}
-    held = [a for a, runs in by_alloc.items() if runs[0][0]["config"]["quota"] not in ("none",)
-            and not is_pilot(runs[0][0])]
     rows = defaultdict(lambda: defaultdict(list))   # predictor -> kind -> [(mae, worst)]
     per_alloc = []
     for a in sorted(held):
         kind = "minimax" if "Minimax" in a else "rule"
         train = [r for b, runs in by_alloc.items() if b != a for d, r in runs if not is_pilot(d)]
-        model = fit_recall_model(train, n_boot=args.n_boot, seed=0)
+        model = fit_recall_model(train, n_boot=n_boot, seed=0)
         pilots_by_seed = {}
         for d, r in by_alloc[a]:
-            meas = np.asarray(d["metrics"]["recalls"])
+            meas = measured(d, target)
             ud, ur = uniform[(d["seed"], d["config"]["density"])]
             base = np.asarray(ud["final"]["val"]["recalls"])
             ps_change = (imbalance_recalls(r.query, r.counts) - imbalance_recalls(r.query, ur.counts))
@@ -142,37 +149,54 @@ def main():
             for name, p in preds.items():
                 rows[name][kind].append(scores(p, meas))
             per_alloc.append((a, d["seed"], {k: scores(v, meas) for k, v in preds.items()}))
-    # the noise floor: a seed predicted by the mean of the other seeds of the same allocation
+    # the noise floors: a seed's recalls predicted by the mean of the other seeds of the same allocation,
+    # from their test recalls and from their validation recalls (on the test target, the second is the
+    # floor of any predictor fitted on validation recalls: the two halves' fixed images differ by class)
     for a in held:
         kind = "minimax" if "Minimax" in a else "rule"
-        recs = {d["seed"]: np.asarray(d["metrics"]["recalls"]) for d, _ in by_alloc[a]}
-        for s, meas in recs.items():
-            others = [v for t, v in recs.items() if t != s]
-            if others:
-                rows["noise floor (other seeds' mean)"][kind].append(scores(np.mean(others, axis=0), meas))
-    print(f"leave-one-allocation-out on {args.results} ({len(held)} allocations, {len(pairs)} runs); test "
-          "recalls predicted from models fitted on validation recalls of the other allocations")
-    lines = ["| predictor | MAE, rule-based | MAE, minimax | worst-class error, rule-based | worst-class "
-             "error, minimax |", "|---|---|---|---|---|"]
+        recs = {h: {d["seed"]: measured(d, h) for d, _ in by_alloc[a]} for h in ("test", "validation")}
+        for s, meas in recs[target].items():
+            for h in ("test", "validation"):
+                others = [v for t, v in recs[h].items() if t != s]
+                if others:
+                    rows[f"noise floor (other seeds' {h} recalls)"][kind].append(
+                        scores(np.mean(others, axis=0), meas))
+    return rows, per_alloc
 
-    def cell(kinds, kind, i):
-        v = kinds.get(kind)
-        return f"{np.mean([x[i] for x in v]):.3f}" if v else "—"
 
-    for name, kinds in rows.items():
-        lines.append(f"| {name} | {cell(kinds, 'rule', 0)} | {cell(kinds, 'minimax', 0)} | "
-                     f"{cell(kinds, 'rule', 1)} | {cell(kinds, 'minimax', 1)} |")
-    print("\n".join(lines))
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--results", type=Path, default=REPO / "results" / "cifar10-smallcnn")
+    ap.add_argument("--pilots", type=Path, default=None, help="pilot runs (default: RESULTS/pilots)")
+    ap.add_argument("--n-boot", type=int, default=0, help="bootstrap refits (point predictions need none)")
+    ap.add_argument("--markdown", action="store_true", help="print the README tables only")
+    args = ap.parse_args()
+    pairs = load(args.results)
+    pilot_pairs = [(d, r) for d, r in load(args.pilots or args.results / "pilots") if is_pilot(d)]
+    by_alloc = defaultdict(list)
+    for d, r in pairs:
+        by_alloc[allocation(d)].append((d, r))
+    held = [a for a, runs in by_alloc.items() if runs[0][0]["config"]["quota"] != "none"
+            and not is_pilot(runs[0][0])]
+    print(f"leave-one-allocation-out on {args.results} ({len(held)} allocations, {len(pairs)} runs): each "
+          "allocation's runs predicted by models fitted on the validation recalls of the other allocations")
+    per_alloc = None
+    for target in ("test", "validation"):
+        rows, pa = leave_one_out(pairs, pilot_pairs, by_alloc, held, target, args.n_boot)
+        per_alloc = per_alloc or pa
+        print(f"\nscored on the held-out runs' {target} recalls:")
+        print(table(rows))
     budget = pilot_budget(pilot_pairs, by_alloc, held)
     if budget:
-        print("\npilot budget (seeds with every pilot; errors on all of that seed's allocations):")
+        print("\npilot budget (seeds with every pilot; errors on the test recalls of all of that seed's "
+              "allocations):")
         print("| pilots | training images | MAE, rule-based | MAE, minimax | worst-class error, rule-based | "
               "worst-class error, minimax |\n|---|---|---|---|---|---|")
         for name, images, acc in budget:
             print(f"| {name} | {images:,} | {cell(acc, 'rule', 0)} | {cell(acc, 'minimax', 0)} | "
                   f"{cell(acc, 'rule', 1)} | {cell(acc, 'minimax', 1)} |")
     if not args.markdown:
-        print("\nper allocation and seed (MAE / worst-class error):")
+        print("\nper allocation and seed, test recalls (MAE / worst-class error):")
         for a, s, sc in per_alloc:
             print(f"  {a:28s} seed {s}: " + "; ".join(f"{k} {m:.3f}/{w:.3f}" for k, (m, w) in sc.items()))
 
