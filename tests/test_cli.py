@@ -869,7 +869,7 @@ def test_ctrl_c_during_empirical_run_says_how_to_resume(capsys, tmp_path, monkey
 # ----------------------------------------------------------------------------- issue 17: start-up
 def test_help_and_argument_errors_import_no_scipy_or_solvers():
     # `droplab --help` imported scipy.stats, the mixture and the minimax solvers (about 2 s of CPU)
-    heavy = ("scipy", "scipy.stats", "gaussian_theory.mixture", "gaussian_theory.minimax",
+    heavy = ("numpy", "scipy", "scipy.stats", "gaussian_theory.mixture", "gaussian_theory.minimax",
              "gaussian_theory.surrogate", "gaussian_theory.recall_prediction", "torch")
     for argv in (["--help"], ["allocate", "--help"], ["surrogate", "--help"], ["allocate", "--density", "x"],
                  ["empirical", "run", "--help"]):
