@@ -473,8 +473,10 @@ def read_query_logits(path, class_sizes) -> QueryLogits:
         return QueryLogits(z["val_logits"], z["val_labels"], class_sizes, name=path.name)
 
 
+#: Run-configuration fields that set the allocation (or where and how a run ran), not the training: runs
+#: that differ only in these share one training configuration (``droplab empirical run``'s RunConfig).
 _ALLOCATION_FIELDS = ("density", "score", "quota", "rule", "alpha", "min_per_class", "surrogate", "seed",
-                      "data_dir", "device", "class_counts")
+                      "data_dir", "device", "class_counts", "class_densities", "counts_label")
 
 
 def _family(config: dict) -> str:
