@@ -21,6 +21,13 @@ The pilot-budget table: the pilots-only model fitted on growing sets of a seed's
 prior shift; then the uniform pilots; then the staircases), its errors on every allocation of that
 seed, against the pilots' price in training images (images per epoch x epochs).
 
+The real test (``--study``; the runs of ``results/cifar10-smallcnn/run_learned_study.sh``): per density,
+the learned allocation (``Random+Learned``, fitted on each seed's own pilots and query model) against
+Random+DRoP, Random+DRoP(a=0.7) and Random, paired by seed: mean worst-class and average-accuracy
+differences with a 95% t-interval over seeds and the number of seeds whose paired test-set interval
+(stratified bootstrap, ``empirical.stats.paired_difference_interval``; needs torch) excludes 0; the
+class the learned rule's predictor got most wrong; and the training compute of each path.
+
 Scores: MAE of per-class recall over A's classes x seeds, separately for the rule-based allocations and
 for minimax, and the worst-class error ``|min_k predicted - min_k measured|``. The noise floor: each
 seed's recalls predicted by the mean of the other seeds of the same allocation. Run by hand::
@@ -51,7 +58,11 @@ def load(results: Path):
         d = json.loads(f.read_text())
         if d.get("status") != "done" or d["config"]["score"] != "random":
             continue
-        (run,) = read_pilot_runs(f)
+        try:
+            (run,) = read_pilot_runs(f)
+        except ValueError as exc:  # e.g. a run whose seed's query logits are not there yet
+            print(f"  skipped {f.name}: {exc}")
+            continue
         pairs.append((d, run))
     return pairs
 
@@ -164,12 +175,78 @@ def leave_one_out(pairs, pilot_pairs, by_alloc, held, target: str, n_boot: int =
     return rows, per_alloc
 
 
+def study(pairs, pilot_pairs, allocations: Path) -> str:
+    """The learned allocation against the rules, paired by seed (module docstring)."""
+    from scipy.stats import t as student
+
+    from empirical.stats import paired_difference_interval
+
+    runs = {(d["method"], d["config"]["density"], d["seed"]): d for d, _ in pairs}
+    learned = sorted({(dens, s) for (m, dens, s) in runs if m == "Random+Learned"})
+    if not learned:
+        return "(no Random+Learned runs)"
+    pilot_images = defaultdict(int)
+    for d, _ in pilot_pairs:
+        pilot_images[d["seed"]] += int(d["selection"]["n_selected"]) * d["final"]["epochs"]
+    out = ["| d | learned vs | seeds | Δ worst-class, mean [95% CI] (seeds CI excl. 0: +/−) | Δ avg acc, "
+           "mean [95% CI] | worst class: learned / other |", "|---|---|---|---|---|---|"]
+    wrong = []
+    for dens in sorted({dd for dd, _ in learned}):
+        seeds = [s for dd, s in learned if dd == dens]
+        for other in ("Random+DRoP", "Random+DRoP(a=0.7)", "Random"):
+            dw, da, plus, minus, worst = [], [], 0, 0, []
+            for s in seeds:
+                a, b = runs[("Random+Learned", dens, s)], runs.get((other, dens, s))
+                if b is None:
+                    continue
+                ta, tb = a["final"]["test"], b["final"]["test"]
+                dw.append(ta["worst_class_accuracy"] - tb["worst_class_accuracy"])
+                da.append(ta["accuracy"] - tb["accuracy"])
+                iv = paired_difference_interval(ta["predictions"], tb["predictions"], ta["labels"],
+                                                len(ta["recalls"]), n_boot=2000, seed=0)
+                iv = iv["worst_class_accuracy"]
+                plus += iv["low"] > 0
+                minus += iv["high"] < 0
+                worst.append((ta["worst_class_accuracy"], tb["worst_class_accuracy"]))
+            if len(dw) < 2:
+                continue
+
+            def ci(v):
+                v = np.asarray(v)
+                h = student.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size)
+                return f"{v.mean():+.3f} [{v.mean() - h:+.3f}, {v.mean() + h:+.3f}]"
+
+            wl, wo = np.mean(worst, axis=0)
+            out.append(f"| {dens:g} | {other} | {len(dw)} | {ci(dw)} ({plus}/{minus}) | {ci(da)} | "
+                       f"{wl:.3f} / {wo:.3f} |")
+        for s in seeds:
+            a = runs[("Random+Learned", dens, s)]
+            meas = np.asarray(a["metrics"]["recalls"])
+            k = int(np.argmin(meas))
+            f = allocations / f"learned_d{dens:g}_s{s}.json"
+            pred = json.loads(f.read_text())["predicted"] if f.is_file() else None
+            wrong.append((dens, s, k, meas[k], None if pred is None else pred[k]))
+    lines = ["\n".join(out)]
+    names = ("airplane automobile bird cat deer dog frog horse ship truck").split()
+    lines.append("\nmeasured worst class of each learned run (test recall):")
+    for dens, s, k, m, p in wrong:
+        lines.append(f"  d={dens:g} seed {s}: {names[k] if k < len(names) else k} {m:.3f}"
+                     + ("" if p is None else f" (predicted {p:.3f})"))
+    if pilot_images:
+        per_seed = np.mean(list(pilot_images.values()))
+        lines.append(f"\ntraining compute per seed, in training images: pilots {per_seed:,.0f}; query model "
+                     f"{50_000 * 3:,}; final run 8 x d x 50,000 ({400_000 * 0.3:,.0f} at d = 0.3, "
+                     f"{400_000 * 0.5:,.0f} at d = 0.5)")
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--results", type=Path, default=REPO / "results" / "cifar10-smallcnn")
     ap.add_argument("--pilots", type=Path, default=None, help="pilot runs (default: RESULTS/pilots)")
     ap.add_argument("--n-boot", type=int, default=0, help="bootstrap refits (point predictions need none)")
     ap.add_argument("--markdown", action="store_true", help="print the README tables only")
+    ap.add_argument("--study", action="store_true", help="also the learned allocation's real test (torch)")
     args = ap.parse_args()
     pairs = load(args.results)
     pilot_pairs = [(d, r) for d, r in load(args.pilots or args.results / "pilots") if is_pilot(d)]
@@ -195,6 +272,9 @@ def main():
         for name, images, acc in budget:
             print(f"| {name} | {images:,} | {cell(acc, 'rule', 0)} | {cell(acc, 'minimax', 0)} | "
                   f"{cell(acc, 'rule', 1)} | {cell(acc, 'minimax', 1)} |")
+    if args.study:
+        print("\nthe learned allocation against the rules, paired by seed (test set):")
+        print(study(pairs, pilot_pairs, (args.pilots or args.results / "pilots") / "allocations"))
     if not args.markdown:
         print("\nper allocation and seed, test recalls (MAE / worst-class error):")
         for a, s, sc in per_alloc:

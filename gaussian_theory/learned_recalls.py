@@ -488,7 +488,7 @@ def _family(config: dict) -> str:
 def read_pilot_runs(paths, *, seeds=None, exclude=None) -> list[PilotRun]:
     """Runs with random within-class pruning from run JSONs (files, or folders searched recursively),
     each with its seed's random-score query logits (``query_logits/*_random_s<seed>_*.npz`` beside the
-    JSONs). ``seeds``: keep only these seeds; ``exclude(run_json) -> bool``: drop runs. Every run must
+    JSONs, or in the folder above them). ``seeds``: keep only these seeds; ``exclude(run_json) -> bool``: drop runs. Every run must
     share one training configuration (model, recipe, epochs, ...). Uses the validation half only."""
     files = []
     for p in (Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)):
@@ -527,10 +527,12 @@ def read_pilot_runs(paths, *, seeds=None, exclude=None) -> list[PilotRun]:
             raise ValueError(f"run JSON {str(f)!r} lacks {exc} (a run JSON of droplab empirical run has "
                              "seed, dataset.class_sizes, selection.class_counts and final.val)") from None
         if seed not in queries:
-            matches = sorted(q for q in f.parent.glob(f"query_logits/*_random_s{seed}_*.npz"))
+            # beside the run, or one folder up (pilots kept in a subfolder of the study's folder)
+            pattern = f"query_logits/*_random_s{seed}_*.npz"
+            matches = sorted(f.parent.glob(pattern)) or sorted(f.parent.parent.glob(pattern))
             if not matches:
                 raise ValueError(f"no query logits of seed {seed} under {str(f.parent / 'query_logits')!r} "
-                                 "(droplab empirical run --query-only writes them)")
+                                 "or one folder up (droplab empirical run --query-only writes them)")
             queries[seed] = read_query_logits(matches[0], sizes)
         n_eval = np.bincount(val_labels, minlength=len(sizes))
         runs.append(PilotRun(counts, val_recalls, n_eval, queries[seed], seed=seed,

@@ -147,6 +147,11 @@ def test_read_pilot_runs_from_run_jsons(tmp_path, query, pilots):
         (tmp_path / f"run{i}.json").write_text(run_json(p, {**cfg, **alloc}))
     runs = read_pilot_runs(tmp_path)
     assert len(runs) == 3 and all(r.query.name.endswith("_s0_abc123.npz") for r in runs)
+    # pilots in a subfolder read the query logits one folder up
+    (tmp_path / "pilots").mkdir()
+    (tmp_path / "pilots" / "p.json").write_text((tmp_path / "run0.json").read_text())
+    (sub,) = read_pilot_runs(tmp_path / "pilots")
+    np.testing.assert_array_equal(sub.query.logits, runs[0].query.logits)
     np.testing.assert_array_equal(runs[1].counts, pilots[1].counts)
     np.testing.assert_allclose(runs[2].recalls, pilots[2].recalls)
     (tmp_path / "zz_other.json").write_text(run_json(pilots[0], {**cfg, "model": "resnet18"}))

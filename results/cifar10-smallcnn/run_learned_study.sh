@@ -29,8 +29,7 @@ for s in $SEEDS; do
   for f in "$PILOTS"/allocations/pilot_*_s"$s".json; do
     run "$PILOTS" --density "$(density_of "$f")" --score random --quota counts --counts "$f" --seeds "$s"
   done
-  # the pilots folder needs the seed's query logits beside its runs
-  mkdir -p "$PILOTS/query_logits" && cp -n "$OUT"/query_logits/*_random_s"$s"_*.npz "$PILOTS/query_logits/"
+  # (the pilots' query logits are read from $OUT/query_logits, one folder up)
   for d in 0.3 0.5; do
     alloc="$PILOTS/allocations/learned_d${d}_s$s.json"
     [ -f "$alloc" ] || droplab allocate --runs "$PILOTS" --seeds "$s" --density "$d" --json --out "$alloc" \
