@@ -86,6 +86,9 @@ def configuration(config: dict) -> dict:
     if c.get("quota") not in RECALL_QUOTAS:   # the rule and the damping only act on recall quotas
         c["rule"] = None
         c["alpha"] = IDENTITY_NEUTRAL["alpha"]
+    if c.get("quota") == "counts" and c.get("counts_label"):
+        # a named rule computed per seed (e.g. the learned allocation): one method whatever its counts
+        c["class_counts"] = c["class_densities"] = None
     return c
 
 

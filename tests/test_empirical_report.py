@@ -288,3 +288,13 @@ def test_report_without_random_baseline_says_so(tmp_path):
     assert not panel.lines                                      # no stray zero line either
     assert (tmp_path / "rep" / "accuracy_cifar10_smallcnn_fast.png").stat().st_size > 1000
     assert "no Random baseline" in (tmp_path / "rep" / "README.md").read_text(encoding="utf-8")
+
+
+def test_named_explicit_counts_group_across_seeds():
+    """A rule computed per seed and trained with --quota counts (the learned allocation) is one method:
+    its seeds group together whatever their counts; unnamed explicit counts stay apart."""
+    a = configuration({**CONFIG, "quota": "counts", "class_counts": [1, 2], "counts_label": "Learned"})
+    b = configuration({**CONFIG, "quota": "counts", "class_counts": [2, 1], "counts_label": "Learned"})
+    c = configuration({**CONFIG, "quota": "counts", "class_counts": [2, 1]})
+    d = configuration({**CONFIG, "quota": "counts", "class_counts": [1, 2]})
+    assert a == b and c != d
