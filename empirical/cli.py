@@ -72,13 +72,13 @@ _nonnegative_int = _argument_type("nonnegative_int", int, lambda v: v >= 0,
 
 _QUERY_EPOCHS_HELP = ("query-model epochs. Default, per --score: random (the DRoP recalls) = the recipe's "
                       "query_epochs (fast: smallcnn/whitenet 4, resnet18/vgg16/vgg19 10, mlp/linear 5; "
-                      "paper: 16, constant LR; airbench: 4, mlp/linear 5); el2n, grand = 10%% of the final "
-                      "epochs, 5 inits averaged; forgetting, dynunc, coreset = one full-length run")
+                      "paper: 16, constant LR; airbench: 4); el2n, grand = 10%% of the final "
+                      "epochs, 5 inits averaged; forgetting, dynunc, coreset = one run of full length")
 _EPOCHS_HELP = ("final-training epochs on full data, overriding the recipe (default: the recipe's epochs; "
                 "fast: smallcnn/whitenet 10, resnet18/vgg16/vgg19 30, mlp/linear 10; paper: vgg16/vgg19 160, "
-                "resnet18 200, smallcnn/whitenet 60, mlp/linear 40; airbench: 10, resnet18/vgg16/vgg19 20)")
+                "resnet18 200, smallcnn/whitenet 60, mlp/linear 40; airbench, whitenet only: 10)")
 _BATCH_HELP = ("mini-batch size (default: the recipe's; fast: 512 for resnet18/vgg16/vgg19/whitenet, 256 "
-               "smallcnn, 64 mlp/linear; paper: 128, 256 for resnet18; airbench: 512, 64 mlp/linear)")
+               "smallcnn, 64 mlp/linear; paper: 128, 256 for resnet18; airbench: 512)")
 _LR_HELP = ("peak learning rate (default: the recipe's; fast: 0.2 vgg16/vgg19/smallcnn/whitenet, 0.4 "
             "resnet18, 0.1 mlp/linear; paper: 0.1 vgg16/vgg19/smallcnn/whitenet, 0.2 resnet18, 0.05 "
             "mlp/linear; airbench: 11.5 x batch / 7851, 0.75 at batch 512)")
@@ -147,7 +147,7 @@ def _add_config_args(p: argparse.ArgumentParser, grid: bool) -> None:
     g.add_argument("--recipe", choices=RECIPE_KINDS, default="fast",
                    help="paper: official step schedules; fast: one-cycle + label smoothing, few epochs; "
                    "airbench: the fast-CIFAR recipe (Nesterov, label smoothing 0.2, lookahead, alternating "
-                   "flips, flip+translate test-time augmentation) for the whitenet models")
+                   "flips, flip+translate test-time augmentation), for the whitenet models only")
     g.add_argument("--epochs", type=int, help=_EPOCHS_HELP)
     g.add_argument("--batch-size", type=int, help=_BATCH_HELP)
     g.add_argument("--lr", type=float, help=_LR_HELP)

@@ -47,7 +47,11 @@ def test_options_match_the_implementations():
     from empirical.models import build_model
 
     assert tuple(train.RECIPES) == options.RECIPE_KINDS
-    assert all(set(train.RECIPES[k]) == set(options.MODELS) for k in options.RECIPE_KINDS)
+    assert all(set(train.RECIPES[k]) == set(options.MODELS) for k in ("paper", "fast"))
+    # the airbench recipe is tuned for the whitenet architecture, and says so for any other model
+    assert set(train.RECIPES["airbench"]) == {"whitenet-128", "whitenet-256"}
+    with pytest.raises(ValueError, match="--recipe airbench serves whitenet-128, whitenet-256"):
+        train.get_recipe("airbench", "smallcnn")
     assert selection.QUOTAS == options.QUOTAS
     for name in options.MODELS:
         shape = (3, 32, 32) if name in options.IMAGE_MODELS else (8,)
