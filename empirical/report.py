@@ -6,7 +6,8 @@ counts, when missing, as its value of :data:`empirical.options.IDENTITY_NEUTRAL`
 before it existed -- and the DRoP ``rule`` and damping ``alpha`` are ignored unless the quota is
 computed from recalls). Copies of one run (same configuration and seed, e.g. a results folder copied
 twice) count once, with a warning naming the files. Configurations that differ only in
-(density, score, quota, rule, alpha) form one **study** (a density and a method make a cell); studies
+(density, score, quota, rule, alpha, and explicit counts with their label) form one **study** (a density
+and a method make a cell); studies
 are reported separately and the fields that tell them apart are printed.
 
 Per study and (density, method): the number of distinct seeds; mean, min and max over seeds of
@@ -45,7 +46,7 @@ __all__ = ["collect", "group_runs", "tidy_rows", "class_rows", "summarise", "pai
 
 NOT_CONFIGURATION = ("seed", "data_dir", "device")
 #: the fields that make a cell of a study (a density and a method); every other field defines the study
-CELL_FIELDS = ("density", "score", "quota", "rule", "alpha")
+CELL_FIELDS = ("density", "score", "quota", "rule", "alpha", "class_counts", "class_densities", "counts_label")
 
 RUN_COLUMNS = ["study", "run_id", "dataset", "model", "recipe", "method", "score", "quota", "rule", "density",
                "seed", "accuracy", "accuracy_low", "accuracy_high", "worst_class_accuracy", "worst_class_low",

@@ -12,7 +12,7 @@ import shutil
 import numpy as np
 import pytest
 
-from empirical.report import collect, configuration, group_runs, make_report
+from empirical.report import collect, configuration, group_runs, make_report, paired_rows
 from empirical.stats import accuracy_intervals
 
 NAMES = ["cat", "dog", "ship", "frog"]
@@ -298,3 +298,17 @@ def test_named_explicit_counts_group_across_seeds():
     c = configuration({**CONFIG, "quota": "counts", "class_counts": [2, 1]})
     d = configuration({**CONFIG, "quota": "counts", "class_counts": [1, 2]})
     assert a == b and c != d
+
+
+def test_named_explicit_counts_are_a_method_of_the_same_study():
+    """The learned allocation (explicit counts, label Learned) sits in the Random study's table, paired
+    with the Random run of its seed and density."""
+    runs = [fake_run(seed=s) for s in (0, 1)]
+    for s in (0, 1):
+        r = fake_run(seed=s, class_counts=[5, 5 + s], counts_label="Learned")
+        r["config"]["quota"], r["method"], r["run_id"] = "counts", "Random+Learned", f"learned_s{s}"
+        runs.append(r)
+    rep = group_runs([(f"r{i}.json", r) for i, r in enumerate(runs)])
+    assert len(rep["studies"]) == 1
+    paired = paired_rows(rep["runs"], n_boot=100)
+    assert sorted((p["method"], p["seed"]) for p in paired) == [("Random+Learned", 0), ("Random+Learned", 1)]
