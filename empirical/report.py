@@ -46,7 +46,8 @@ __all__ = ["collect", "group_runs", "tidy_rows", "class_rows", "summarise", "pai
 
 NOT_CONFIGURATION = ("seed", "data_dir", "device")
 #: the fields that make a cell of a study (a density and a method); every other field defines the study
-CELL_FIELDS = ("density", "score", "quota", "rule", "alpha", "class_counts", "class_densities", "counts_label")
+CELL_FIELDS = ("density", "score", "quota", "rule", "alpha", "class_counts", "class_densities",
+               "counts_label")
 
 RUN_COLUMNS = ["study", "run_id", "dataset", "model", "recipe", "method", "score", "quota", "rule", "density",
                "seed", "accuracy", "accuracy_low", "accuracy_high", "worst_class_accuracy", "worst_class_low",

@@ -488,8 +488,9 @@ def _family(config: dict) -> str:
 def read_pilot_runs(paths, *, seeds=None, exclude=None) -> list[PilotRun]:
     """Runs with random within-class pruning from run JSONs (files, or folders searched recursively),
     each with its seed's random-score query logits (``query_logits/*_random_s<seed>_*.npz`` beside the
-    JSONs, or in the folder above them). ``seeds``: keep only these seeds; ``exclude(run_json) -> bool``: drop runs. Every run must
-    share one training configuration (model, recipe, epochs, ...). Uses the validation half only."""
+    JSONs, or in the folder above them). ``seeds``: keep only these seeds; ``exclude(run_json) -> bool``:
+    drop runs. Every run must share one training configuration (model, recipe, epochs, ...). Uses the
+    validation half only."""
     files = []
     for p in (Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)):
         if p.is_dir():
