@@ -473,15 +473,19 @@ def read_query_logits(path, class_sizes) -> QueryLogits:
         return QueryLogits(z["val_logits"], z["val_labels"], class_sizes, name=path.name)
 
 
-#: Run-configuration fields that set the allocation (or where and how a run ran), not the training: runs
-#: that differ only in these share one training configuration (``droplab empirical run``'s RunConfig).
-_ALLOCATION_FIELDS = ("density", "score", "quota", "rule", "alpha", "min_per_class", "surrogate", "seed",
-                      "data_dir", "device", "class_counts", "class_densities", "counts_label")
+#: The run-configuration fields that define the training a recall model transfers over (``droplab
+#: empirical run``'s RunConfig, torch-free here): everything but the allocation, the seed and where the run
+#: ran. Fields added after runs were recorded count, when missing, as the value they held before.
+_TRAINING_FIELDS = {"dataset": None, "data_format": "auto", "model": None, "recipe": None, "epochs": None,
+                    "batch_size": None, "lr": None, "epoch_rule": "fixed", "augment": True, "shift": 4,
+                    "channels_last": None, "precision": "auto", "limit_per_class": None, "synthetic": {},
+                    "eval_limit_per_class": None, "query_epochs": None, "query_inits": None,
+                    "query_augment": False}
 
 
 def _family(config: dict) -> str:
     """The training configuration of a run, without its allocation (what the predictor transfers over)."""
-    return json.dumps({k: v for k, v in config.items() if k not in _ALLOCATION_FIELDS}, sort_keys=True,
+    return json.dumps({k: config.get(k, default) for k, default in _TRAINING_FIELDS.items()}, sort_keys=True,
                       default=str)
 
 

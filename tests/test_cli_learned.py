@@ -103,3 +103,22 @@ def test_select_keeps_counts_per_class(tmp_path, capsys):
     assert main(["select", "--labels", str(tmp_path / "y.npy"), "--counts", "20", "1", "1", "--out",
                  str(out)]) == 2
     assert "counts [20, 1, 1] must lie in [0, class sizes [10, 20, 30]]" in capsys.readouterr().err
+
+
+def test_predict_and_allocate_on_the_committed_runs(capsys):
+    """droplab predict / allocate --runs on the committed CIFAR-10 small-CNN runs and query logits: the
+    uniform d = 0.3 allocation is predicted with cat worst, near the measured mean of its 8 Random runs."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "results" / "cifar10-smallcnn"
+    assert main(["predict", "--runs", str(root), "--counts", *["1500"] * 10, "--n-boot", "2", "--json",
+                 "--no-progress"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    runs = [json.loads(p.read_text()) for p in root.glob("cifar10_smallcnn_random_none_d0.3_*.json")]
+    measured = np.mean([r["metrics"]["worst_class_accuracy"] for r in runs])
+    assert int(np.argmin(out["recalls"])) == 3 and abs(min(out["recalls"]) - measured) < 0.05
+    assert main(["allocate", "--runs", str(root / "pilots"), "--seeds", "0", "--density", "0.5", "--json",
+                 "--no-progress"]) == 0
+    alloc = json.loads(capsys.readouterr().out)
+    committed = json.loads((root / "pilots" / "allocations" / "learned_d0.5_s0.json").read_text())
+    assert alloc["counts"] == committed["counts"]   # deterministic: the trained allocation again

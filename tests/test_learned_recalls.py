@@ -141,9 +141,10 @@ def test_read_pilot_runs_from_run_jsons(tmp_path, query, pilots):
             "final": {"val": {"recalls": p.recalls.tolist(), "labels": labels.tolist()}}})
 
     for i, p in enumerate(pilots[:3]):
-        # the allocation fields differ from run to run (pilots: explicit counts and labels): one training
-        # configuration all the same
-        alloc = {"quota": "counts", "class_counts": p.counts.tolist(), "counts_label": f"Pilot-{i}"}
+        # the allocation fields differ from run to run (pilots: explicit counts and labels), and a run
+        # recorded before a field existed lacks it: one training configuration all the same
+        alloc = {"quota": "counts", "class_counts": p.counts.tolist(), "counts_label": f"Pilot-{i}",
+                 **({"precision": "auto"} if i else {})}
         (tmp_path / f"run{i}.json").write_text(run_json(p, {**cfg, **alloc}))
     runs = read_pilot_runs(tmp_path)
     assert len(runs) == 3 and all(r.query.name.endswith("_s0_abc123.npz") for r in runs)

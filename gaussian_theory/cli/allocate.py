@@ -507,13 +507,17 @@ def _cmd_allocate_runs(args) -> int:
         if val is not None:
             raise ValueError(f"give --runs, --logits/--labels, --recalls/--sizes or --from FILE, not {opt} "
                              "with --runs")
-    model, _ = load_recall_model(args.runs, seeds=args.seeds, seed=args.seed)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            text, result = runs_report(model, args.density, min_count=args.min_per_class, seed=args.seed)
-        except (ValueError, TypeError) as exc:
-            raise _name_option(exc) from None
+    from .format import Progress
+
+    with Progress(3, enabled=not args.no_progress, desc="droplab allocate") as progress:
+        model, _ = load_recall_model(args.runs, seeds=args.seeds, seed=args.seed, progress=progress)
+        progress("searching the learned allocation")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                text, result = runs_report(model, args.density, min_count=args.min_per_class, seed=args.seed)
+            except (ValueError, TypeError) as exc:
+                raise _name_option(exc) from None
     if args.out is not None:
         Path(args.out).write_text(json.dumps(result) + "\n")
     print(json.dumps(result) if args.json else text)
@@ -624,4 +628,5 @@ def register(sub) -> None:
                    help="with --runs: print the learned allocation as one JSON object (\"counts\", "
                    "\"label\", \"predicted\", ...), the file droplab empirical run --counts reads")
     p.add_argument("--out", metavar="FILE", help="with --runs: also write that JSON to FILE")
+    p.add_argument("--no-progress", action="store_true", help="with --runs: no progress line on stderr")
     p.set_defaults(func=_cmd_allocate)

@@ -14,18 +14,21 @@ from __future__ import annotations
 import json
 import sys
 
-from .format import format_table, name_option
+from .format import Progress, format_table, name_option
 from .inputs import load_array
 
 __all__ = ["register", "load_recall_model", "forecast_table"]
 
 
-def load_recall_model(run_dirs, *, seeds=None, query=None, n_boot=100, seed=0):
+def load_recall_model(run_dirs, *, seeds=None, query=None, n_boot=100, seed=0, progress=None):
     """The recall model fitted on the runs under ``run_dirs`` (``--runs``): with ``seeds``, only those
     seeds' runs; ``query`` a query-logits ``.npz`` (default: the random query model of the lowest seed
-    among the runs). Returns ``(model, runs)``."""
+    among the runs); ``progress``: called with each stage's name (a :class:`~.format.Progress`). Returns
+    ``(model, runs)``."""
     from ..learned_recalls import fit_recall_model, read_pilot_runs, read_query_logits
 
+    if progress is not None:
+        progress("reading the runs")
     runs = read_pilot_runs(run_dirs, seeds=None if seeds is None else set(seeds))
     if not runs:
         raise ValueError(f"--runs {' '.join(map(str, run_dirs))}: no finished runs with random within-class "
@@ -35,6 +38,8 @@ def load_recall_model(run_dirs, *, seeds=None, query=None, n_boot=100, seed=0):
         q = read_query_logits(query, runs[0].query.class_sizes)
     else:
         q = min(runs, key=lambda r: r.seed).query
+    if progress is not None:
+        progress(f"fitting the recall model to {len(runs)} runs ({n_boot} bootstrap refits)")
     return fit_recall_model(runs, q, n_boot=n_boot, seed=seed), runs
 
 
@@ -59,9 +64,11 @@ def _cmd_predict(args) -> int:
     import numpy as np
 
     try:
-        model, runs = load_recall_model(args.runs, seeds=args.seeds, query=args.query, n_boot=args.n_boot,
-                                        seed=args.seed)
-        fc = model.predict(np.asarray(args.counts), level=args.level)
+        with Progress(3, enabled=not args.no_progress, desc="droplab predict") as progress:
+            model, runs = load_recall_model(args.runs, seeds=args.seeds, query=args.query,
+                                            n_boot=args.n_boot, seed=args.seed, progress=progress)
+            progress("predicting")
+            fc = model.predict(np.asarray(args.counts), level=args.level)
     except ValueError as exc:
         raise name_option(exc, {"counts": "--counts", "level": "--level", "n_boot": "--n-boot"}) from None
     if args.json:
@@ -147,6 +154,7 @@ def register(sub) -> None:
     p.add_argument("--n-boot", type=int, default=100, help="bootstrap refits over runs")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
     p.add_argument("--json", action="store_true", help="print one JSON object (\"recalls\": K numbers, ...)")
+    p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     p.set_defaults(func=_cmd_predict)
 
     p = sub.add_parser("pilots", help="the pilot runs to train before allocating, priced in training images",
