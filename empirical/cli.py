@@ -107,7 +107,8 @@ def _add_config_args(p: argparse.ArgumentParser, grid: bool) -> None:
         g.add_argument("--densities", type=_density, nargs="+", required=True,
                        help="fractions of the training set kept, each in (0, 1]")
         g.add_argument("--scores", choices=SCORES, nargs="+", default=["random"],
-                       help="within-class rankings to compare (higher = kept)")
+                       help="within-class rankings to compare (higher = kept; rcap runs with quota none "
+                       "only)")
         g.add_argument("--quotas", choices=QUOTAS, nargs="+", default=["none", "drop"],
                        help="class quotas to compare (none: global top-k; uniform; drop: DRoP; probit; "
                        "minimax: see droplab empirical run --help)")
@@ -117,7 +118,8 @@ def _add_config_args(p: argparse.ArgumentParser, grid: bool) -> None:
         g.add_argument("--density", type=_density, required=True,
                        help="fraction of the training set kept, in (0, 1]")
         g.add_argument("--score", choices=SCORES, default="random",
-                       help="within-class ranking (higher = kept)")
+                       help="within-class ranking (higher = kept); rcap: the dynamic RCAP baseline of the "
+                       "datacull package, a new subset every epoch (with --quota none)")
         g.add_argument("--quota", choices=QUOTAS, default="drop",
                        help="none: global top-k; uniform: class proportions kept; drop: DRoP quotas, "
                        "densities ∝ (1-recall)^alpha; probit: densities ∝ φ(Φ⁻¹(recall)), the "

@@ -9,7 +9,8 @@ the surrogate covariances) are defined in :mod:`gaussian_theory.options` and re-
 from gaussian_theory.options import COVARIANCES, DEFAULT_COVARIANCE, RULES
 from gaussian_theory.quota_rules import QUOTA_RULES
 
-__all__ = ["DATASETS", "FORMATS", "IMAGE_MODELS", "MODELS", "SCORES", "QUOTAS", "RECIPE_KINDS", "PRECISIONS",
+__all__ = ["DATASETS", "FORMATS", "IMAGE_MODELS", "MODELS", "SCORES", "QUERY_SCORES", "DYNAMIC_SCORES",
+           "QUOTAS", "RECIPE_KINDS", "PRECISIONS",
            "RECALL_QUOTAS", "QUERY_QUOTAS", "RULES", "COVARIANCES", "DEFAULT_COVARIANCE", "SURROGATES",
            "EPOCH_RULES", "CLUSTERS", "CHANNELS_LAST", "IDENTITY_NEUTRAL", "IDENTITY_PINNED", "SCHEDULES"]
 
@@ -17,7 +18,12 @@ DATASETS = ("cifar10", "cifar100", "imagefolder", "gaussian")
 FORMATS = ("auto", "pickle", "imagefolder", "jpeg-index")
 IMAGE_MODELS = ("resnet18", "vgg16", "vgg19", "smallcnn", "whitenet-128", "whitenet-256")
 MODELS = IMAGE_MODELS + ("mlp", "linear")
-SCORES = ("random", "el2n", "grand", "forgetting", "dynunc", "coreset")
+SCORES = ("random", "el2n", "grand", "forgetting", "dynunc", "coreset", "rcap")
+#: Scores computed from a query model's training (random needs none; rcap, the dynamic external
+#: baseline of ``empirical.dynamic``, scores samples while the final model trains).
+QUERY_SCORES = ("el2n", "grand", "forgetting", "dynunc", "coreset")
+#: Scores that choose a new subset every epoch, with their own class quotas (quota must be "none").
+DYNAMIC_SCORES = ("rcap",)
 #: Class quotas, the rules of ``gaussian_theory.quota_rules.QUOTA_RULES`` the pipeline can feed: none
 #: (global top-k), uniform, drop (DRoP, densities proportional to the validation error, damped by
 #: ``alpha``), probit (the two-Gaussian worst-class optimum from the recalls), minimax (see

@@ -39,17 +39,19 @@ from gaussian_theory.quota_rules import make_rule, quota_label
 from gaussian_theory.recall_prediction import prior_shift_recalls
 from gaussian_theory.validation import check_density, check_int, check_option, check_real, derive_seed
 
-from . import bridge, data, models, scores, selection, stats, train
+from . import bridge, data, dynamic, models, scores, selection, stats, train
 from .augment import BatchAugment
 from .classes import rank_within_class
 from .options import (
     DATASETS,
+    DYNAMIC_SCORES,
     EPOCH_RULES,
     IDENTITY_NEUTRAL,
     IDENTITY_PINNED,
     MODELS,
     PRECISIONS,
     QUERY_QUOTAS,
+    QUERY_SCORES,
     QUOTAS,
     RECALL_QUOTAS,
     RECIPE_KINDS,
@@ -105,6 +107,11 @@ class RunConfig:
                               ("surrogate", SURROGATES), ("recipe", RECIPE_KINDS)):
             check_option(getattr(self, name), name, options)
         self.alpha = check_real(self.alpha, "alpha", minimum=0.0)
+        if self.score in DYNAMIC_SCORES:
+            if self.quota != "none":
+                raise ValueError(f"score {self.score!r} chooses its own class quotas every epoch: use quota "
+                                 f"'none' (--quota none), got {self.quota!r}")
+            dynamic.check_rcap_available()
         self._validate_explicit_counts()
         self.min_per_class = check_int(self.min_per_class, "min_per_class", minimum=0)
         check_density(self.density)
@@ -439,9 +446,9 @@ def run_query_only(config: RunConfig, seeds, out_dir, *, resume: bool = False, p
     and write its logits (:func:`write_query_logits`). The query model serves every density and quota of
     its score and seed."""
     config.validate()
-    if config.quota not in QUERY_QUOTAS and config.score == "random":
-        raise ValueError(f"quota={config.quota!r} with score='random' trains no query model: use a quota "
-                         f"that needs one ({', '.join(QUERY_QUOTAS)}) or a non-random score")
+    if config.quota not in QUERY_QUOTAS and config.score not in QUERY_SCORES:
+        raise ValueError(f"quota={config.quota!r} with score={config.score!r} trains no query model: use a "
+                         f"quota that needs one ({', '.join(QUERY_QUOTAS)}) or a non-random score")
     out = check_out_dir(out_dir)
     t, chl, paths = None, False, []
     for s in (int(v) for v in seeds):
@@ -499,7 +506,7 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
 
     # query model: needed for DRoP recalls and for every non-random score
     query = None
-    if config.quota in QUERY_QUOTAS or config.score != "random":
+    if config.quota in QUERY_QUOTAS or config.score in QUERY_SCORES:
         t0 = time.perf_counter()
         query = _run_query(config, seed, t, out_dir, resume=resume, progress=progress, channels_last=chl,
                            hooks=hooks)
@@ -519,13 +526,17 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
     rec = config.final_recipe()
     run_id = config.run_id(seed)
     ckpt = out_dir / "_ckpt" / f"{run_id}_final.pt"
-    res, test, val = _final_stage(config, seed, t, idx, rec, ckpt, chl,
-                                  augment=config.augment and ds.is_image, resume=resume, progress=progress,
-                                  hooks=hooks, timings=timings)
+    res, test, val, dyn = _final_stage(config, seed, t, idx, rec, ckpt, chl,
+                                       augment=config.augment and ds.is_image, resume=resume,
+                                       progress=progress, hooks=hooks, timings=timings)
     # 95% intervals over the test images (stratified bootstrap, fixed seed 0: the report recomputes the same)
     intervals = stats.accuracy_intervals(test["predictions"], test["labels"], t.num_classes,
                                          class_names=ds.class_names)
     timings["total_s"] = time.perf_counter() - t_start
+    densities = kept / np.maximum(sizes, 1)
+    if dyn is not None:  # a dynamic pruner: its mean per-epoch subset stands for the selection
+        kept = np.rint(dyn["mean_class_counts"]).astype(int)
+        densities = np.asarray(dyn["mean_class_densities"])
 
     theory = _theory_summary(config, query, recalls, sizes)
     vo = None if query is None else query.get("val_outputs")
@@ -549,13 +560,14 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
         "quota": {"kind": config.quota, "rule": config.rule if config.quota in RECALL_QUOTAS else None,
                   "alpha": config.alpha if config.quota == "drop" else None,
                   "counts": None if counts is None else counts.tolist(), "total": total, **quota_info},
-        "selection": {"n_selected": int(idx.size), "class_counts": kept.tolist(),
-                      "class_densities": (kept / np.maximum(sizes, 1)).tolist(),
-                      "sha256": hashlib.sha256(np.asarray(idx, dtype=np.int64).tobytes()).hexdigest()},
+        "selection": {"n_selected": int(idx.size) if dyn is None else dyn["budget"],
+                      "class_counts": kept.tolist(), "class_densities": densities.tolist(),
+                      "sha256": hashlib.sha256(np.asarray(idx, dtype=np.int64).tobytes()).hexdigest(),
+                      **({} if dyn is None else {"dynamic": dyn})},
         "final": {"recipe": rec.to_dict(), "epochs": rec.epochs, "history": res.history,
                   "resumed_from_epoch": res.resumed_from, "val": val, "test": test},
         "metrics": {"accuracy": test["accuracy"], "worst_class_accuracy": test["worst_class_accuracy"],
-                    "recalls": test["recalls"], "class_densities": (kept / np.maximum(sizes, 1)).tolist()},
+                    "recalls": test["recalls"], "class_densities": densities.tolist()},
         "intervals": intervals, "theory": theory, "timings": timings, "device": _device_name(device),
         "precision": train.resolve_precision(config.precision, device), "channels_last": chl,
         "versions": _versions(),
@@ -571,16 +583,23 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
 def _final_stage(config: RunConfig, seed: int, t: _Tensors, idx, rec, ckpt, chl, *, augment, resume,
                  progress, hooks, timings):
     """Train the final model on the kept samples ``idx`` and evaluate it on the test and validation
-    halves; returns ``(train result, test metrics, validation metrics)`` and fills ``timings``."""
+    halves; returns ``(train result, test metrics, validation metrics, dynamic)`` and fills ``timings``.
+    ``dynamic``: for a dynamic score, what it trained on each epoch (else None)."""
     run_id = config.run_id(seed)
     t0 = time.perf_counter()
     model = _new_model(config, t, _gen(seed, "final-init"), chl)
     idx_dev = torch.as_tensor(idx, device=t.device)
+    trackers = ()
+    if config.score in DYNAMIC_SCORES:  # idx is the whole training set; RCAP draws each epoch's part
+        trackers = (dynamic.RCAPSampler(t.y[idx_dev].cpu().numpy(), config.density, seed),)
     res = train.train_model(
         model, t.x[idx_dev], t.y[idx_dev], rec, generator=_gen(seed, "final-train"), aug=t.aug,
-        augment=augment, val=(t.x_val, t.y_val), num_classes=t.num_classes,
+        augment=augment, val=(t.x_val, t.y_val), num_classes=t.num_classes, trackers=trackers,
         checkpoint=ckpt, resume=resume, fingerprint=run_id, on_epoch_end=hooks.get("final_epoch_end"),
         desc="final", progress=progress, precision=config.precision)
+    dyn = None
+    if trackers:
+        dyn = trackers[0].summary(np.bincount(t.y[idx_dev].cpu().numpy(), minlength=t.num_classes))
     timings["final_train_s"] = time.perf_counter() - t0
     timings["final_train_epochs_s"] = res.seconds
     t0 = time.perf_counter()
@@ -590,7 +609,7 @@ def _final_stage(config: RunConfig, seed: int, t: _Tensors, idx, rec, ckpt, chl,
     val = train.evaluate(model, t.x_val, t.y_val, t.aug, t.num_classes, precision=config.precision,
                          return_predictions=True, tta=rec.tta)
     timings["eval_s"] = time.perf_counter() - t0
-    return res, test, val
+    return res, test, val, dyn
 
 
 def _select(config: RunConfig, seed: int, ds, query, recalls, sizes, device, info=None):
@@ -602,6 +621,8 @@ def _select(config: RunConfig, seed: int, ds, query, recalls, sizes, device, inf
                                     seed=derive_seed(seed, "minimax-quota"), info=info,
                                     counts=config.class_counts, densities=config.class_densities)
     total = total_kept(int(sizes.sum()), config.density)
+    if config.score in DYNAMIC_SCORES:  # every sample is offered; the sampler draws each epoch's subset
+        return counts, total, np.arange(len(ds.y_train))
     if config.score == "random":
         sc = scores.random_scores(len(ds.y_train), _gen(seed, "random-scores"))
     elif config.score == "coreset":

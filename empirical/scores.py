@@ -33,13 +33,14 @@ __all__ = ["SCORES", "SCORE_LABELS", "query_plan", "random_scores", "el2n_scores
 from .options import SCORES
 
 SCORE_LABELS = {"random": "Random", "el2n": "EL2N", "grand": "GraNd", "forgetting": "Forgetting",
-                "dynunc": "DynUnc", "coreset": "CoreSet"}
+                "dynunc": "DynUnc", "coreset": "CoreSet", "rcap": "RCAP"}
 
 
 def query_plan(score: str, recipe: Recipe, epochs: int | None = None, inits: int | None = None) -> dict:
     """Query-model settings of the paper's protocol for ``score``: ``{"recipe", "inits"}``.
 
-    * random (used only for DRoP recalls): ``recipe.query_epochs`` epochs, 1 init; the ``paper``
+    * random (used only for DRoP recalls; likewise rcap, which trains none):
+      ``recipe.query_epochs`` epochs, 1 init; the ``paper``
       recipe keeps a constant LR (official defaults: 16 epochs, drops at 50/100 never reached);
       the ``fast`` recipe compresses its one-cycle schedule;
     * el2n, grand: 10% of the final epochs (LR drops scaled), 5 inits, scores averaged;
@@ -49,7 +50,7 @@ def query_plan(score: str, recipe: Recipe, epochs: int | None = None, inits: int
     """
     if score not in SCORES:
         raise ValueError(f"score must be one of {SCORES}, got {score!r}")
-    if score == "random":
+    if score in ("random", "rcap"):
         r = recipe.with_epochs(recipe.query_epochs)
         if recipe.schedule == "step":
             r = dataclasses.replace(r, schedule="constant", milestones=())

@@ -32,7 +32,7 @@ import submitit
 
 from gaussian_theory.validation import check_density, check_int, check_option, check_real
 
-from .options import CLUSTERS, QUOTAS, RULES, SCORES
+from .options import CLUSTERS, DYNAMIC_SCORES, QUOTAS, RULES, SCORES
 from .pipeline import RunConfig, check_out_dir, run_path
 
 __all__ = ["grid", "make_executor", "sweep", "SweepTask", "CLUSTERS"]
@@ -80,6 +80,8 @@ def grid(base: RunConfig, densities, score_names, quotas, seeds, rules=None,
     for d, s, q, r in itertools.product(densities, score_names, quotas, rules):
         if q != "drop" and r != rules[0]:
             continue  # the rule matters only for DRoP quotas
+        if s in DYNAMIC_SCORES and q != "none":
+            continue  # a dynamic score sets its own class quotas every epoch
         cfg = dataclasses.replace(base, density=d, score=s, quota=q, rule=r)
         cfg.validate(check_data=False)
         points += [(cfg, seed) for seed in seeds]

@@ -454,9 +454,11 @@ def train_model(model, x: torch.Tensor, y: torch.Tensor, recipe: Recipe, *, gene
     CPU generator for shuffling and augmentation (advanced in place). ``val = (x_val, y_val)`` is
     evaluated after every epoch (best epoch = highest validation accuracy). ``trackers`` receive
     ``update(idx, logits, y)`` for every minibatch and ``end_epoch()`` (Forgetting, Dynamic
-    Uncertainty). With ``checkpoint`` the full state is saved after every epoch; ``resume=True``
-    continues from it when its ``fingerprint`` matches. ``on_epoch_end(epoch, row)`` runs after the
-    checkpoint is written (an exception there leaves a resumable run). ``precision``: see
+    Uncertainty); a tracker with ``epoch_indices(epoch)`` and ``max_size`` chooses the indices each
+    epoch trains on (dynamic pruning, :mod:`empirical.dynamic`). With ``checkpoint`` the full state is
+    saved after every epoch; ``resume=True`` continues from it when its ``fingerprint`` matches.
+    ``on_epoch_end(epoch, row)`` runs after the checkpoint is written (an exception there leaves a
+    resumable run). ``precision``: see
     :func:`resolve_precision`. A model with a whitening stem (``fit_whitening``) has it fitted to the
     first 5,000 training samples before the first epoch.
     """
@@ -464,7 +466,10 @@ def train_model(model, x: torch.Tensor, y: torch.Tensor, recipe: Recipe, *, gene
     if n < 2:
         raise ValueError(f"need at least 2 training samples, got {n}")
     k = int(num_classes if num_classes is not None else int(y.max()) + 1)
-    spe = steps_per_epoch(n, recipe.batch_size)
+    # a dynamic pruner (a tracker with epoch_indices, e.g. empirical.dynamic.RCAPSampler) trains each
+    # epoch on a subset it draws; the schedule is laid out for its largest subset
+    dynamic = next((t for t in trackers if hasattr(t, "epoch_indices")), None)
+    spe = steps_per_epoch(n if dynamic is None else dynamic.max_size, recipe.batch_size)
     if hasattr(model, "fit_whitening"):
         model.fit_whitening(_stem_input(x, aug))
     opt, sched = _make_optim(model, recipe, spe)
@@ -487,7 +492,12 @@ def train_model(model, x: torch.Tensor, y: torch.Tensor, recipe: Recipe, *, gene
         if recipe.stem_bias_epochs and hasattr(model, "whiten"):
             model.whiten.bias.requires_grad_(epoch < recipe.stem_bias_epochs)
         flips = None if base_flips is None else base_flips ^ bool(epoch % 2)
-        bar = tqdm(_batches(n, recipe.batch_size, generator), desc=f"{desc} {epoch + 1}/{recipe.epochs}",
+        if dynamic is None:
+            batches = _batches(n, recipe.batch_size, generator)
+        else:
+            pool = dynamic.epoch_indices(epoch)
+            batches = [pool[b] for b in _batches(len(pool), recipe.batch_size, generator)]
+        bar = tqdm(batches, desc=f"{desc} {epoch + 1}/{recipe.epochs}",
                    disable=not progress, leave=False, mininterval=1.0)
         loss_sum, correct, seen = _epoch_steps(model, x, y, recipe, opt, sched, generator, aug, augment,
                                                trackers, precision, bar, progress, lookahead, flips)
