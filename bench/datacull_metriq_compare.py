@@ -10,7 +10,7 @@ published (on an index-only dataset; its ``compute_subset`` samples with numpy's
 seeded here so the counts are reproducible); droplab's counts are
 ``gaussian_theory.allocation.drop_counts(recalls, sizes, d)``::
 
-    python bench/datacull_metriq_compare.py [--results results/cifar10-smallcnn]
+    python bench/datacull_metriq_compare.py [--results results/cifar10-smallcnn]  # or cifar10-whitenet-256
 """
 
 from __future__ import annotations
@@ -21,22 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from empirical.dynamic import LabelsOnly
 from gaussian_theory.allocation import drop_counts, total_kept
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-class _Targets:
-    """An index-only torch-style dataset: ``targets`` and a length, nothing to load."""
-
-    def __init__(self, targets):
-        self.targets = list(map(int, targets))
-
-    def __len__(self):
-        return len(self.targets)
-
-    def __getitem__(self, i):
-        return 0, self.targets[i]
 
 
 def metriq_counts(recalls, sizes, density, seed=0) -> np.ndarray:
@@ -45,7 +33,7 @@ def metriq_counts(recalls, sizes, density, seed=0) -> np.ndarray:
     from datacull.methods.MetriQ import MetriQDataLoader
 
     targets = np.repeat(np.arange(len(sizes)), sizes)
-    loader = MetriQDataLoader(DCDataset(_Targets(targets)), density, np.asarray(recalls, dtype=float),
+    loader = MetriQDataLoader(DCDataset(LabelsOnly(targets)), density, np.asarray(recalls, dtype=float),
                               batch_size=1)
     np.random.seed(seed)  # noqa: NPY002 - datacull samples with numpy's global generator
     idx = np.asarray(loader.compute_subset(None), dtype=np.int64)

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 
 from gaussian_theory.validation import derive_seed
 
-__all__ = ["RCAP_BETA", "check_rcap_available", "RCAPSampler"]
+__all__ = ["RCAP_BETA", "check_rcap_available", "LabelsOnly", "RCAPSampler"]
 
 #: RCAP's softmax temperature: the value of the package's README example (its code suggests one of
 #: 1/3, 1/2, 1, 2, 3). Fixed, not tuned: one setting for every run.
@@ -48,8 +48,8 @@ def check_rcap_available() -> None:
                          "installed: pip install datacull (with torch already installed)")
 
 
-class _Targets(torch.utils.data.Dataset):
-    """The labels only: what datacull's RCAP classes read of a dataset (``.targets`` and its length)."""
+class LabelsOnly(torch.utils.data.Dataset):
+    """The labels only: what datacull's samplers read of a dataset (``.targets`` and its length)."""
 
     def __init__(self, labels: np.ndarray):
         self.targets = np.asarray(labels).tolist()
@@ -92,7 +92,7 @@ class RCAPSampler:
         self.seed = int(seed)
         self._dir = tempfile.TemporaryDirectory(prefix="droplab-rcap-")
         self._logger = DCLogger(trajectory_dir=self._dir.name + "/", save_every_k_epoch=1)
-        ds = DCDataset(_Targets(self.labels))
+        ds = DCDataset(LabelsOnly(self.labels))
         self._importance = RCAPImportance(dataset=ds, logger_object=self._logger, beta=float(beta))
         self._loader = RCAPDataLoader(dataset=ds, pruning_rate=float(density), batch_size=1)
         self.budget = int(self._loader.required_num_samples)
