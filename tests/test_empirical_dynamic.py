@@ -78,6 +78,9 @@ def test_rcap_run_uses_the_step_budget_resumes_exactly_and_records_its_subsets(t
     assert saved["selection"]["n_selected"] == 200
     np.testing.assert_allclose(saved["metrics"]["class_densities"], dyn["mean_class_densities"])
     assert 0.4 < saved["metrics"]["accuracy"] <= 1
+    # the same optimiser steps as the static run at the density: the learning-rate schedule matches
+    static = run_one(cfg(score="random"), 0, tmp_path / "a", progress=False)
+    assert [r["lr"] for r in static["final"]["history"]] == [r["lr"] for r in saved["final"]["history"]]
     with pytest.raises(Killed):
         run_one(c, 0, tmp_path / "b", progress=False, hooks={"final_epoch_end": _kill_at(2)})
     resumed = run_one(c, 0, tmp_path / "b", progress=False, resume=True)
