@@ -30,7 +30,7 @@ tier1() {
   local s=$1
   run "$OUT" --density 1 --score random --quota none --seeds "$s"
   run "$OUT" --density 0.5 --score random --quota drop --seeds "$s" --query-only
-  droplab pilots --sizes $SIZES --seed "$s" --out "$PILOTS/allocations" > /dev/null
+  droplab pilots --sizes $SIZES --epochs 10 --seed "$s" --out "$PILOTS/allocations" > /dev/null
   for f in "$PILOTS"/allocations/pilot_*_s"$s".json; do
     run "$PILOTS" --density "$(density_of "$f")" --score random --quota counts --counts "$f" --seeds "$s"
   done
