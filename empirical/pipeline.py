@@ -448,7 +448,8 @@ def run_query_only(config: RunConfig, seeds, out_dir, *, resume: bool = False, p
     config.validate()
     if config.quota not in QUERY_QUOTAS and config.score not in QUERY_SCORES:
         raise ValueError(f"quota={config.quota!r} with score={config.score!r} trains no query model: use a "
-                         f"quota that needs one ({', '.join(QUERY_QUOTAS)}) or a non-random score")
+                         f"quota that needs one ({', '.join(QUERY_QUOTAS)}) or a score that does "
+                         f"({', '.join(QUERY_SCORES)})")
     out = check_out_dir(out_dir)
     t, chl, paths = None, False, []
     for s in (int(v) for v in seeds):
