@@ -19,11 +19,11 @@ FORMATS = ("auto", "pickle", "imagefolder", "jpeg-index")
 IMAGE_MODELS = ("resnet18", "vgg16", "vgg19", "smallcnn", "whitenet-128", "whitenet-256")
 MODELS = IMAGE_MODELS + ("mlp", "linear")
 SCORES = ("random", "el2n", "grand", "forgetting", "dynunc", "coreset", "rcap")
-#: Scores computed from a query model's training (random needs none; rcap, the dynamic external
-#: baseline of ``empirical.dynamic``, scores samples while the final model trains).
-QUERY_SCORES = ("el2n", "grand", "forgetting", "dynunc", "coreset")
-#: Scores that choose a new subset every epoch, with their own class quotas (quota must be "none").
+#: Scores that choose a new subset every epoch, with their own class quotas (quota must be "none"):
+#: rcap, the external baseline of ``empirical.dynamic``, scores samples while the final model trains.
 DYNAMIC_SCORES = ("rcap",)
+#: Scores computed from a query model's training (random needs none, nor does a dynamic score).
+QUERY_SCORES = tuple(s for s in SCORES if s != "random" and s not in DYNAMIC_SCORES)
 #: Class quotas, the rules of ``gaussian_theory.quota_rules.QUOTA_RULES`` the pipeline can feed: none
 #: (global top-k), uniform, drop (DRoP, densities proportional to the validation error, damped by
 #: ``alpha``), probit (the two-Gaussian worst-class optimum from the recalls), minimax (see

@@ -590,9 +590,10 @@ def _final_stage(config: RunConfig, seed: int, t: _Tensors, idx, rec, ckpt, chl,
     t0 = time.perf_counter()
     model = _new_model(config, t, _gen(seed, "final-init"), chl)
     idx_dev = torch.as_tensor(idx, device=t.device)
-    trackers = ()
+    trackers, labels = (), None
     if config.score in DYNAMIC_SCORES:  # idx is the whole training set; RCAP draws each epoch's part
-        trackers = (dynamic.RCAPSampler(t.y[idx_dev].cpu().numpy(), config.density, seed),)
+        labels = t.y[idx_dev].cpu().numpy()
+        trackers = (dynamic.RCAPSampler(labels, config.density, seed),)
     res = train.train_model(
         model, t.x[idx_dev], t.y[idx_dev], rec, generator=_gen(seed, "final-train"), aug=t.aug,
         augment=augment, val=(t.x_val, t.y_val), num_classes=t.num_classes, trackers=trackers,
@@ -600,7 +601,7 @@ def _final_stage(config: RunConfig, seed: int, t: _Tensors, idx, rec, ckpt, chl,
         desc="final", progress=progress, precision=config.precision)
     dyn = None
     if trackers:
-        dyn = trackers[0].summary(np.bincount(t.y[idx_dev].cpu().numpy(), minlength=t.num_classes))
+        dyn = trackers[0].summary(np.bincount(labels, minlength=t.num_classes))
     timings["final_train_s"] = time.perf_counter() - t0
     timings["final_train_epochs_s"] = res.seconds
     t0 = time.perf_counter()

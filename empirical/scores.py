@@ -30,7 +30,7 @@ from .train import Recipe
 __all__ = ["SCORES", "SCORE_LABELS", "query_plan", "random_scores", "el2n_scores", "grand_scores",
            "ForgettingTracker", "DynamicUncertaintyTracker", "kcenter_greedy", "coreset_scores"]
 
-from .options import SCORES
+from .options import QUERY_SCORES, SCORES
 
 SCORE_LABELS = {"random": "Random", "el2n": "EL2N", "grand": "GraNd", "forgetting": "Forgetting",
                 "dynunc": "DynUnc", "coreset": "CoreSet", "rcap": "RCAP"}
@@ -50,7 +50,7 @@ def query_plan(score: str, recipe: Recipe, epochs: int | None = None, inits: int
     """
     if score not in SCORES:
         raise ValueError(f"score must be one of {SCORES}, got {score!r}")
-    if score in ("random", "rcap"):
+    if score not in QUERY_SCORES:
         r = recipe.with_epochs(recipe.query_epochs)
         if recipe.schedule == "step":
             r = dataclasses.replace(r, schedule="constant", milestones=())
