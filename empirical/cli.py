@@ -1,4 +1,4 @@
-"""``droplab empirical {run,report,sweep}``: registered through the ``droplab.commands`` entry point.
+"""``droplab empirical {run,report,compare,sweep}``: registered through the ``droplab.commands`` entry point.
 
 Examples::
 
@@ -271,8 +271,29 @@ def _cmd_report(args) -> int:
     if args.markdown:
         print()
         print(rep["markdown"])
+        if rep["scorer_markdown"]:
+            print(rep["scorer_markdown"])
     for f in rep["files"]:
         print(f"wrote {f}")
+    return 0
+
+
+def _cmd_compare(args) -> int:
+    from .report import compare_markdown, summarise_paths
+
+    labels = [entry[0] for entry in args.regime]
+    for entry in args.regime:      # every argument checked before any JSON is read
+        if len(entry) < 2:
+            raise ValueError(f"--regime needs a label and at least one run JSON or folder, got {entry}")
+        if labels.count(entry[0]) > 1:
+            raise ValueError(f"--regime labels must differ, got {entry[0]!r} twice")
+    regimes = {}
+    for entry in args.regime:
+        rep = summarise_paths(entry[1:], n_boot=args.n_boot)
+        for w in rep["warnings"]:
+            print(f"droplab: warning: {entry[0]}: {w}", file=sys.stderr)
+        regimes[entry[0]] = rep["summary"]
+    print(compare_markdown(regimes), end="")
     return 0
 
 
@@ -309,7 +330,7 @@ seed, so --chunk-size K puts runs sharing it in one task, which trains it once.
 
 
 def register(subparsers) -> None:
-    """Add ``empirical`` (with ``run``, ``report``, ``sweep``) to the ``droplab`` sub-commands."""
+    """Add ``empirical`` (``run``, ``report``, ``compare``, ``sweep``) to the ``droplab`` sub-commands."""
     p = subparsers.add_parser("empirical", help="DRoP on real data: query model, quotas, pruning, training",
                               description="The DRoP pipeline on real data (torch).")
     sub = p.add_subparsers(dest="empirical_command", metavar="SUBCOMMAND", required=True)
@@ -346,6 +367,17 @@ def register(subparsers) -> None:
     r.add_argument("--heatmap-density", type=float, default=0.5,
                    help="density of the per-class recall heatmap (default 0.5)")
     r.set_defaults(func=_cmd_report)
+
+    r = sub.add_parser("compare", help="regimes side by side: paired differences against Random per method",
+                       description="For two or more result sets (e.g. two networks), one Markdown row per "
+                       "density and method of each set's main configuration (the one with the most runs): "
+                       "seeds, worst-class and average-accuracy difference against Random of the same seed "
+                       "(mean [min, max] over seeds; seeds whose paired 95%% interval excludes 0).")
+    r.add_argument("--regime", nargs="+", action="append", required=True, metavar=("LABEL", "PATH"),
+                   help="a label, then its run JSONs or folders (searched recursively); repeat per regime, "
+                   "e.g. --regime 'small CNN' results/cifar10-smallcnn/*.json")
+    r.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    r.set_defaults(func=_cmd_compare)
 
     r = sub.add_parser("sweep", help="run a grid (densities x scores x quotas x seeds) through submitit",
                        description="Grid of runs through submitit (local subprocesses or SLURM).",

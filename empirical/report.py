@@ -41,7 +41,8 @@ from .options import IDENTITY_NEUTRAL, IDENTITY_PINNED, RECALL_QUOTAS
 from .stats import accuracy_intervals, paired_difference_interval
 
 __all__ = ["collect", "group_runs", "tidy_rows", "class_rows", "summarise", "paired_rows", "class_summary",
-           "markdown_table", "format_summary", "folder_readme", "make_report", "NOT_CONFIGURATION",
+           "markdown_table", "format_summary", "folder_readme", "make_report", "scorer_class_rows",
+           "scorer_rows", "scorer_markdown", "summarise_paths", "compare_markdown", "NOT_CONFIGURATION",
            "CELL_FIELDS"]
 
 NOT_CONFIGURATION = ("seed", "data_dir", "device")
@@ -332,6 +333,111 @@ def class_summary(runs) -> list[dict]:
     return out
 
 
+# ----------------------------------------------------------------------------- the scorer study
+def _is_scorer(cfg: dict) -> bool:
+    return cfg["score"] != "random"
+
+
+def scorer_class_rows(runs) -> list[dict]:
+    """The paper's scorer-bias study, per class: for every method with a score other than ``random`` (any
+    quota; dynamic scores too), per study, density and class, the test recall minus that of the Random run
+    (score random, quota none) of the same study, density and seed (mean, min and max over the paired
+    seeds), and the class density the method kept (mean over those seeds; a dynamic score records its
+    mean over epochs). Classes with the lowest kept density are the ones the scorer prunes hardest."""
+    base = {(r["_study"], r["_config"]["density"], r["seed"]): r for r in runs if _is_baseline(r["_config"])}
+    cells = defaultdict(list)
+    for r in runs:
+        b = base.get((r["_study"], r["_config"]["density"], r["seed"]))
+        if _is_scorer(r["_config"]) and b is not None:
+            cells[(r["_study"], r["_config"]["density"], r["_config"]["score"], r["_method"])].append((r, b))
+    out = []
+    for (sid, d, score, method) in sorted(cells, key=lambda k: (k[0], k[1], k[2], _method_order(k[3]))):
+        prs = cells[(sid, d, score, method)]
+        change = np.array([np.subtract(r["metrics"]["recalls"], b["metrics"]["recalls"], dtype=float)
+                           for r, b in prs])
+        dens = np.array([r["metrics"].get("class_densities", r["selection"]["class_densities"])
+                         for r, _ in prs], dtype=float)
+        for k, name in enumerate(prs[0][0]["dataset"]["class_names"]):
+            out.append({"study": sid, "density": d, "score": score, "method": method,
+                        "quota": prs[0][0]["_config"]["quota"], "class": k, "class_name": name,
+                        "n_pairs": len(prs), "seeds": " ".join(str(r["seed"]) for r, _ in prs),
+                        "recall_change_mean": float(change[:, k].mean()),
+                        "recall_change_min": float(change[:, k].min()),
+                        "recall_change_max": float(change[:, k].max()),
+                        "kept_density_mean": float(dens[:, k].mean())})
+    return out
+
+
+def scorer_rows(runs, summary, class_rows_=None) -> list[dict]:
+    """The scorer study, one row per study, density and scorer method: its worst-class accuracy and paired
+    differences against Random (from :func:`summarise`), the two classes it prunes hardest (lowest mean
+    kept density), the class whose recall falls most against Random, and -- for a scorer with quotas --
+    the paired worst-class difference against the same scorer without quotas (same seed): does the quota
+    repair it?"""
+    per_class = class_rows_ if class_rows_ is not None else scorer_class_rows(runs)
+    cells = defaultdict(list)
+    for c in per_class:
+        cells[(c["study"], c["density"], c["score"], c["method"])].append(c)
+    summ = {(r["study"], r["density"], r["method"]): r for r in summary}
+    alone = {(r["_study"], r["_config"]["density"], r["_config"]["score"], r["seed"]): r for r in runs
+             if _is_scorer(r["_config"]) and r["_config"]["quota"] == "none"}
+    out = []
+    for (sid, d, score, method), cs in cells.items():
+        s = summ[(sid, d, method)]
+        pruned = sorted(cs, key=lambda c: c["kept_density_mean"])[:2]
+        hit = min(cs, key=lambda c: c["recall_change_mean"])
+        row = {"study": sid, "density": d, "score": score, "method": method, "quota": cs[0]["quota"],
+               "n_seeds": s["n_seeds"], "worst_class_mean": s["worst_class_mean"],
+               "worst_class_min": s["worst_class_min"], "worst_class_max": s["worst_class_max"],
+               "worst_class": s["worst_classes"].split(" ")[0].split(":")[0]}
+        row.update({k: s[k] for k in s if k.startswith("paired_")})
+        row["most_pruned"] = " ".join(f"{c['class_name']}:{c['kept_density_mean']:.3f}" for c in pruned)
+        row["largest_recall_drop"] = f"{hit['class_name']}:{hit['recall_change_mean']:+.3f}"
+        diffs = []
+        if cs[0]["quota"] != "none":
+            for r in runs:
+                c = r["_config"]
+                a = alone.get((sid, d, score, r["seed"]))
+                if r["_study"] == sid and c["density"] == d and r["_method"] == method and a is not None:
+                    diffs.append(r["metrics"]["worst_class_accuracy"] - a["metrics"]["worst_class_accuracy"])
+        st = _stats(diffs)
+        row["repair_n_pairs"] = len(diffs)
+        for k in ("mean", "min", "max"):
+            row[f"repair_worst_class_diff_{k}"] = st.get(k, "")
+        out.append(row)
+    return out
+
+
+def scorer_markdown(rows, studies) -> str:
+    """The scorer study's Markdown table, per study (empty string without scorer runs)."""
+    parts = []
+    for sid, st in studies.items():
+        rs = [r for r in rows if r["study"] == sid]
+        if not rs:
+            continue
+        lines = [f"**Scorer study: {st['label']}**", "",
+                 "| d | method | seeds | worst-class mean [min, max] (worst class) "
+                 "| Δ worst-class vs Random (CI excl. 0) | Δ avg acc vs Random | most-pruned classes (kept "
+                 "density) | largest recall drop vs Random | Δ worst-class vs the scorer without quotas |",
+                 "|---|---|---|---|---|---|---|---|---|"]
+        for r in rs:
+            gain = _signed(r, "paired_worst_class_diff")
+            if r.get("paired_worst_class_ci_excludes_0"):
+                gain += f" ({r['paired_worst_class_ci_excludes_0']})"
+            pruned = ", ".join(f"{name} {float(v):.2f}"
+                               for name, v in (x.split(":") for x in r["most_pruned"].split()))
+            name, drop = r["largest_recall_drop"].split(":")
+            lines.append(f"| {r['density']:g} | {r['method']} | {r['n_seeds']} | {_mmm(r, 'worst_class')} "
+                         f"({r['worst_class']}) | {gain} | {_signed(r, 'paired_accuracy_diff')} | {pruned} | "
+                         f"{name} {drop} | {_signed(r, 'repair_worst_class_diff')} |")
+        lines += ["", "Δ: paired by seed (mean [min, max] over seeds). Most-pruned classes: the two lowest "
+                  "kept class densities (mean over seeds; a dynamic score: mean over epochs). The last "
+                  "column is the scorer with quotas minus the same scorer without, same seed: above 0 the "
+                  "quota repairs the worst class."]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + ("\n" if parts else "")
+
+
 # ----------------------------------------------------------------------------- text
 def _mmm(row, prefix, digits=3) -> str:
     if row.get(f"{prefix}_mean", "") == "":
@@ -423,15 +529,67 @@ def folder_readme(rep: dict, figures=(), sources=()) -> str:
              "Files: `runs.csv` (one row per distinct run), `summary.csv` (one row per study, density and "
              "method), `paired.csv` (one row per run with a Random partner of the same seed and density), "
              "`classes.csv` (one row per run and class), `class_summary.csv` (per study, density, method and "
-             "class: test recall over seeds), `README_table.md` (the tables below)"
+             "class: test recall over seeds), "
+             + ("`scorers.csv` and `scorer_classes.csv` (the scorer study: per scorer method, and per "
+                "class its recall change against Random and kept density), " if rep.get("scorers") else "")
+             + "`README_table.md` (the tables below)"
              + (", and each figure as PNG and PDF." if figures else "."), "",
              "## Tables", "", rep["markdown"].rstrip()]
+    if rep.get("scorer_markdown"):
+        lines += ["", rep["scorer_markdown"].rstrip()]
     if figures:
         lines += ["", "## Figures"]
         for f in figures:
             alt = f["title"].replace("[", "(").replace("]", ")")   # brackets would end the image's text
             lines += ["", f"### {f['title']}", "", f"![{alt}]({f['stem']}.png)", "", f["caption"], "",
                       f"Files: `{f['stem']}.png`, `{f['stem']}.pdf`."]
+    return "\n".join(lines) + "\n"
+
+
+def summarise_paths(paths, n_boot: int = 2000) -> dict:
+    """:func:`summarise` of the run JSONs under ``paths`` without writing anything: ``{"summary",
+    "studies", "warnings"}``."""
+    from gaussian_theory.validation import check_int
+
+    check_int(n_boot, "n_boot", 100)
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    pairs = collect(paths, with_paths=True)
+    if not pairs:
+        raise ValueError(f"no finished run JSONs found under {[str(p) for p in paths]}")
+    g = group_runs(pairs)
+    warns = list(g["warnings"])
+    paired = paired_rows(g["runs"], n_boot, warns)
+    return {"summary": summarise(g["runs"], tidy_rows(g["runs"], n_boot), paired), "studies": g["studies"],
+            "warnings": warns}
+
+
+def compare_markdown(regimes: dict) -> str:
+    """Regimes side by side (e.g. the small CNN and whitenet-256): one row per density and method found in
+    any regime's main study (the one with the most runs, ``S1``), per regime the seeds, the paired
+    worst-class and average-accuracy differences against Random of the same seed (mean [min, max] over
+    seeds; in how many seeds the paired 95% interval excludes 0). ``regimes``: ``{label: summary rows}``
+    (:func:`summarise` or :func:`summarise_paths`)."""
+    if not regimes:
+        raise ValueError("regimes must hold at least one {label: summary rows} entry")
+    cells = {label: {(r["density"], r["method"]): r for r in rows if r["study"] == "S1"}
+             for label, rows in regimes.items()}
+    keys = sorted({k for c in cells.values() for k in c if k[0] != 1 or k[1] != "Random"},
+                  key=lambda k: (k[0], _method_order(k[1])))
+    head = "| d | method | " + " | ".join(f"{lab}: seeds | {lab}: Δ worst-class vs Random (CI excl. 0) | "
+                                         f"{lab}: Δ avg acc vs Random" for lab in regimes) + " |"
+    lines = [head, "|---|---|" + "---|---|---|" * len(regimes)]
+    for k in keys:
+        row = f"| {k[0]:g} | {k[1]} |"
+        for lab in regimes:
+            r = cells[lab].get(k)
+            if r is None:
+                row += " — | — | — |"
+                continue
+            gain = _signed(r, "paired_worst_class_diff")
+            if r["paired_worst_class_ci_excludes_0"]:
+                gain += f" ({r['paired_worst_class_ci_excludes_0']})"
+            row += f" {r['n_seeds']} | {gain} | {_signed(r, 'paired_accuracy_diff')} |"
+        lines.append(row)
     return "\n".join(lines) + "\n"
 
 
@@ -472,19 +630,27 @@ def make_report(paths, out_dir=None, plots: bool = True, n_boot: int = 2000,
     rows = tidy_rows(runs, n_boot)
     paired = paired_rows(runs, n_boot, g["warnings"])
     summary = summarise(runs, rows, paired)
+    per_scorer_class = scorer_class_rows(runs)
+    scorers = scorer_rows(runs, summary, per_scorer_class)
     rep = {"n_json": g["files"], "runs": len(runs), "studies": g["studies"], "warnings": g["warnings"],
-           "summary": summary, "paired": paired, "markdown": markdown_table(summary, g["studies"])}
+           "summary": summary, "paired": paired, "scorers": scorers,
+           "markdown": markdown_table(summary, g["studies"]),
+           "scorer_markdown": scorer_markdown(scorers, g["studies"])}
     written = [_write_csv(rows, out / "runs.csv", RUN_COLUMNS), _write_csv(summary, out / "summary.csv"),
                _write_csv(paired, out / "paired.csv"), _write_csv(class_rows(runs), out / "classes.csv"),
                _write_csv(class_summary(runs), out / "class_summary.csv")]
-    written.append(atomic_write(out / "README_table.md", lambda tmp: Path(tmp).write_text(rep["markdown"])))
+    if scorers:
+        written += [_write_csv(scorers, out / "scorers.csv"),
+                    _write_csv(per_scorer_class, out / "scorer_classes.csv")]
+    tables = rep["markdown"] + ("\n" + rep["scorer_markdown"] if scorers else "")
+    written.append(atomic_write(out / "README_table.md", lambda tmp: Path(tmp).write_text(tables)))
     figures = []
     if plots:
         from .report_figures import figure_captions, write_figures
 
         per_class = class_summary(runs)
-        written += write_figures(summary, per_class, g["studies"], out, heatmap_density)
-        figures = figure_captions(summary, per_class, g["studies"], heatmap_density)
+        written += write_figures(summary, per_class, g["studies"], out, heatmap_density, per_scorer_class)
+        figures = figure_captions(summary, per_class, g["studies"], heatmap_density, per_scorer_class)
     readme = folder_readme(rep, figures, [str(p) for p in paths])
     written.append(atomic_write(out / "README.md",
                                 lambda tmp: Path(tmp).write_text(readme, encoding="utf-8")))

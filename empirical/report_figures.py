@@ -7,7 +7,11 @@ Per study (:func:`empirical.report.group_runs`):
   seeds), the full-data runs (d = 1) as a dashed reference line with their min–max band, and the paired
   worst-class difference against Random of the same seed (mean, bars: min–max over seeds);
 * ``recalls_<dataset>_<model>_<recipe>[_<study>]_d<density>.{png,pdf}``: per-class test recall (mean over
-  seeds) at one density (default 0.5), methods × classes.
+  seeds) at one density (default 0.5), methods × classes;
+* ``scorers_<dataset>_<model>_<recipe>[_<study>]_d<density>.{png,pdf}``, when the study has runs of a
+  score other than random with a Random partner at that density: the paper's scorer-bias study, one
+  column per scorer, per class the test recall change against Random of the same seed (top) and the kept
+  class density (bottom), without quotas and with each quota.
 
 Each figure has a caption (:func:`figure_captions`) built from the same numbers; ``droplab empirical
 report`` writes them into ``README.md`` next to the figures (one section per figure), and the
@@ -24,8 +28,8 @@ import numpy as np
 
 from gaussian_theory.atomic import atomic_write
 
-__all__ = ["accuracy_figure", "recall_heatmap", "write_figures", "figure_captions", "accuracy_caption",
-           "recall_caption"]
+__all__ = ["accuracy_figure", "recall_heatmap", "scorer_figure", "write_figures", "figure_captions",
+           "accuracy_caption", "recall_caption", "scorer_caption"]
 
 #: what the third panel of the accuracy figure says when the study has nothing to pair with Random
 NO_BASELINE = ("no Random baseline (score random, quota none)\nat these densities and seeds:\n"
@@ -131,6 +135,72 @@ def recall_heatmap(class_summary, study: dict, density: float):
     return fig
 
 
+def scorer_figure(scorer_rows, study: dict, density: float):
+    """The scorer-bias study at ``density``: one column per score, per class the test recall minus that of
+    the Random run of the same seed (top; bar: mean over seeds, line: min–max) and the kept class density
+    (bottom; dashed: the dataset density), one bar colour per quota. ``scorer_rows``: the study's rows of
+    :func:`empirical.report.scorer_class_rows`; ``None`` without any at ``density``."""
+    from matplotlib.figure import Figure
+
+    rows = [r for r in scorer_rows if np.isclose(r["density"], density)]
+    if not rows:
+        return None
+    score_list = list(dict.fromkeys(r["score"] for r in rows))
+    classes = list(dict.fromkeys(r["class_name"] for r in rows))
+    quota_list = list(dict.fromkeys(r["quota"] for r in sorted(rows, key=lambda r: r["quota"] != "none")))
+    fig = Figure(figsize=(max(6.0, 1.2 + 2.9 * len(score_list)), 5.8), layout="constrained")
+    axes = fig.subplots(2, len(score_list), sharey="row", squeeze=False)
+    x = np.arange(len(classes))
+    width = 0.8 / len(quota_list)
+    for j, score in enumerate(score_list):
+        top, bottom = axes[0, j], axes[1, j]
+        for i, q in enumerate(quota_list):
+            rs = [r for r in rows if r["score"] == score and r["quota"] == q]
+            if not rs:
+                continue
+            rs = sorted(rs, key=lambda r: classes.index(r["class_name"]))
+            xs = x + (i - (len(quota_list) - 1) / 2) * width
+            mean = np.array([r["recall_change_mean"] for r in rs])
+            top.bar(xs, mean, width, color=f"C{i}", label=f"{rs[0]['method']} ({rs[0]['n_pairs']} seeds)")
+            top.vlines(xs, [r["recall_change_min"] for r in rs], [r["recall_change_max"] for r in rs],
+                       color="k", lw=0.8)
+            bottom.bar(xs, [r["kept_density_mean"] for r in rs], width, color=f"C{i}")
+        top.axhline(0.0, color="k", lw=0.8)
+        bottom.axhline(density, color="k", ls="--", lw=0.8)
+        top.set_title(rows[[r["score"] for r in rows].index(score)]["method"].split("+")[0], fontsize=10)
+        top.legend(fontsize=7)
+        for ax in (top, bottom):
+            ax.grid(alpha=0.3, axis="y")
+        top.set_xticks(x, [])
+        bottom.set_xticks(x, classes, rotation=60, ha="right", fontsize=8)
+    axes[0, 0].set_ylabel("test recall − Random\n(same seed)")
+    axes[1, 0].set_ylabel("kept class density")
+    fig.suptitle(f"{study['label']}: scorers at d = {density:g} against Random\n"
+                 "bars: mean over seeds, lines: min–max", fontsize=10)
+    return fig
+
+
+def scorer_caption(scorer_rows, study: dict, density: float) -> str | None:
+    """The caption of :func:`scorer_figure` (Markdown, one paragraph); ``None`` without rows."""
+    rows = [r for r in scorer_rows if np.isclose(r["density"], density)]
+    if not rows:
+        return None
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    parts = []
+    for m in methods:
+        rs = [r for r in rows if r["method"] == m]
+        hit = min(rs, key=lambda r: r["recall_change_mean"])
+        pruned = min(rs, key=lambda r: r["kept_density_mean"])
+        parts.append(f"{m} ({rs[0]['n_pairs']} seeds): largest recall drop {hit['class_name']} "
+                     f"{hit['recall_change_mean']:+.3f}, most pruned {pruned['class_name']} "
+                     f"(kept {pruned['kept_density_mean']:.2f})")
+    return (f"The scorer study at d = {density:g}, {study['label']}: one column per scorer; colours: the "
+            "scorer without class quotas and with each quota. Top: per class, test recall minus that of the "
+            "Random run of the same seed and density (bar: mean over seeds; line: min–max); below 0 the "
+            "scorer costs that class recall. Bottom: the class density each method kept (mean over seeds; a "
+            "dynamic score, its mean over epochs); dashed: the dataset density d. " + "; ".join(parts) + ".")
+
+
 def _has_pairs(summary) -> bool:
     return any(r["n_pairs"] for r in summary)
 
@@ -189,7 +259,7 @@ def recall_caption(class_summary, study: dict, density: float) -> str | None:
                                                  for m, r in lowest.items()) + ".")
 
 
-def _figure_plan(summary, class_summary, studies: dict, heatmap_density: float):
+def _figure_plan(summary, class_summary, studies: dict, heatmap_density: float, scorer_rows=()):
     """``(stem, title, caption, draw)`` for every figure of every study, in order."""
     tags = {sid: "_".join(str(st["config"].get(k)) for k in ("dataset", "model", "recipe"))
             for sid, st in studies.items()}
@@ -204,20 +274,29 @@ def _figure_plan(summary, class_summary, studies: dict, heatmap_density: float):
             yield (f"recalls_{tag}_d{heatmap_density:g}",
                    f"Per-class recall at d = {heatmap_density:g}: {st['label']}", caption,
                    lambda crows=crows, st=st: recall_heatmap(crows, st, heatmap_density))
+        srows = [r for r in scorer_rows if r["study"] == sid]
+        caption = scorer_caption(srows, st, heatmap_density)
+        if caption is not None:
+            yield (f"scorers_{tag}_d{heatmap_density:g}",
+                   f"Scorers against Random at d = {heatmap_density:g}: {st['label']}", caption,
+                   lambda srows=srows, st=st: scorer_figure(srows, st, heatmap_density))
 
 
-def figure_captions(summary, class_summary, studies: dict, heatmap_density: float = 0.5) -> list[dict]:
+def figure_captions(summary, class_summary, studies: dict, heatmap_density: float = 0.5,
+                    scorer_rows=()) -> list[dict]:
     """``{"stem", "title", "caption"}`` of every figure :func:`write_figures` writes (same order; the
     files are ``<stem>.png`` and ``<stem>.pdf``)."""
     return [{"stem": stem, "title": title, "caption": caption}
-            for stem, title, caption, _ in _figure_plan(summary, class_summary, studies, heatmap_density)]
+            for stem, title, caption, _ in _figure_plan(summary, class_summary, studies, heatmap_density,
+                                                        scorer_rows)]
 
 
 def write_figures(summary, class_summary, studies: dict, out: Path,
-                  heatmap_density: float = 0.5) -> list[Path]:
-    """Both figures for every study; returns the files written."""
+                  heatmap_density: float = 0.5, scorer_rows=()) -> list[Path]:
+    """Every figure of every study (``scorer_rows``: :func:`empirical.report.scorer_class_rows`, for the
+    scorer figure); returns the files written."""
     out = Path(out)
     written = []
-    for stem, _, _, draw in _figure_plan(summary, class_summary, studies, heatmap_density):
+    for stem, _, _, draw in _figure_plan(summary, class_summary, studies, heatmap_density, scorer_rows):
         written += _save(draw(), out / stem)
     return written

@@ -47,7 +47,7 @@ def fake_run(score="random", quota="none", density=0.5, seed=0, with_intervals=F
     test = {"accuracy": float(c.sum() / labels.size), "worst_class_accuracy": min(rec), "recalls": rec,
             "predictions": pred.tolist(), "labels": labels.tolist()}
     r = {"status": "done", "run_id": f"{score}_{quota}_d{density:g}_s{seed}_e{cfg['epochs']}", "seed": seed,
-         "method": METHODS[(score, quota)], "config": cfg,
+         "method": {**METHODS, ("el2n", "drop"): "EL2N+DRoP"}[(score, quota)], "config": cfg,
          "dataset": {"class_names": NAMES, "class_sizes": [100] * 4},
          "query": {"val_accuracy": [0.5], "recalls": [0.4, 0.6, 0.7, 0.5]} if quota == "drop" else None,
          "selection": {"n_selected": int(400 * density), "class_counts": [int(100 * density)] * 4,
@@ -181,7 +181,7 @@ def test_report_numbers_csvs_and_figures(results):
             assert (out / f"{stem}.{ext}").stat().st_size > 1000
     assert not list(out.glob(".*"))                     # no temporary files left behind
     md = (out / "README_table.md").read_text()
-    assert md == rep["markdown"]
+    assert md == rep["markdown"] + "\n" + rep["scorer_markdown"]   # the scorer study of S1's EL2N too
     assert "| 0.5 | Random+DRoP | 3 |" in md and "epochs=10" in md and "bf16" in md
 
 
@@ -253,7 +253,7 @@ def test_report_readme_captions_every_figure(results):
     pngs = sorted(p.name for p in out.glob("*.png"))
     sections = text.split("\n## Figures\n", 1)[1].split("\n### ")[1:]
     images = [re.search(r"!\[[^\]]*\]\(([^)]+)\)", s).group(1) for s in sections]
-    assert sorted(images) == pngs and len(pngs) == 4            # two studies, two figures each
+    assert sorted(images) == pngs and len(pngs) == 5            # two studies, two figures each; S1's EL2N
     for section, image in zip(sections, images):
         caption = section.split(f"({image})\n\n", 1)[1].split("\n\n")[0]
         assert len(caption) > 200 and f"`{image[:-4]}.pdf`" in section
@@ -312,3 +312,70 @@ def test_named_explicit_counts_are_a_method_of_the_same_study():
     assert len(rep["studies"]) == 1
     paired = paired_rows(rep["runs"], n_boot=100)
     assert sorted((p["method"], p["seed"]) for p in paired) == [("Random+Learned", 0), ("Random+Learned", 1)]
+
+
+def test_scorer_study_recall_changes_densities_and_repair(tmp_path):
+    """The paper's scorer study: per class, the recall change against Random of the same seed and the kept
+    density; per scorer, the classes pruned hardest and the paired worst-class effect of DRoP quotas on the
+    scorer (exact, from the synthetic counts); its CSVs, table and figure are written."""
+    from empirical.report_figures import scorer_figure
+
+    dens = {"none": [0.2, 0.9, 0.3, 0.6], "drop": [0.8, 0.4, 0.1, 0.7]}
+    for seed in (0, 1):
+        write(tmp_path / "res", fake_run("random", "none", 0.5, seed))
+        for quota in ("none", "drop"):
+            r = fake_run("el2n", quota, 0.5, seed)
+            r["selection"]["class_densities"] = r["metrics"]["class_densities"] = dens[quota]
+            write(tmp_path / "res", r)
+    write(tmp_path / "res", fake_run("el2n", "none", 0.3, 0))    # no Random partner at 0.3: not in the study
+    rep = make_report([tmp_path / "res"], tmp_path / "rep", n_boot=200)
+    per_class = _csv(tmp_path / "rep" / "scorer_classes.csv")
+    assert {(r["method"], float(r["density"])) for r in per_class} == {("EL2N", 0.5), ("EL2N+DRoP", 0.5)}
+    for quota, method in (("none", "EL2N"), ("drop", "EL2N+DRoP")):
+        change = np.array([correct_counts("el2n", quota, 0.5, s) - correct_counts("random", "none", 0.5, s)
+                           for s in (0, 1)]) / N_TEST
+        rows = [r for r in per_class if r["method"] == method]
+        np.testing.assert_allclose([float(r["recall_change_mean"]) for r in rows], change.mean(0))
+        np.testing.assert_allclose([float(r["recall_change_min"]) for r in rows], change.min(0))
+        np.testing.assert_allclose([float(r["kept_density_mean"]) for r in rows], dens[quota])
+    by = {r["method"]: r for r in rep["scorers"]}
+    assert by["EL2N"]["most_pruned"] == "cat:0.200 ship:0.300"
+    assert by["EL2N+DRoP"]["most_pruned"] == "ship:0.100 dog:0.400"
+    repair = [min(correct_counts("el2n", "drop", 0.5, s)) - min(correct_counts("el2n", "none", 0.5, s))
+              for s in (0, 1)]
+    assert by["EL2N+DRoP"]["repair_n_pairs"] == 2
+    assert by["EL2N+DRoP"]["repair_worst_class_diff_mean"] == pytest.approx(np.mean(repair) / N_TEST)
+    assert by["EL2N"]["repair_n_pairs"] == 0 and by["EL2N"]["repair_worst_class_diff_mean"] == ""
+    assert "| 0.5 | EL2N+DRoP | 2 |" in rep["scorer_markdown"]
+    assert rep["scorer_markdown"] in (tmp_path / "rep" / "README_table.md").read_text()
+    text = (tmp_path / "rep" / "README.md").read_text(encoding="utf-8")
+    assert "### Scorers against Random at d = 0.5" in text and "most pruned cat (kept 0.20)" in text
+    assert (tmp_path / "rep" / "scorers_cifar10_smallcnn_fast_d0.5.png").stat().st_size > 1000
+    fig = scorer_figure([], rep["studies"]["S1"], 0.5)
+    assert fig is None                                          # nothing to draw: no figure
+
+
+def test_compare_regimes_side_by_side(results, capsys):
+    """`droplab empirical compare`: one row per density and method of either regime's main study, with each
+    regime's paired differences (the summary's numbers) or a dash where the regime lacks the cell."""
+    from empirical.report import compare_markdown, summarise_paths
+    from gaussian_theory.cli import main
+
+    a = summarise_paths([results / "results"], n_boot=100)["summary"]
+    b = [r for r in a if r["density"] == 0.5]
+    md = compare_markdown({"A": a, "B": b})
+    cell = next(r for r in a if r["study"] == "S1" and r["density"] == 0.3 and r["method"] == "Random+DRoP")
+    gain = (f"{cell['paired_worst_class_diff_mean']:+.3f} [{cell['paired_worst_class_diff_min']:+.3f}, "
+            f"{cell['paired_worst_class_diff_max']:+.3f}]")
+    row = next(line for line in md.splitlines() if line.startswith("| 0.3 | Random+DRoP |"))
+    assert f"| 3 | {gain} (" in row and row.endswith("| — | — | — |")
+    assert sum(line.startswith("| 0.5 | Random+DRoP | 3 |") for line in md.splitlines()) == 1
+    assert "| 1 | Random |" not in md                       # the full-data baseline has nothing to pair
+    assert main(["empirical", "compare", "--regime", "A", str(results / "results"), "--regime", "B",
+                 str(results / "results"), "--n-boot", "100"]) == 0
+    assert "| A: seeds |" in capsys.readouterr().out
+    assert main(["empirical", "compare", "--regime", "A", str(results / "results"), "--regime", "A",
+                 str(results / "results")]) == 2
+    assert "--regime labels must differ, got 'A' twice" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="at least one"):
+        compare_markdown({})
