@@ -372,7 +372,7 @@ def register(subparsers) -> None:
                        description="For two or more result sets (e.g. two networks), one Markdown row per "
                        "density and method of each set's main configuration (the one with the most runs): "
                        "seeds, worst-class and average-accuracy difference against Random of the same seed "
-                       "(mean [min, max] over seeds; seeds whose paired 95%% interval excludes 0).")
+                       "(mean [min, max] over seeds; seeds whose paired 95% interval excludes 0).")
     r.add_argument("--regime", nargs="+", action="append", required=True, metavar=("LABEL", "PATH"),
                    help="a label, then its run JSONs or folders (searched recursively); repeat per regime, "
                    "e.g. --regime 'small CNN' results/cifar10-smallcnn/*.json")
