@@ -268,18 +268,15 @@ def _figure_plan(summary, class_summary, studies: dict, heatmap_density: float, 
         rows = [r for r in summary if r["study"] == sid]
         yield (f"accuracy_{tag}", f"Accuracy against density: {st['label']}", accuracy_caption(rows, st),
                lambda rows=rows, st=st: accuracy_figure(rows, st))
-        crows = [r for r in class_summary if r["study"] == sid]
-        caption = recall_caption(crows, st, heatmap_density)
-        if caption is not None:
-            yield (f"recalls_{tag}_d{heatmap_density:g}",
-                   f"Per-class recall at d = {heatmap_density:g}: {st['label']}", caption,
-                   lambda crows=crows, st=st: recall_heatmap(crows, st, heatmap_density))
-        srows = [r for r in scorer_rows if r["study"] == sid]
-        caption = scorer_caption(srows, st, heatmap_density)
-        if caption is not None:
-            yield (f"scorers_{tag}_d{heatmap_density:g}",
-                   f"Scorers against Random at d = {heatmap_density:g}: {st['label']}", caption,
-                   lambda srows=srows, st=st: scorer_figure(srows, st, heatmap_density))
+        at_density = (("recalls", "Per-class recall", class_summary, recall_caption, recall_heatmap),
+                      ("scorers", "Scorers against Random", scorer_rows, scorer_caption, scorer_figure))
+        for prefix, title, table, caption_of, figure_of in at_density:
+            part = [r for r in table if r["study"] == sid]
+            caption = caption_of(part, st, heatmap_density)
+            if caption is not None:
+                yield (f"{prefix}_{tag}_d{heatmap_density:g}",
+                       f"{title} at d = {heatmap_density:g}: {st['label']}", caption,
+                       lambda part=part, st=st, figure_of=figure_of: figure_of(part, st, heatmap_density))
 
 
 def figure_captions(summary, class_summary, studies: dict, heatmap_density: float = 0.5,
