@@ -24,6 +24,9 @@ SCORES = ("random", "el2n", "grand", "forgetting", "dynunc", "coreset", "rcap")
 DYNAMIC_SCORES = ("rcap",)
 #: Scores computed from a query model's training (random needs none, nor does a dynamic score).
 QUERY_SCORES = tuple(s for s in SCORES if s != "random" and s not in DYNAMIC_SCORES)
+#: Query scores of one full-length run with the same seeds (the paper's protocol for each): the pipeline
+#: trains it once, with the Forgetting and Dynamic Uncertainty trackers and CoreSet's features.
+SHARED_QUERY_SCORES = ("forgetting", "dynunc", "coreset")
 #: Class quotas, the rules of ``gaussian_theory.quota_rules.QUOTA_RULES`` the pipeline can feed: none
 #: (global top-k), uniform, drop (DRoP, densities proportional to the validation error, damped by
 #: ``alpha``), probit (the two-Gaussian worst-class optimum from the recalls), minimax (see

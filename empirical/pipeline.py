@@ -333,20 +333,25 @@ def _run_query(config: RunConfig, seed: int, t: _Tensors, out_dir: Path, *, resu
     plan = scores.query_plan(config.score, config.base_recipe(), config.query_epochs, config.query_inits)
     rec: train.Recipe = plan["recipe"]
     n = len(t.x)
+    # Forgetting, Dynamic Uncertainty and CoreSet score one full-length run with the same seeds: one
+    # training with both trackers and the features serves all three (written to each one's cache).
+    shared = config.score in scores.SHARED_QUERY_SCORES
+    train_id = (dataclasses.replace(config, score=scores.SHARED_QUERY_SCORES[0]).query_id(seed) + "-shared"
+                if shared else qid)
     per_init, best_epochs, val_acc, histories, score_runs = [], [], [], [], []
+    shared_runs = {"forgetting": [], "dynunc": []}
     emb, surrogate, val_outputs, test_outputs = None, None, None, None
     for i in range(plan["inits"]):
         model = _new_model(config, t, _gen(seed, "query-init", i), channels_last)
         trackers = []
-        if config.score == "forgetting":
-            trackers = [scores.ForgettingTracker(n, t.device)]
-        elif config.score == "dynunc":
-            trackers = [scores.DynamicUncertaintyTracker(n, rec.epochs, t.device)]
-        ckpt = out_dir / "_ckpt" / f"{qid}_init{i}.pt"
+        if shared:
+            trackers = [scores.ForgettingTracker(n, t.device),
+                        scores.DynamicUncertaintyTracker(n, rec.epochs, t.device)]
+        ckpt = out_dir / "_ckpt" / f"{train_id}_init{i}.pt"
         res = train.train_model(
             model, t.x, t.y, rec, generator=_gen(seed, "query-train", i), aug=t.aug,
             augment=config.query_augment, val=(t.x_val, t.y_val), num_classes=t.num_classes,
-            trackers=trackers, checkpoint=ckpt, resume=resume, fingerprint=qid, keep_best=(i == 0),
+            trackers=trackers, checkpoint=ckpt, resume=resume, fingerprint=train_id, keep_best=(i == 0),
             on_epoch_end=hooks.get("query_epoch_end"), desc=f"query {i + 1}/{plan['inits']}",
             progress=progress, precision=config.precision)
         per_init.append(res.best_val["recalls"])
@@ -359,9 +364,9 @@ def _run_query(config: RunConfig, seed: int, t: _Tensors, out_dir: Path, *, resu
                     train.predict(model, t.x, t.aug, precision=config.precision), t.y))
             else:
                 score_runs.append(scores.grand_scores(model, t.x, t.y, t.aug))
-        elif trackers:
-            score_runs.append(trackers[0].scores())
-        elif config.score == "coreset":
+        elif shared:
+            shared_runs["forgetting"].append(trackers[0].scores())
+            shared_runs["dynunc"].append(trackers[1].scores())
             emb = train.predict(model, t.x, t.aug, features=True, precision=config.precision).cpu()
         if i == 0:
             # The best-epoch query model's validation features and logits, kept in the query cache so
@@ -387,9 +392,21 @@ def _run_query(config: RunConfig, seed: int, t: _Tensors, out_dir: Path, *, resu
         "surrogate": surrogate, "seconds": time.perf_counter() - t0, "cached": False,
         "val_outputs": val_outputs, "test_outputs": test_outputs,
     }
-    train.atomic_torch_save(out, cache)
+    if shared:
+        for score in scores.SHARED_QUERY_SCORES:
+            sibling_id = dataclasses.replace(config, score=score).query_id(seed)
+            res_s = {**out, "query_id": sibling_id, "embeddings": emb if score == "coreset" else None,
+                     "scores": np.mean(shared_runs[score], axis=0) if score in shared_runs else None}
+            path = out_dir / "_query" / f"{sibling_id}.pt"
+            if score == config.score:
+                out = res_s
+                train.atomic_torch_save(out, cache)
+            elif not path.is_file():
+                train.atomic_torch_save(res_s, path)
+    else:
+        train.atomic_torch_save(out, cache)
     for i in range(plan["inits"]):
-        (out_dir / "_ckpt" / f"{qid}_init{i}.pt").unlink(missing_ok=True)
+        (out_dir / "_ckpt" / f"{train_id}_init{i}.pt").unlink(missing_ok=True)
     return out
 
 

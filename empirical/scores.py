@@ -27,10 +27,11 @@ import torch.nn.functional as F
 
 from .train import Recipe
 
-__all__ = ["SCORES", "SCORE_LABELS", "query_plan", "random_scores", "el2n_scores", "grand_scores",
-           "ForgettingTracker", "DynamicUncertaintyTracker", "kcenter_greedy", "coreset_scores"]
+__all__ = ["SCORES", "SCORE_LABELS", "SHARED_QUERY_SCORES", "query_plan", "random_scores", "el2n_scores",
+           "grand_scores", "ForgettingTracker", "DynamicUncertaintyTracker", "kcenter_greedy",
+           "coreset_scores"]
 
-from .options import QUERY_SCORES, SCORES
+from .options import QUERY_SCORES, SCORES, SHARED_QUERY_SCORES
 
 SCORE_LABELS = {"random": "Random", "el2n": "EL2N", "grand": "GraNd", "forgetting": "Forgetting",
                 "dynunc": "DynUnc", "coreset": "CoreSet", "rcap": "RCAP"}

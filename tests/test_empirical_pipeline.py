@@ -80,6 +80,21 @@ def test_resume_after_interrupt_gives_same_result(tmp_path):
     assert not list((tmp_path / "b" / "_ckpt").glob("*.pt"))  # cleaned up after success
 
 
+def test_forgetting_dynunc_coreset_share_one_query_training(tmp_path):
+    """Forgetting, Dynamic Uncertainty and CoreSet score one full-length query run with the same seeds:
+    the first of them trains it once for all three; the others load their scores from the cache, and
+    each selects exactly what a folder holding that score alone selects."""
+    configs = {s: cfg(score=s, quota="none", epochs=4) for s in ("forgetting", "dynunc", "coreset")}
+    assert not run_one(configs["forgetting"], 0, tmp_path / "shared", progress=False)["query"]["cached"]
+    assert len(list((tmp_path / "shared" / "_query").glob("*.pt"))) == 3
+    for s in ("dynunc", "coreset"):
+        shared = run_one(configs[s], 0, tmp_path / "shared", progress=False)
+        alone = run_one(configs[s], 0, tmp_path / s, progress=False)
+        assert shared["query"]["cached"] and not alone["query"]["cached"]
+        assert shared["selection"]["sha256"] == alone["selection"]["sha256"]
+        assert shared["metrics"] == alone["metrics"]
+
+
 def test_same_seed_same_result_and_seeds_differ(tmp_path):
     c = cfg(score="random", quota="none")
     a = run_one(c, 1, tmp_path / "a", progress=False)
