@@ -12,7 +12,8 @@
 # Tier 3: RCAP (datacull, --score rcap) at d = 0.5, the same optimiser steps as a static run at d = 0.5.
 # Tier 2: EL2N, GraNd, Forgetting, Dynamic Uncertainty, CoreSet at d = 0.5, without and with DRoP quotas.
 # Cost in full-data-run equivalents (50,000 images x 10 epochs; 12.6 min with native bf16, ~53 min on 2
-# AVX2 cores in fp32): tier 1 about 6.9 per seed (pilots 0.9), tier 3 0.5 per seed, tier 2 about 9 per seed.
+# AVX2 cores in fp32): tier 1 about 6.9 per seed (pilots 0.9), tier 3 0.5 per seed, tier 2 about 7 per seed
+# (Forgetting, DynUnc and CoreSet share one query training).
 set -uo pipefail
 DATA=${DATA:-../shared/data/cifar10}
 OUT=${OUT:-results/cifar10-whitenet-256}
