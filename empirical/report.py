@@ -421,9 +421,7 @@ def scorer_markdown(rows, studies) -> str:
                  "density) | largest recall drop vs Random | Δ worst-class vs the scorer without quotas |",
                  "|---|---|---|---|---|---|---|---|---|"]
         for r in rs:
-            gain = _signed(r, "paired_worst_class_diff")
-            if r.get("paired_worst_class_ci_excludes_0"):
-                gain += f" ({r['paired_worst_class_ci_excludes_0']})"
+            gain = _paired_gain(r)
             pruned = ", ".join(f"{name} {float(v):.2f}"
                                for name, v in (x.split(":") for x in r["most_pruned"].split()))
             name, drop = r["largest_recall_drop"].split(":")
@@ -453,6 +451,14 @@ def _signed(row, prefix) -> str:
     return f"{row[prefix + '_mean']:+.3f} [{row[prefix + '_min']:+.3f}, {row[prefix + '_max']:+.3f}]"
 
 
+def _paired_gain(row) -> str:
+    """The paired worst-class difference against Random, mean [min, max], with (k/n) seeds whose paired
+    interval excludes 0."""
+    gain = _signed(row, "paired_worst_class_diff")
+    excl = row.get("paired_worst_class_ci_excludes_0")
+    return gain + (f" ({excl})" if excl else "")
+
+
 def markdown_table(summary, studies, study: str | None = None) -> str:
     """A Markdown table per study for the README: density, method, seeds, average and worst-class test
     accuracy (mean [min, max] over seeds), the paired differences against Random of the same seed (mean
@@ -469,9 +475,7 @@ def markdown_table(summary, studies, study: str | None = None) -> str:
                  "|---|---|---|---|---|---|---|---|"]
         for r in rows:
             wc = r["worst_classes"].split(" ")[0].split(":")[0]
-            gain = _signed(r, "paired_worst_class_diff")
-            if r["paired_worst_class_ci_excludes_0"]:
-                gain += f" ({r['paired_worst_class_ci_excludes_0']})"
+            gain = _paired_gain(r)
             lines.append(f"| {r['density']:g} | {r['method']} | {r['n_seeds']} | {_mmm(r, 'accuracy')} | "
                          f"{_mmm(r, 'worst_class')} ({wc}) | {gain} | {_signed(r, 'paired_accuracy_diff')} | "
                          f"{r['wall_s_mean']:.0f} s |")
@@ -548,7 +552,7 @@ def folder_readme(rep: dict, figures=(), sources=()) -> str:
 
 def summarise_paths(paths, n_boot: int = 2000) -> dict:
     """:func:`summarise` of the run JSONs under ``paths`` without writing anything: ``{"summary",
-    "studies", "warnings"}``."""
+    "studies", "warnings", ...}``."""
     from gaussian_theory.validation import check_int
 
     check_int(n_boot, "n_boot", 100)
@@ -556,11 +560,16 @@ def summarise_paths(paths, n_boot: int = 2000) -> dict:
     pairs = collect(paths, with_paths=True)
     if not pairs:
         raise ValueError(f"no finished run JSONs found under {[str(p) for p in paths]}")
+    return _summarised(pairs, n_boot)
+
+
+def _summarised(pairs, n_boot: int) -> dict:
+    """Group ``(path, result)`` pairs and summarise them: ``{"runs", "studies", "warnings", "files",
+    "rows", "paired", "summary"}`` (the runs carry their intervals, see :func:`tidy_rows`)."""
     g = group_runs(pairs)
-    warns = list(g["warnings"])
-    paired = paired_rows(g["runs"], n_boot, warns)
-    return {"summary": summarise(g["runs"], tidy_rows(g["runs"], n_boot), paired), "studies": g["studies"],
-            "warnings": warns}
+    rows = tidy_rows(g["runs"], n_boot)
+    paired = paired_rows(g["runs"], n_boot, g["warnings"])
+    return {**g, "rows": rows, "paired": paired, "summary": summarise(g["runs"], rows, paired)}
 
 
 def compare_markdown(regimes: dict) -> str:
@@ -585,9 +594,7 @@ def compare_markdown(regimes: dict) -> str:
             if r is None:
                 row += " — | — | — |"
                 continue
-            gain = _signed(r, "paired_worst_class_diff")
-            if r["paired_worst_class_ci_excludes_0"]:
-                gain += f" ({r['paired_worst_class_ci_excludes_0']})"
+            gain = _paired_gain(r)
             row += f" {r['n_seeds']} | {gain} | {_signed(r, 'paired_accuracy_diff')} |"
         lines.append(row)
     return "\n".join(lines) + "\n"
@@ -625,11 +632,8 @@ def make_report(paths, out_dir=None, plots: bool = True, n_boot: int = 2000,
     out = Path(out_dir) if out_dir else (first if first.is_dir() else first.parent) / "report"
     if out.exists() and not out.is_dir():
         raise ValueError(f"output folder --out {str(out)!r} is a file")
-    g = group_runs(pairs)
-    runs = g["runs"]
-    rows = tidy_rows(runs, n_boot)
-    paired = paired_rows(runs, n_boot, g["warnings"])
-    summary = summarise(runs, rows, paired)
+    g = _summarised(pairs, n_boot)
+    runs, rows, paired, summary = g["runs"], g["rows"], g["paired"], g["summary"]
     per_scorer_class = scorer_class_rows(runs)
     scorers = scorer_rows(runs, summary, per_scorer_class)
     rep = {"n_json": g["files"], "runs": len(runs), "studies": g["studies"], "warnings": g["warnings"],
