@@ -363,7 +363,7 @@ def _run_query(config: RunConfig, seed: int, t: _Tensors, out_dir: Path, *, resu
                 score_runs.append(scores.el2n_scores(
                     train.predict(model, t.x, t.aug, precision=config.precision), t.y))
             else:
-                score_runs.append(scores.grand_scores(model, t.x, t.y, t.aug))
+                score_runs.append(scores.grand_scores(model, t.x, t.y, t.aug, precision=config.precision))
         elif shared:
             shared_runs["forgetting"].append(trackers[0].scores())
             shared_runs["dynunc"].append(trackers[1].scores())

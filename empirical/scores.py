@@ -3,7 +3,8 @@ r"""Sample scores of the pruning strategies (higher score = harder = kept), and 
 * **Random**: i.i.d. :math:`U(0,1)` from a ``torch.Generator``.
 * **EL2N** (Paul et al. 2021): :math:`\lVert\mathrm{softmax}(f(x))-\mathrm{onehot}(y)\rVert_2`.
 * **GraNd** (Paul et al. 2021): :math:`\lVert\nabla_\theta\,\ell(f_\theta(x),y)\rVert_2` over all
-  parameters (eval-mode BatchNorm), computed with ``torch.func.vmap`` over per-sample gradients.
+  trained parameters (eval-mode BatchNorm), from one backward pass per chunk and closed-form
+  per-layer norms (:func:`grand_scores`).
   EL2N and GraNd are taken after a query training of 10% of the final length, averaged over 5
   initialisations (arXiv 2404.05579, App. A, and the official code's query settings).
 * **Forgetting** (Toneva et al. 2019): number of correct→incorrect transitions of a sample between
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .train import Recipe
+from .train import Recipe, _autocast, resolve_precision
 
 __all__ = ["SCORES", "SCORE_LABELS", "SHARED_QUERY_SCORES", "query_plan", "random_scores", "el2n_scores",
            "grand_scores", "ForgettingTracker", "DynamicUncertaintyTracker", "kcenter_greedy",
@@ -82,16 +83,70 @@ def el2n_scores(logits: torch.Tensor, y: torch.Tensor) -> np.ndarray:
     return p.norm(dim=1).double().cpu().numpy()
 
 
-def grand_scores(model, x: torch.Tensor, y: torch.Tensor, aug=None, chunk: int | None = None) -> np.ndarray:
-    r"""GraNd :math:`\lVert\nabla_\theta\,\mathrm{CE}(f_\theta(x_i),y_i)\rVert_2` per sample (eval mode),
-    vectorised with ``torch.func`` in chunks (default: ~2e8 gradient entries per chunk)."""
-    from torch.func import functional_call, grad, vmap
+def grand_scores(model, x: torch.Tensor, y: torch.Tensor, aug=None, chunk: int | None = None,
+                 method: str = "auto", precision: str = "fp32") -> np.ndarray:
+    r"""GraNd :math:`\lVert\nabla_\theta\,\mathrm{CE}(f_\theta(x_i),y_i)\rVert_2` per sample over the
+    trained parameters :math:`\theta` (those with ``requires_grad``; eval-mode batch norm), float64.
 
+    ``method``:
+
+    * ``"layerwise"``: one ordinary backward pass per chunk gives every sample's gradient with respect
+      to each layer's output (eval mode: samples do not interact); each layer's per-sample weight
+      gradient norm then follows in closed form from its input and that output gradient. Linear:
+      :math:`\lVert g\,a^\top\rVert^2=\lVert g\rVert^2\lVert a\rVert^2`; conv (patches :math:`U`,
+      output gradient :math:`G` over :math:`T` positions): :math:`\lVert G U^\top\rVert_F^2`, formed
+      directly or, when :math:`T^2` is small, as :math:`\langle G^\top G, U^\top U\rangle_F`; batch
+      norm: per-channel sums of :math:`g\hat x` and :math:`g`. Supports Linear, Conv2d (one group, zero
+      padding) and BatchNorm layers.
+    * ``"vmap"``: per-sample gradients materialised with ``torch.func.vmap`` (any model; slower).
+    * ``"auto"``: layerwise when every layer with trained parameters is supported, else vmap.
+
+    ``chunk``: samples per pass (default: ~2e8 gradient entries for vmap, 128 for layerwise).
+    ``precision`` (layerwise only): ``"fp32"``, or ``"bf16"``/``"auto"`` as in training
+    (:func:`empirical.train.resolve_precision`): the passes and the per-layer products run under bf16
+    autocast, the norms are summed in float32.
+    """
+    if method not in ("auto", "layerwise", "vmap"):
+        raise ValueError(f"method must be 'auto', 'layerwise' or 'vmap', got {method!r}")
+    if chunk is not None and not (isinstance(chunk, (int, np.integer)) and chunk >= 1):
+        raise ValueError(f"chunk must be a positive int, got {chunk!r}")
+    resolve_precision(precision, x.device)  # validates it
+    layers = _trained_layers(model)
+    supported = all(_layerwise_supported(m) for m in layers)
+    if method == "layerwise" and not supported:
+        bad = sorted({type(m).__name__ for m in layers if not _layerwise_supported(m)})
+        raise ValueError(f"method='layerwise' does not support layers {bad}; use method='vmap'")
     was = model.training
     model.eval()
-    params = {k: v.detach() for k, v in model.named_parameters()}
-    buffers = {k: v.detach() for k, v in model.named_buffers()}
-    n_par = sum(v.numel() for v in params.values())
+    try:
+        if method == "vmap" or not supported:
+            return _grand_vmap(model, x, y, aug, chunk)
+        return _grand_layerwise(model, layers, x, y, aug, chunk or 128, precision)
+    finally:
+        model.train(was)
+
+
+def _trained_layers(model) -> list:
+    return [m for m in model.modules() if any(p.requires_grad for p in m.parameters(recurse=False))]
+
+
+def _layerwise_supported(m) -> bool:
+    if isinstance(m, torch.nn.Linear):
+        return True
+    if isinstance(m, torch.nn.Conv2d):
+        return m.groups == 1 and m.padding_mode == "zeros" and not isinstance(m.padding, str)
+    if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+        return m.running_mean is not None and m.running_var is not None
+    return False
+
+
+def _grand_vmap(model, x, y, aug, chunk) -> np.ndarray:
+    from torch.func import functional_call, grad, vmap
+
+    trained = {k: v.detach() for k, v in model.named_parameters() if v.requires_grad}
+    frozen = {k: v.detach() for k, v in model.named_parameters() if not v.requires_grad}
+    frozen.update({k: v.detach() for k, v in model.named_buffers()})
+    n_par = sum(v.numel() for v in trained.values())
     chunk = int(chunk) if chunk else max(1, min(256, int(2e8 // max(n_par, 1))))
 
     def loss(p, b, xi, yi):
@@ -103,11 +158,82 @@ def grand_scores(model, x: torch.Tensor, y: torch.Tensor, aug=None, chunk: int |
     for i in range(0, len(x), chunk):
         xb = x[i:i + chunk]
         xb = aug(xb) if aug is not None else xb.float()
-        g = per_sample(params, buffers, xb, y[i:i + chunk])
+        g = per_sample(trained, frozen, xb, y[i:i + chunk])
         sq = sum(v.pow(2).flatten(1).sum(1) for v in g.values())
         out.append(sq.sqrt().double().cpu())
-    model.train(was)
-    return torch.cat(out).numpy()
+    return torch.cat(out).numpy() if out else np.zeros(0)
+
+
+def _grand_layerwise(model, layers, x, y, aug, chunk, precision) -> np.ndarray:
+    seen = {}
+
+    reused = []
+
+    def keep(module, inputs, output):
+        if module in seen:  # a layer applied twice: its gradient is a sum over calls, not closed-form
+            reused.append(module)
+        seen[module] = (inputs[0].detach(), output)
+        return output.clone()  # later in-place ops (ReLU(inplace=True)) must not alter the kept output
+
+    handles = [m.register_forward_hook(keep) for m in layers]
+    out = []
+    try:
+        for i in range(0, len(x), chunk):
+            xb = x[i:i + chunk]
+            xb = aug(xb) if aug is not None else xb.float()
+            seen.clear()
+            with torch.enable_grad(), _autocast(xb.device, precision):
+                logits = model(xb)
+                if reused:
+                    return _grand_vmap(model, x, y, aug, None)
+                loss = F.cross_entropy(logits.float(), y[i:i + chunk].long(), reduction="sum")
+                grads = torch.autograd.grad(loss, [seen[m][1] for m in layers])
+                sq = torch.zeros(len(xb), dtype=torch.float64, device=xb.device)
+                for m, g in zip(layers, grads):
+                    sq += _layer_sq_norm(m, seen[m][0], g.detach()).double()
+            out.append(sq.sqrt().cpu())
+    finally:
+        for h in handles:
+            h.remove()
+    return torch.cat(out).numpy() if out else np.zeros(0)
+
+
+def _layer_sq_norm(m, a: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """Per-sample squared norm of the gradient of ``m``'s trained parameters, from its input ``a`` and the
+    gradient ``g`` of the summed loss with respect to its output (both batched over samples)."""
+    n = len(a)
+    dt = torch.promote_types(a.dtype, g.dtype)
+    a, g = a.to(dt), g.to(dt)
+    w_on = m.weight is not None and m.weight.requires_grad
+    b_on = m.bias is not None and m.bias.requires_grad
+    sq = torch.zeros(n, device=a.device)
+    if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+        a, g = a.float(), g.float()
+        g3 = g.reshape(n, g.shape[1], -1)
+        if w_on:
+            shape = (1, -1) + (1,) * (a.ndim - 2)
+            xhat = (a - m.running_mean.view(shape)) / torch.sqrt(m.running_var.view(shape) + m.eps)
+            sq += (g3 * xhat.reshape(g3.shape)).sum(2).pow(2).sum(1)
+        if b_on:
+            sq += g3.sum(2).pow(2).sum(1)
+        return sq
+    if isinstance(m, torch.nn.Linear):
+        a3, g3 = a.reshape(n, -1, a.shape[-1]), g.reshape(n, -1, g.shape[-1])  # (N, T, in), (N, T, out)
+    else:  # Conv2d: patches (N, T, C_in k^2) and output gradients (N, T, C_out)
+        a3 = F.unfold(a, m.kernel_size, m.dilation, m.padding, m.stride).transpose(1, 2)
+        g3 = g.flatten(2).transpose(1, 2)
+    if w_on:
+        t, d_in, d_out = a3.shape[1], a3.shape[2], g3.shape[2]
+        if t == 1:
+            sq += a3.float().pow(2).sum((1, 2)) * g3.float().pow(2).sum((1, 2))
+        elif t * t * (d_in + d_out) < t * d_in * d_out:  # <G^T G, U^T U>: cheaper for few positions
+            gg, aa = torch.bmm(g3, g3.transpose(1, 2)), torch.bmm(a3, a3.transpose(1, 2))
+            sq += (gg.float() * aa.float()).sum((1, 2))
+        else:
+            sq += torch.bmm(g3.transpose(1, 2), a3).float().pow(2).sum((1, 2))
+    if b_on:
+        sq += g3.float().sum(1).pow(2).sum(1)
+    return sq
 
 
 class ForgettingTracker:

@@ -38,6 +38,83 @@ def test_grand_on_cnn_with_batchnorm_runs():
     assert g.shape == (3,) and (g > 0).all()
 
 
+def _grand_by_loop(model, x, y):
+    """Per-sample gradient norms over the trained parameters, one backward pass per sample (eval mode)."""
+    model.eval()
+    trained = [p for p in model.parameters() if p.requires_grad]
+    out = []
+    for i in range(len(x)):
+        grads = torch.autograd.grad(torch.nn.functional.cross_entropy(model(x[i:i + 1]), y[i:i + 1]), trained)
+        out.append(torch.sqrt(sum((g.double() ** 2).sum() for g in grads)).item())
+    return np.array(out)
+
+
+def _trained_bn(model, seed):
+    """Give batch norms non-trivial running statistics (and trained scales where they train)."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.copy_(0.3 * torch.randn(m.num_features, generator=gen))
+                m.running_var.copy_(0.5 + torch.rand(m.num_features, generator=gen))
+                m.bias.copy_(0.1 * torch.randn(m.num_features, generator=gen))
+                if m.weight.requires_grad:
+                    m.weight.copy_(1 + 0.2 * torch.randn(m.num_features, generator=gen))
+    return model
+
+
+@pytest.mark.parametrize("name,shape", [("smallcnn", (3, 8, 8)), ("whitenet-128", (3, 32, 32)),
+                                        ("resnet18", (3, 8, 8)), ("mlp", (5,))])
+@pytest.mark.parametrize("method", ["layerwise", "vmap"])
+def test_grand_methods_match_per_sample_loop(name, shape, method):
+    # Layerwise closed forms (including the <G^T G, U^T U> form, which whitenet's 3x3 group takes) and
+    # vmap, each against one backward pass per sample; frozen parameters (whitenet's stem weights and
+    # batch-norm scales) are not part of theta.
+    model = _trained_bn(build_model(name, 4, shape, generator=torch.Generator().manual_seed(0)), 1)
+    if name.startswith("whitenet"):
+        model.fit_whitening(torch.randn(64, *shape, generator=torch.Generator().manual_seed(3)))
+    x = torch.randn(5, *shape, generator=torch.Generator().manual_seed(2))
+    y = torch.tensor([0, 1, 2, 3, 1])
+    expect = _grand_by_loop(model, x, y)
+    model.train()
+    got = scores.grand_scores(model, x, y, chunk=2, method=method)
+    assert model.training  # the mode is restored
+    np.testing.assert_allclose(got, expect, rtol=2e-4)
+
+
+def test_grand_bf16_close_to_fp32():
+    # bf16 autocast (the pipeline passes the run's precision) perturbs each norm by a few 1e-3 (8-bit
+    # mantissa products summed in float32); the ranking that pruning uses is what must survive.
+    model = build_model("whitenet-128", 10, (3, 32, 32), generator=torch.Generator().manual_seed(0))
+    model = _trained_bn(model, 1)
+    x = torch.randn(32, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    model.fit_whitening(x)
+    y = torch.randint(0, 10, (32,), generator=torch.Generator().manual_seed(3))
+    exact = scores.grand_scores(model, x, y)
+    low = scores.grand_scores(model, x, y, precision="bf16")
+    np.testing.assert_allclose(low, exact, rtol=3e-2)
+    assert np.corrcoef(np.argsort(np.argsort(low)), np.argsort(np.argsort(exact)))[0, 1] > 0.99
+    with pytest.raises(ValueError, match="precision"):
+        scores.grand_scores(model, x, y, precision="fp16")
+
+
+def test_grand_layerwise_survives_inplace_activation_and_rejects_bad_input():
+    model = build_model("smallcnn", 3, (3, 8, 8), generator=torch.Generator().manual_seed(0))
+    assert any(getattr(m, "inplace", False) for m in model.modules())  # ReLU(inplace=True) after BN
+    x, y = torch.randn(4, 3, 8, 8), torch.tensor([0, 1, 2, 0])
+    np.testing.assert_allclose(scores.grand_scores(model, x, y, method="layerwise"),
+                               _grand_by_loop(model, x, y), rtol=2e-4)
+    with pytest.raises(ValueError, match="method"):
+        scores.grand_scores(model, x, y, method="fast")
+    with pytest.raises(ValueError, match="chunk"):
+        scores.grand_scores(model, x, y, chunk=0)
+    prelu_net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(192, 3), torch.nn.PReLU())
+    with pytest.raises(ValueError, match="PReLU"):
+        scores.grand_scores(prelu_net, x, y, method="layerwise")
+    np.testing.assert_allclose(scores.grand_scores(prelu_net, x, y), _grand_by_loop(prelu_net, x, y),
+                               rtol=2e-4)
+
+
 def test_forgetting_tracker_counts_correct_to_incorrect():
     t = scores.ForgettingTracker(3, "cpu")
     right = torch.tensor([[5.0, 0.0, 0.0]] * 3)   # predicts class 0
