@@ -142,7 +142,9 @@ def group_runs(pairs) -> dict:
     for i, k in enumerate(keys):
         s = study_cfgs[k]
         base = f"{s.get('dataset')}/{s.get('model')}/{s.get('recipe')}"
-        extra = [f"{f}={s.get(f)}" for f in differ if f not in ("dataset", "model", "recipe")]
+        # a field left unset (None) takes the recipe's value: say so rather than "epochs=None"
+        extra = [f"{f}={'recipe default' if s.get(f) is None else s.get(f)}"
+                 for f in differ if f not in ("dataset", "model", "recipe")]
         sid = f"S{i + 1}" if len(keys) > 1 else "S1"
         studies[sid] = {"id": sid, "key": k, "config": s, "differs": {f: s.get(f) for f in differ},
                         "label": base + (f" [{', '.join(extra)}]" if extra else "")}

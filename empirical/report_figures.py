@@ -161,7 +161,7 @@ def scorer_figure(scorer_rows, study: dict, density: float):
             rs = sorted(rs, key=lambda r: classes.index(r["class_name"]))
             xs = x + (i - (len(quota_list) - 1) / 2) * width
             mean = np.array([r["recall_change_mean"] for r in rs])
-            top.bar(xs, mean, width, color=f"C{i}", label=f"{rs[0]['method']} ({rs[0]['n_pairs']} seeds)")
+            top.bar(xs, mean, width, color=f"C{i}", label=f"{rs[0]['method']} ({_n_seeds(rs[0]['n_pairs'])})")
             top.vlines(xs, [r["recall_change_min"] for r in rs], [r["recall_change_max"] for r in rs],
                        color="k", lw=0.8)
             bottom.bar(xs, [r["kept_density_mean"] for r in rs], width, color=f"C{i}")
@@ -180,6 +180,10 @@ def scorer_figure(scorer_rows, study: dict, density: float):
     return fig
 
 
+def _n_seeds(n: int) -> str:
+    return f"{n} seed" if n == 1 else f"{n} seeds"
+
+
 def scorer_caption(scorer_rows, study: dict, density: float) -> str | None:
     """The caption of :func:`scorer_figure` (Markdown, one paragraph); ``None`` without rows."""
     rows = [r for r in scorer_rows if np.isclose(r["density"], density)]
@@ -191,7 +195,7 @@ def scorer_caption(scorer_rows, study: dict, density: float) -> str | None:
         rs = [r for r in rows if r["method"] == m]
         hit = min(rs, key=lambda r: r["recall_change_mean"])
         pruned = min(rs, key=lambda r: r["kept_density_mean"])
-        parts.append(f"{m} ({rs[0]['n_pairs']} seeds): largest recall drop {hit['class_name']} "
+        parts.append(f"{m} ({_n_seeds(rs[0]['n_pairs'])}): largest recall drop {hit['class_name']} "
                      f"{hit['recall_change_mean']:+.3f}, most pruned {pruned['class_name']} "
                      f"(kept {pruned['kept_density_mean']:.2f})")
     return (f"The scorer study at d = {density:g}, {study['label']}: one column per scorer; colours: the "
