@@ -185,7 +185,7 @@ def _grand_layerwise(model, layers, x, y, aug, chunk, precision) -> np.ndarray:
             with torch.enable_grad(), _autocast(xb.device, precision):
                 logits = model(xb)
                 if reused:
-                    return _grand_vmap(model, x, y, aug, None)
+                    break
                 loss = F.cross_entropy(logits.float(), y[i:i + chunk].long(), reduction="sum")
                 grads = torch.autograd.grad(loss, [seen[m][1] for m in layers])
                 sq = torch.zeros(len(xb), dtype=torch.float64, device=xb.device)
@@ -195,6 +195,8 @@ def _grand_layerwise(model, layers, x, y, aug, chunk, precision) -> np.ndarray:
     finally:
         for h in handles:
             h.remove()
+    if reused:  # hooks removed first: the vmap fallback must not trigger them
+        return _grand_vmap(model, x, y, aug, None)
     return torch.cat(out).numpy() if out else np.zeros(0)
 
 

@@ -179,3 +179,21 @@ def test_query_plans_follow_the_protocol():
 def test_random_scores_are_seeded():
     a = scores.random_scores(5, torch.Generator().manual_seed(3))
     np.testing.assert_array_equal(a, scores.random_scores(5, torch.Generator().manual_seed(3)))
+
+
+def test_grand_layer_applied_twice_falls_back_to_vmap():
+    class Twice(torch.nn.Module):  # one Linear used twice: its gradient sums two calls, no closed form
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(3, 3)
+
+        def forward(self, x):
+            return self.lin(torch.tanh(self.lin(x)))
+
+    model = Twice()
+    with torch.no_grad():
+        model.lin.weight.copy_(torch.randn(3, 3, generator=torch.Generator().manual_seed(0)))
+    x, y = torch.randn(4, 3, generator=torch.Generator().manual_seed(1)), torch.tensor([0, 1, 2, 0])
+    np.testing.assert_allclose(scores.grand_scores(model, x, y, method="layerwise"),
+                               _grand_by_loop(model, x, y), rtol=2e-4)
+    assert not model.lin._forward_hooks  # the layerwise hooks are gone
