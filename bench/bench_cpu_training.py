@@ -20,6 +20,20 @@ one full-data run priced from it (50,000 images x the recipe's epochs, plus the 
 the 10,000 held-out images with the recipe's test-time augmentation)::
 
     python bench/bench_cpu_training.py --models [--n 10000]
+
+Both modes also print the **achieved training FLOP/s** and its **fraction of the machine's peak**, so
+that "close to the limit" is a number. Training FLOPs per image are counted by
+``torch.utils.flop_counter.FlopCounterMode`` over one forward and backward pass of a batch (convolutions
+and matrix products; element-wise work is not counted, so the fraction is a lower bound). The peak is
+estimated as ``threads x clock x FLOPs per cycle per core``, where the clock is the highest of
+``/proc/cpuinfo``'s "cpu MHz" and lscpu's maximum, and FLOPs per cycle assume two fused multiply-add
+pipes per core, each as wide as the widest vector unit torch uses (``torch.backends.cpu.
+get_cpu_capability()``): AVX2 8 fp32 lanes -> 2 x 2 x 8 = 32 FLOP/cycle; AVX-512 16 lanes -> 64; bf16
+on a CPU with native bf16 dot products (AVX512_BF16) twice the fp32 rate, with AMX tiles far more (the
+estimate then says "AMX: peak not modelled"). A CPU with one FMA pipe, or a clock that boosts above the
+reported one, moves the peak by that factor: the printed fraction says which assumptions it used.
+
+The data is the original CIFAR-10 (``../shared/data/cifar10-bin``) when present, else the JPEG copy.
 """
 
 from __future__ import annotations
@@ -34,6 +48,60 @@ import torch
 from empirical import data, models, train
 from empirical.augment import BatchAugment
 from empirical.pipeline import derive_seed
+
+
+def training_flops_per_image(model_name: str, batch: int = 64) -> float:
+    """FLOPs of one training step per image (forward + backward) of ``model_name`` on 3x32x32 images,
+    counted by torch's FlopCounterMode (matrix products and convolutions only)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = models.build_model(model_name, 10, (3, 32, 32), generator=torch.Generator().manual_seed(0))
+    x = torch.randn(batch, 3, 32, 32)
+    with FlopCounterMode(display=False) as counter:
+        model(x).float().sum().backward()
+    return counter.get_total_flops() / batch
+
+
+def _clock_hz() -> float:
+    """The highest clock the OS reports (Hz): lscpu's maximum, else /proc/cpuinfo's "cpu MHz"."""
+    import re
+    import subprocess
+
+    mhz = []
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        mhz += [float(v) for v in re.findall(r"CPU max MHz:\s*([0-9.]+)", out)]
+    except OSError:
+        pass
+    try:
+        mhz += [float(v) for v in re.findall(r"cpu MHz\s*:\s*([0-9.]+)", Path("/proc/cpuinfo").read_text())]
+    except OSError:
+        pass
+    return max(mhz) * 1e6 if mhz else float("nan")
+
+
+def peak_flops(precision: str) -> tuple[float, str]:
+    """Estimated peak FLOP/s of this process's threads for ``precision`` (see the module docstring), and
+    the assumptions in words."""
+    cap = torch.backends.cpu.get_cpu_capability()          # e.g. "AVX2", "AVX512", "AVX512_BF16"
+    lanes = 16 if cap.startswith("AVX512") else 8 if cap.startswith("AVX2") else 4
+    per_cycle = 2 * 2 * lanes                              # 2 FMA pipes x 2 FLOPs x fp32 lanes
+    note = f"{cap}: 2 FMA pipes x {lanes} fp32 lanes"
+    if precision == "bf16" and train.cpu_supports_bf16():
+        per_cycle *= 2
+        note += ", native bf16 x2" + (" (AMX: peak not modelled)" if "AMX" in cap else "")
+    threads, hz = torch.get_num_threads(), _clock_hz()
+    how = f"{threads} threads x {hz / 1e9:.2f} GHz x {per_cycle} FLOP/cycle ({note})"
+    return threads * hz * per_cycle, how
+
+
+def flops_line(model_name: str, img_s: float, precision: str) -> str:
+    """Achieved training FLOP/s at ``img_s`` images/s and its fraction of :func:`peak_flops`."""
+    per_img = training_flops_per_image(model_name)
+    achieved = per_img * img_s
+    peak, how = peak_flops(precision)
+    return (f"{per_img / 1e6:7.1f} MFLOP/img -> {achieved / 1e9:6.1f} GFLOP/s achieved = "
+            f"{achieved / peak:5.1%} of a {peak / 1e9:.0f} GFLOP/s peak [{how}]")
 
 
 def one_epoch(ds, n, precision, channels_last, seed=0, model_name="smallcnn", recipe="fast", with_val=True):
@@ -89,20 +157,27 @@ def compare_models(ds, n, repeats, n_full=50_000, n_eval=10_000):
                         + best["tta_s"] * n_eval / best["eval_n"]) / 60
             print(f"  {prec} {name:13s} ({recipe:8s} {epochs:2d} epochs) {best['img_s']:6.0f} img/s  ratio "
                   f"{best['img_s'] / base:4.2f}x the small CNN   full-data run {full_min:5.1f} min")
+            print(f"      {flops_line(name, best['img_s'], prec)}")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared/data/cifar10"))
+    shared = Path(__file__).resolve().parents[2] / "shared/data"
+    ap.add_argument("--data-dir", default=str(shared / ("cifar10-bin" if (shared / "cifar10-bin").is_dir()
+                                                         else "cifar10")),
+                    help="the original CIFAR-10 (binary version) or the JPEG copy (default: the original "
+                    "if present)")
     ap.add_argument("--n", type=int, default=20000, help="training images per epoch")
     ap.add_argument("--repeats", type=int, default=2, help="alternating repeats of each path")
     ap.add_argument("--models", action="store_true",
                     help="compare the study models (small CNN, whitenet-128, whitenet-256), bf16 on and off")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    ds = data.read_cifar10_jpeg(args.data_dir, train_indices=np.arange(args.n))
-    print(f"decoded {args.n + 10000} JPEGs in {time.perf_counter() - t0:.1f} s; torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, native CPU bf16: {train.cpu_supports_bf16()}")
+    ds = data.load_dataset("cifar10", args.data_dir).subset(train_idx=np.arange(args.n))
+    copy = ds.meta.get("origin", {}).get("copy", "?")
+    print(f"read {ds.source} ({copy}) in {time.perf_counter() - t0:.1f} s; "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads, native CPU bf16: "
+          f"{train.cpu_supports_bf16()}, vector unit {torch.backends.cpu.get_cpu_capability()}")
     if args.models:
         compare_models(ds, args.n, args.repeats)
         return
@@ -121,6 +196,7 @@ def main():
         best = max(o["img_s"] for o in outs)
         accs = ", ".join(f"{o['test_acc']:.4f}" for o in outs)
         print(f"  {name:26s} {best:7.0f} img/s  ratio {best / base:4.2f}x   test acc {accs}")
+        print(f"      {flops_line('smallcnn', best, paths[name][0])}")
 
 
 if __name__ == "__main__":

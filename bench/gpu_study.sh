@@ -6,7 +6,9 @@
 #
 # What it runs (droplab empirical run, resumable: finished runs are skipped, --resume continues a killed
 # one): the whitenet-256 network with the airbench recipe (10 epochs, batch 512, bf16 autocast +
-# channels_last, data resident on the device), seeds 0-2:
+# channels_last, data resident on the device), seeds 0-2, on the original CIFAR-10 pixels (the official
+# binary version in ../shared/data/cifar10-bin; DATA=../shared/data/cifar10 runs the JPEG copy, whose runs
+# get other run ids and never mix with these):
 #   * full data (d = 1);
 #   * Random and Random+DRoP at d = 0.3, 0.5, 0.8 (the DRoP query model: 4 unaugmented epochs, once per
 #     seed, cached under OUT/_query and shared by the densities; its logits go to OUT/query_logits/).
@@ -19,14 +21,14 @@
 #   (2 x 1.6 x 500k = 1.6M) + the query model (4 x 50k = 200k) + TTA evaluations (6 x 10k per run)
 #   = about 2.7M image passes, 1.9 PFLOP; 3 seeds = 5.7 PFLOP. At an effective 50-100 TFLOP/s in bf16
 #   on one H100-class GPU (5-10% of its dense peak: this pipeline is eager PyTorch, batch 512, with
-#   per-batch augmentation in Python) that is 1-2 minutes of compute, plus about 15 s per droplab
-#   invocation for decoding the JPEG copy (7 invocations): about 3-4 minutes in all, under the 8-minute
+#   per-batch augmentation in Python) that is 1-2 minutes of compute, plus about 2 s per droplab
+#   invocation for reading the data (7 invocations): about 2-3 minutes in all, under the 8-minute
 #   budget. ResNet-18 (RESNET=1): 0.56 GFLOP forward, about 1.7 GFLOP per training image, 20 epochs:
 #   1M images per full-data run, 1.7 PFLOP; d = 1 plus two d = 0.5 runs and a query model, about
 #   3.9 PFLOP: another 1-2 minutes, so it is opt-in.
 set -euo pipefail
-DATA=${DATA:-../shared/data/cifar10}
-OUT=${OUT:-results/cifar10-whitenet-256-gpu}
+DATA=${DATA:-../shared/data/cifar10-bin}
+OUT=${OUT:-results/cifar10-original-whitenet-256-gpu}
 DEVICE=${DEVICE:-cuda}
 SEEDS=${SEEDS:-0 1 2}
 DENSITIES=${DENSITIES:-0.3 0.5 0.8}
@@ -48,7 +50,7 @@ for d in $DENSITIES; do
 done
 "$DROPLAB" empirical report "$OUT" --no-plots
 if [ "${RESNET:-0}" = 1 ]; then
-  OUT=${RESNET_OUT:-results/cifar10-resnet18-gpu}
+  OUT=${RESNET_OUT:-results/cifar10-original-resnet18-gpu}
   run --model resnet18 --density 1 --score random --quota none --seeds 0
   run --model resnet18 --density 0.5 --score random --quota drop --seeds 0
   run --model resnet18 --density 0.5 --score random --quota none --seeds 0

@@ -1,4 +1,5 @@
-"""``droplab empirical {run,report,compare,sweep}``: registered through the ``droplab.commands`` entry point.
+"""``droplab empirical {run,report,compare,power,sweep}``: registered through the ``droplab.commands``
+entry point.
 
 Examples::
 
@@ -38,8 +39,13 @@ from .options import (
 __all__ = ["register"]
 
 _DATA_HELP = ("CIFAR python pickles (the cifar-10-batches-py / cifar-100-python folder, its parent, or the "
-              ".tar.gz), an image folder (train/<class>/*, test/<class>/*), or the CIFAR-10 JPEG copy folder "
-              "(cifar10_index_labels_exactsubset.npz + .tar.gz)")
+              ".tar.gz), CIFAR-10's official binary version (cifar-10-batches-bin, its parent, or "
+              "cifar-10-binary.tar.gz or a folder holding it: the original pixels), an image folder "
+              "(train/<class>/*, test/<class>/*), or the CIFAR-10 JPEG copy folder "
+              "(cifar10_index_labels_exactsubset.npz + .tar.gz); for mnist1d the MNIST-1D pickle "
+              "(mnist1d_data.pkl, or a folder holding it), for fashion-mnist the folder of its four official "
+              "IDX .gz files. The run JSON records whether the data is "
+              "the original (published checksums) and the sha256 of its arrays")
 
 
 def _argument_type(name: str, convert, accept, parse_error: str, range_error: str):
@@ -87,7 +93,8 @@ _LR_HELP = ("peak learning rate (default: the recipe's; fast: 0.2 vgg16/vgg19/sm
 def _add_config_args(p: argparse.ArgumentParser, grid: bool) -> None:
     g = p.add_argument_group("data")
     g.add_argument("--dataset", choices=DATASETS, required=True,
-                   help="cifar10/cifar100/imagefolder: images from --data-dir; gaussian: a synthetic "
+                   help="cifar10/cifar100/imagefolder/fashion-mnist: images from --data-dir; mnist1d: 1-D "
+                   "signals from --data-dir (models cnn1d, mlp, linear); gaussian: a synthetic "
                    "Gaussian mixture of feature vectors (no --data-dir; models mlp or linear)")
     g.add_argument("--data-dir", help=_DATA_HELP)
     g.add_argument("--data-format", choices=FORMATS, default="auto",
@@ -251,7 +258,7 @@ def _cmd_run(args) -> int:
                 run_query_only(cfg, args.seeds, args.out, resume=args.resume, progress=not args.no_progress)
             else:
                 run_many(cfg, args.seeds, args.out, resume=args.resume, progress=not args.no_progress,
-                         force=args.force)
+                         force=args.force, query_logits=args.query_logits)
         except KeyboardInterrupt:  # Ctrl-C: finished runs and epoch checkpoints are on disk; say so, once
             print("\ndroplab: interrupted; resume with --resume", file=sys.stderr, flush=True)
             return INTERRUPTED
@@ -262,15 +269,24 @@ def _cmd_run(args) -> int:
 INTERRUPTED = 130
 
 
+def _statistics_kwargs(args) -> dict:
+    """The paired-statistics options shared by ``report`` and ``compare``."""
+    return dict(paired_n_boot=args.paired_n_boot, boot_seed=args.boot_seed, margin=args.margin,
+                accuracy_margin=args.accuracy_margin)
+
+
 def _cmd_report(args) -> int:
     from .report import format_summary, make_report
 
     rep = make_report(args.paths, args.out, plots=not args.no_plots, n_boot=args.n_boot,
-                      heatmap_density=args.heatmap_density)
+                      heatmap_density=args.heatmap_density, baselines=args.baseline or (),
+                      **_statistics_kwargs(args))
     print(format_summary(rep))
     if args.markdown:
         print()
         print(rep["markdown"])
+        if rep["comparison_markdown"]:
+            print(rep["comparison_markdown"])
         if rep["scorer_markdown"]:
             print(rep["scorer_markdown"])
     for f in rep["files"]:
@@ -285,15 +301,35 @@ def _cmd_compare(args) -> int:
     for entry in args.regime:      # every argument checked before any JSON is read
         if len(entry) < 2:
             raise ValueError(f"--regime needs a label and at least one run JSON or folder, got {entry}")
+        if not entry[0].strip():
+            raise ValueError(f"--regime label must not be empty, got {entry[0]!r} (before {entry[1]!r})")
         if labels.count(entry[0]) > 1:
             raise ValueError(f"--regime labels must differ, got {entry[0]!r} twice")
     regimes = {}
     for entry in args.regime:
-        rep = summarise_paths(entry[1:], n_boot=args.n_boot)
+        rep = summarise_paths(entry[1:], n_boot=args.n_boot, baselines=[args.baseline],
+                              **_statistics_kwargs(args))
         for w in rep["warnings"]:
             print(f"droplab: warning: {entry[0]}: {w}", file=sys.stderr)
-        regimes[entry[0]] = rep["summary"]
-    print(compare_markdown(regimes), end="")
+        # against Random the summary rows (every method, Random's own seeds too); else the comparisons
+        regimes[entry[0]] = rep["summary"] if args.baseline == "Random" else rep["comparisons"]
+    print(compare_markdown(regimes, args.baseline), end="")
+    return 0
+
+
+def _cmd_power(args) -> int:
+    from .power import power_markdown, power_text
+    from .report import power_paths
+
+    rep = power_paths(args.paths, baseline=args.baseline, delta=args.delta, margin=args.margin,
+                      power=args.power, alpha=args.alpha, sd_level=args.sd_level)
+    for w in rep["warnings"]:
+        print(f"droplab: warning: {w}", file=sys.stderr)
+    if not rep["rows"]:
+        raise ValueError(f"no method is paired with {args.baseline!r} on two or more seeds under "
+                         f"{' '.join(args.paths)}")
+    labels = {sid: st["label"] for sid, st in rep["studies"].items()}
+    print((power_markdown if args.markdown else power_text)(rep["rows"], labels), end="")
     return 0
 
 
@@ -329,8 +365,29 @@ seed, so --chunk-size K puts runs sharing it in one task, which trains it once.
 """
 
 
+_positive_float = _argument_type("positive_float", float, lambda v: 0 < v < float("inf"),
+                                 "expected a number > 0, got {s!r}",
+                                 "expected a finite number > 0, got {s!r}")
+
+
+def _add_statistics_args(r: argparse.ArgumentParser) -> None:
+    """``report``/``compare``: the margins of the verdicts and the per-seed paired intervals."""
+    r.add_argument("--margin", type=_positive_float, default=0.02,
+                   help="equivalence margin of the worst-class verdict (default 0.02): equivalent when the "
+                   "90%% paired t interval over seeds lies within it")
+    r.add_argument("--accuracy-margin", type=_positive_float, default=0.01,
+                   help="equivalence margin of the average-accuracy verdict (default 0.01)")
+    r.add_argument("--paired-n-boot", type=int, default=20000,
+                   help="resamples of a per-seed paired interval over test images where it is sampled "
+                   "(classes of different sizes; otherwise it is computed exactly) (default 20000)")
+    r.add_argument("--boot-seed", type=_nonnegative_int, default=0,
+                   help="base seed of those resamples; each comparison's seed is derived from it and the "
+                   "comparison (default 0)")
+
+
 def register(subparsers) -> None:
-    """Add ``empirical`` (``run``, ``report``, ``compare``, ``sweep``) to the ``droplab`` sub-commands."""
+    """Add ``empirical`` (``run``, ``report``, ``compare``, ``power``, ``sweep``) to the ``droplab``
+    sub-commands."""
     p = subparsers.add_parser("empirical", help="DRoP on real data: query model, quotas, pruning, training",
                               description="The DRoP pipeline on real data (torch).")
     sub = p.add_subparsers(dest="empirical_command", metavar="SUBCOMMAND", required=True)
@@ -344,6 +401,11 @@ def register(subparsers) -> None:
                    help="continue from the per-epoch checkpoints in OUT/_ckpt")
     r.add_argument("--force", action="store_true", help="re-run even if the JSON exists")
     r.add_argument("--no-progress", action="store_true", help="no progress bars or per-epoch lines")
+    r.add_argument("--query-logits", metavar="PATH",
+                   help="use this query model's committed logits (a query_logits/<query id>.npz file, or the "
+                   "folder holding them, one per seed) instead of training the query model: the allocation "
+                   "is then recomputed from committed files exactly (random score with a recall or minimax "
+                   "quota; the file must be of this run's query model and data)")
     r.add_argument("--query-only", action="store_true",
                    help="train (or load from OUT/_query) only the query model of each seed and write its "
                    "validation and test logits to OUT/query_logits/<query id>.npz (every run with a query "
@@ -354,9 +416,12 @@ def register(subparsers) -> None:
                        description="Group run JSONs by their full configuration (every config field except "
                        "seed, data_dir and device; copies of one run count once), then per density and "
                        "method: mean and min/max over seeds of average and worst-class test accuracy, the "
-                       "paired difference against Random of the same seed, 95% test-set intervals "
+                       "paired difference against Random (and each --baseline) of the same seed with its 95% "
+                       "paired t interval over seeds and a verdict (better, worse, equivalent within "
+                       "--margin, undecided with the seeds that would decide it), 95% test-set intervals "
                        "(stratified bootstrap over test images), wall time. Writes runs.csv, summary.csv, "
-                       "paired.csv, classes.csv, class_summary.csv, README_table.md and figures (PNG+PDF).")
+                       "paired.csv, comparisons.csv, classes.csv, class_summary.csv, README_table.md and "
+                       "figures (PNG+PDF).")
     r.add_argument("paths", nargs="+", help="run JSONs or folders (searched recursively)")
     r.add_argument("--out", help="output folder (default: PATHS[0]/report)")
     r.add_argument("--no-plots", action="store_true", help="write the CSVs and the table only")
@@ -366,18 +431,49 @@ def register(subparsers) -> None:
                    "(default 2000)")
     r.add_argument("--heatmap-density", type=float, default=0.5,
                    help="density of the per-class recall heatmap (default 0.5)")
+    r.add_argument("--baseline", action="append", metavar="METHOD",
+                   help="also compare every method with this one (a method label, e.g. 'Random+DRoP'; "
+                   "repeatable): comparisons.csv and one more table; Random is always compared with")
+    _add_statistics_args(r)
     r.set_defaults(func=_cmd_report)
 
     r = sub.add_parser("compare", help="regimes side by side: paired differences against Random per method",
                        description="For two or more result sets (e.g. two networks), one Markdown row per "
                        "density and method of each set's main configuration (the one with the most runs): "
-                       "seeds, worst-class and average-accuracy difference against Random of the same seed "
-                       "(mean [min, max] over seeds; seeds whose paired 95% interval excludes 0).")
+                       "seeds, worst-class and average-accuracy difference against --baseline of the same "
+                       "seed (mean [95% paired t interval over seeds], verdict; seeds whose paired 95% "
+                       "interval over test images excludes 0).")
     r.add_argument("--regime", nargs="+", action="append", required=True, metavar=("LABEL", "PATH"),
                    help="a label, then its run JSONs or folders (searched recursively); repeat per regime, "
                    "e.g. --regime 'small CNN' results/cifar10-smallcnn/*.json")
-    r.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    r.add_argument("--n-boot", type=int, default=2000,
+                   help="bootstrap resamples of the per-run intervals missing from the JSONs (default 2000)")
+    r.add_argument("--baseline", default="Random", metavar="METHOD",
+                   help="the method every other one is paired with, e.g. 'Random+DRoP' (default Random)")
+    _add_statistics_args(r)
     r.set_defaults(func=_cmd_compare)
+
+    r = sub.add_parser("power", help="seed-to-seed SD, smallest detectable gain and seeds needed per method",
+                       description="Per study, density and method paired with --baseline on the same seeds "
+                       "(worst-class accuracy): seeds, mean difference and its 95% paired t interval, "
+                       "the SD of the per-seed differences and its one-sided upper confidence bound "
+                       "(chi-square), the smallest gain the paired t test (two-sided, --alpha) detects "
+                       "with --power at the current seeds (exact noncentral t), the seeds needed to detect "
+                       "--delta at the observed SD and at its bound, and the verdict with --margin "
+                       "(empirical/power.py).")
+    r.add_argument("paths", nargs="+", help="run JSONs or folders (searched recursively)")
+    r.add_argument("--delta", type=_positive_float, default=0.02,
+                   help="the worst-class gain to detect (default 0.02)")
+    r.add_argument("--baseline", default="Random", metavar="METHOD",
+                   help="the method every other one is paired with, e.g. 'Random+DRoP' (default Random)")
+    r.add_argument("--margin", type=_positive_float, default=0.02,
+                   help="equivalence margin of the verdict, worst-class recall (default 0.02)")
+    r.add_argument("--power", type=float, default=0.8, help="target power (default 0.8)")
+    r.add_argument("--alpha", type=float, default=0.05, help="two-sided level of the test (default 0.05)")
+    r.add_argument("--sd-level", type=float, default=0.8,
+                   help="level of the SD's one-sided upper confidence bound (default 0.8)")
+    r.add_argument("--markdown", action="store_true", help="print Markdown tables (default: plain text)")
+    r.set_defaults(func=_cmd_power)
 
     r = sub.add_parser("sweep", help="run a grid (densities x scores x quotas x seeds) through submitit",
                        description="Grid of runs through submitit (local subprocesses or SLURM).",

@@ -1,8 +1,18 @@
-"""Datasets as in-memory arrays: CIFAR-10/100 (python pickles, folder or .tar.gz), image folders, the
-CIFAR-10 JPEG copy with its canonical-order index, and a synthetic Gaussian mixture.
+"""Datasets as in-memory arrays: CIFAR-10/100 (python pickles, folder or .tar.gz), CIFAR-10's official
+binary version (``cifar-10-batches-bin``, folder or .tar.gz), image folders, the CIFAR-10 JPEG copy with
+its canonical-order index, MNIST-1D (the ``mnist1d_data.pkl`` pickle: 1-D signals), Fashion-MNIST (its four
+official IDX ``.gz`` files: 28x28 grey images), and a synthetic Gaussian mixture.
+
+Every file-based reader records where its data came from (:attr:`ArrayDataset.meta` ``"origin"``): the
+CIFAR readers check the published checksums of the official files (binary version: SHA-1 per ``.bin``;
+python version: torchvision's md5 per pickle) and say whether the data is the **original** CIFAR, the
+**JPEG copy** (README, "Data"), or unverified. :meth:`ArrayDataset.fingerprint` is the sha256 of the
+arrays actually used, in canonical order; :func:`data_identity` turns it into the part of a run's
+identity that keeps runs on different data apart.
 
 Every reader returns an :class:`ArrayDataset`: images as ``uint8`` arrays of shape (N, C, H, W)
-(features as ``float32`` arrays of shape (N, p)) and labels as ``int64``. Nothing here needs torch;
+(features as ``float32`` arrays of shape (N, p), 1-D signals as ``float32`` (N, C, L)) and labels as
+``int64``. Nothing here needs torch;
 :mod:`empirical.augment` moves the arrays to the training device.
 
 Validation split (paper §2.5, official ``vision_data.py``): within each class of the test set, the
@@ -22,8 +32,10 @@ import numpy as np
 
 __all__ = [
     "ArrayDataset", "DATASETS", "FORMATS", "CIFAR10_CLASSES", "load_dataset", "resolve_source",
-    "read_cifar_pickle", "read_image_folder", "read_cifar10_jpeg", "make_gaussian_dataset",
-    "validation_split",
+    "read_cifar_pickle", "read_cifar_binary", "read_image_folder", "read_cifar10_jpeg",
+    "make_gaussian_dataset", "validation_split", "data_identity", "CIFAR10_BINARY_SHA1", "CIFAR_PICKLE_MD5",
+    "read_mnist1d", "read_fashion_mnist", "read_idx", "MNIST1D_MD5", "FASHION_MNIST_MD5",
+    "FASHION_MNIST_CLASSES",
 ]
 
 from .classes import rank_within_class
@@ -41,6 +53,30 @@ _PICKLE_FILES = {
     "cifar100": ("cifar-100-python", ["train"], ["test"], "meta"),
 }
 JPEG_INDEX = "cifar10_index_labels_exactsubset.npz"
+#: CIFAR-10's official binary version: the folder inside ``cifar-10-binary.tar.gz`` and its batches.
+BINARY_FOLDER = "cifar-10-batches-bin"
+BINARY_TRAIN = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
+BINARY_TEST = ("test_batch.bin",)
+#: SHA-1 of each original ``.bin`` file, as published by MXNet's gluon ``CIFAR10`` dataset class.
+CIFAR10_BINARY_SHA1 = {
+    "data_batch_1.bin": "aadd24acce27caa71bf4b10992e9e7b2d74c2540",
+    "data_batch_2.bin": "c0ba65cce70568cd57b4e03e9ac8d2a5367c1795",
+    "data_batch_3.bin": "1dd00a74ab1d17a6e7d73e185b69dbf31242f295",
+    "data_batch_4.bin": "aab85764eb3584312d3c7f65fd2fd016e36a258e",
+    "data_batch_5.bin": "26e2849e66a845b7f1e4614ae70f4889ae604628",
+    "test_batch.bin": "67eb016db431130d61cd03c7ad570b013799c88c",
+}
+#: md5 of each original python-version pickle, as published by torchvision's ``CIFAR10``/``CIFAR100``.
+CIFAR_PICKLE_MD5 = {
+    "cifar10": {"data_batch_1": "c99cafc152244af753f735de768cd75f",
+                "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+                "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
+                "data_batch_4": "634d18415352ddfa80567beed471001a",
+                "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
+                "test_batch": "40351d587109b95175f43aff81a1287e"},
+    "cifar100": {"train": "16019d7e3df5f24257cddd939b257f8d", "test": "f0ef6b0ae62326f3e7ffdfab6717acfc"},
+}
+_BINARY_RECORD = 1 + 3 * 32 * 32
 _IMAGE_EXT = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".webp", ".tif", ".tiff")
 
 
@@ -48,7 +84,8 @@ _IMAGE_EXT = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".webp", ".tif", 
 class ArrayDataset:
     """Train and test arrays of one dataset.
 
-    ``x_*``: uint8 (N, C, H, W) images or float32 (N, p) features; ``y_*``: int64 labels in
+    ``x_*``: uint8 (N, C, H, W) images, float32 (N, p) features or (N, C, L) signals (these two are not
+    images: no augmentation, no normalisation); ``y_*``: int64 labels in
     ``[0, num_classes)``. ``mean``/``std``: per-channel statistics on the [0, 1] scale used for
     normalisation (images only).
     """
@@ -87,6 +124,19 @@ class ArrayDataset:
     @property
     def class_sizes(self) -> np.ndarray:
         return np.bincount(self.y_train, minlength=self.num_classes)
+
+    def fingerprint(self) -> str:
+        """sha256 (hex) of the arrays in canonical order: for train, then test, the shape, dtype and bytes
+        of the images and of the int64 labels. Equal arrays give equal fingerprints whatever file layout
+        they were read from (the python and binary versions of CIFAR-10 give the same one)."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for a in (self.x_train, self.y_train, self.x_test, self.y_test):
+            a = np.ascontiguousarray(a)
+            h.update(f"{a.dtype.str}{a.shape}".encode())
+            h.update(memoryview(a).cast("B"))
+        return h.hexdigest()
 
     def subset(self, train_idx=None, test_idx=None) -> ArrayDataset:
         """A copy restricted to the given train/test indices (for tests and quick runs)."""
@@ -127,8 +177,13 @@ def resolve_source(dataset: str, data_dir, data_format: str = "auto") -> tuple[s
     """Check that ``data_dir`` holds ``dataset`` in a supported layout; return ``(format, path)``.
 
     Layouts: ``pickle`` (the authors' ``cifar-10-batches-py``/``cifar-100-python`` folder, its
-    parent, or the ``.tar.gz``), ``imagefolder`` (``train/<class>/*``, ``test/<class>/*``) and
-    ``jpeg-index`` (a folder with ``cifar10_index_labels_exactsubset.npz`` and the JPEG ``.tar.gz``).
+    parent, or the ``.tar.gz``), ``binary`` (CIFAR-10's official binary version: the
+    ``cifar-10-batches-bin`` folder of ``.bin`` batches, its parent, or ``cifar-10-binary.tar.gz`` or a
+    folder holding it), ``imagefolder`` (``train/<class>/*``, ``test/<class>/*``), ``jpeg-index`` (a
+    folder with ``cifar10_index_labels_exactsubset.npz`` and the JPEG ``.tar.gz``), ``mnist1d`` (the
+    MNIST-1D pickle, or a folder holding ``mnist1d_data.pkl`` or ``mnist1d/``) and ``idx`` (Fashion-MNIST's
+    four IDX ``.gz`` files: their folder, its parent or one of them); ``mnist1d`` and ``fashion-mnist`` are
+    read from their own format only.
     Raises ValueError naming the problem; reads only file names and archive headers.
     """
     if dataset not in DATASETS:
@@ -145,10 +200,24 @@ def resolve_source(dataset: str, data_dir, data_format: str = "auto") -> tuple[s
     fmt = data_format
     if fmt == "auto":
         fmt = _detect_format(dataset, path)
-    if fmt == "pickle":
+    if dataset in _OWN_FORMAT and fmt != _OWN_FORMAT[dataset]:
+        raise ValueError(f"dataset {dataset!r} is read from format {_OWN_FORMAT[dataset]!r}, not {fmt!r}")
+    if fmt == "mnist1d":
+        if dataset != "mnist1d":
+            raise ValueError(f"format 'mnist1d' is the MNIST-1D pickle, not {dataset!r}")
+        _find_mnist1d(path)
+    elif fmt == "idx":
+        if dataset != "fashion-mnist":
+            raise ValueError(f"format 'idx' is Fashion-MNIST's four IDX files, not {dataset!r}")
+        _find_idx_files(path)
+    elif fmt == "pickle":
         if dataset not in _PICKLE_FILES:
             raise ValueError(f"format 'pickle' is for cifar10/cifar100, not {dataset!r}")
         _find_pickle_files(dataset, path)  # raises if incomplete
+    elif fmt == "binary":
+        if dataset != "cifar10":
+            raise ValueError(f"format 'binary' is CIFAR-10's official binary version, not {dataset!r}")
+        _find_binary_files(path)  # raises if incomplete
     elif fmt == "imagefolder":
         if not ((path / "train").is_dir() and (path / "test").is_dir()):
             raise ValueError(f"image-folder layout needs {str(path)!r}/train/<class>/ and /test/<class>/")
@@ -159,14 +228,42 @@ def resolve_source(dataset: str, data_dir, data_format: str = "auto") -> tuple[s
     return fmt, path
 
 
+def _archive_layout(path: Path) -> str | None:
+    """``"binary"`` or ``"pickle"`` from the first member names of a CIFAR ``.tar.gz`` (reads only the
+    archive's first headers, not the whole stream); None when neither folder name appears."""
+    try:
+        with tarfile.open(path, "r|gz") as tf:
+            for i, m in enumerate(tf):
+                top = Path(m.name).parts[0] if Path(m.name).parts else ""
+                if top == BINARY_FOLDER or m.name.endswith(".bin"):
+                    return "binary"
+                if top in ("cifar-10-batches-py", "cifar-100-python"):
+                    return "pickle"
+                if i >= 8:
+                    break
+    except (tarfile.TarError, OSError, EOFError):
+        return None
+    return None
+
+
+#: Datasets read from one format only (a file or a folder of it).
+_OWN_FORMAT = {"mnist1d": "mnist1d", "fashion-mnist": "idx"}
+
+
 def _detect_format(dataset: str, path: Path) -> str:
+    if dataset in _OWN_FORMAT:
+        return _OWN_FORMAT[dataset]
     if path.is_file():
         if not _is_targz(path):
             raise ValueError(f"data_dir {str(path)!r} is a file but not a .tar.gz archive "
-                             f"(expected the authors' CIFAR python archive, or a folder)")
-        return "pickle"
+                             f"(expected the authors' CIFAR python or binary archive, or a folder)")
+        return _archive_layout(path) or "pickle"
     if (path / JPEG_INDEX).is_file():
         return "jpeg-index"
+    if dataset == "cifar10" and any((c / BINARY_TRAIN[0]).is_file() for c in (path, path / BINARY_FOLDER)):
+        return "binary"
+    if dataset == "cifar10" and any(_archive_layout(a) == "binary" for a in sorted(path.glob("*.tar.gz"))):
+        return "binary"
     if (path / "train").is_dir() and (path / "test").is_dir():
         return "imagefolder"
     if dataset in _PICKLE_FILES:
@@ -256,8 +353,112 @@ def read_cifar_pickle(dataset: str, path) -> ArrayDataset:
         if key in m and len(m[key]) == k:
             names = [v.decode() if isinstance(v, bytes) else str(v) for v in m[key]]
     mean, std = CIFAR_STATS[dataset]
+    origin = _checksum_origin(blobs, CIFAR_PICKLE_MD5[dataset], "md5", f"{dataset} python version")
     return ArrayDataset(dataset, np.ascontiguousarray(x_tr), y_tr, np.ascontiguousarray(x_te), y_te, names,
-                        mean, std, source=f"pickle:{path}")
+                        mean, std, source=f"pickle:{path}", meta={"origin": origin})
+
+
+# ----------------------------------------------------------------------------- CIFAR-10 binary version
+def _find_binary_files(path: Path) -> dict[str, object]:
+    """Map each ``.bin`` batch (and ``batches.meta.txt`` when present) to a file path; for an archive,
+    ``{"__archive__": path}`` after a look at its first headers (:func:`_read_blobs` reads it in one pass
+    and names any batch it lacks)."""
+    names = list(BINARY_TRAIN + BINARY_TEST)
+    if path.is_file():
+        if not _is_targz(path):
+            raise ValueError(f"data_dir {str(path)!r} is not a .tar.gz archive")
+        if _archive_layout(path) != "binary":
+            raise ValueError(f"archive {str(path)!r} is not CIFAR-10's binary version (expected the "
+                             f"authors' cifar-10-binary.tar.gz, folder {BINARY_FOLDER}/)")
+        return {"__archive__": path}
+    for cand in (path, path / BINARY_FOLDER):
+        if all((cand / n).is_file() for n in names):
+            return {n: cand / n for n in names + ["batches.meta.txt"] if (cand / n).is_file()}
+    for arc in sorted(path.glob("*.tar.gz")):
+        if _archive_layout(arc) == "binary":
+            return {"__archive__": arc}
+    raise ValueError(f"no CIFAR-10 binary batches in {str(path)!r}: expected {names} in it or in "
+                     f"{BINARY_FOLDER}/, or cifar-10-binary.tar.gz")
+
+
+def _read_blobs(files: dict, wanted=()) -> dict[str, bytes]:
+    """The bytes of each entry of a ``_find_*_files`` map; for ``{"__archive__": path}``, of each member
+    whose base name is in ``wanted``, read in one pass over the compressed stream."""
+    files = dict(files)
+    archive = files.pop("__archive__", None)
+    if archive is None:
+        return {n: Path(p).read_bytes() for n, p in files.items()}
+    blobs = {}
+    try:
+        with tarfile.open(archive, "r|gz") as tf:
+            for m in tf:
+                name = Path(m.name).name
+                if m.isfile() and name in wanted and name not in blobs:
+                    blobs[name] = tf.extractfile(m).read()
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise ValueError(f"{str(archive)!r} is not a readable .tar.gz archive ({exc})") from exc
+    return blobs
+
+
+def _checksum_origin(blobs: dict, published: dict, algorithm: str, what: str) -> dict:
+    """Compare the ``published`` checksums (name -> hex) with those of ``blobs``: the ``origin`` record
+    of :attr:`ArrayDataset.meta` -- ``"copy": "original"`` when every file matches, else
+    ``"unverified"`` with the names that differ."""
+    import hashlib
+
+    differ = sorted(n for n, want in published.items()
+                    if n not in blobs or hashlib.new(algorithm, blobs[n]).hexdigest() != want)
+    rec = {"copy": "original" if not differ else "unverified", "checked": what,
+           "checksum": algorithm, "files_checked": len(published)}
+    if differ:
+        rec["files_differing"] = differ
+    return rec
+
+
+def read_cifar_binary(path) -> ArrayDataset:
+    """Read CIFAR-10's official **binary version** (``cifar-10-batches-bin``: a folder of ``.bin``
+    batches, its parent, or ``cifar-10-binary.tar.gz``), in canonical order (batches 1 to 5, then the
+    test batch; the order of the python version and of torchvision).
+
+    Each batch is 10 000 records of 3 073 bytes: one label byte, then 3 072 pixel bytes (1 024 red,
+    1 024 green, 1 024 blue, each 32x32 row-major), i.e. (N, 3, 32, 32) as they stand. Each file's
+    SHA-1 is compared with :data:`CIFAR10_BINARY_SHA1`; ``meta["origin"]["copy"]`` is ``"original"``
+    when all six match.
+    """
+    path = Path(path)
+    blobs = _read_blobs(_find_binary_files(path), wanted=BINARY_TRAIN + BINARY_TEST + ("batches.meta.txt",))
+    missing = [n for n in BINARY_TRAIN + BINARY_TEST if n not in blobs]
+    if missing:
+        raise ValueError(f"{str(path)!r} lacks the CIFAR-10 binary batches {missing} (expected the authors' "
+                         f"cifar-10-binary.tar.gz, folder {BINARY_FOLDER}/)")
+
+    def load(names):
+        xs, ys = [], []
+        for n in names:
+            raw = np.frombuffer(blobs[n], dtype=np.uint8)
+            if raw.size % _BINARY_RECORD:
+                raise ValueError(f"{n}: {raw.size} bytes is not a whole number of {_BINARY_RECORD}-byte "
+                                 f"CIFAR-10 binary records")
+            rec = raw.reshape(-1, _BINARY_RECORD)
+            if rec.size and rec[:, 0].max() > 9:
+                raise ValueError(f"{n}: label byte {int(rec[:, 0].max())} outside 0-9: not a CIFAR-10 "
+                                 f"binary batch")
+            xs.append(rec[:, 1:].reshape(-1, 3, 32, 32))
+            ys.append(rec[:, 0].astype(np.int64))
+        return np.ascontiguousarray(np.concatenate(xs)), np.concatenate(ys)
+
+    x_tr, y_tr = load(BINARY_TRAIN)
+    x_te, y_te = load(BINARY_TEST)
+    names = list(CIFAR10_CLASSES)
+    if "batches.meta.txt" in blobs:
+        listed = [v.strip() for v in blobs["batches.meta.txt"].decode("utf-8", "replace").splitlines()
+                  if v.strip()]
+        if len(listed) == 10:
+            names = listed
+    origin = _checksum_origin(blobs, CIFAR10_BINARY_SHA1, "sha1", "CIFAR-10 binary version")
+    mean, std = CIFAR_STATS["cifar10"]
+    return ArrayDataset("cifar10", x_tr, y_tr, x_te, y_te, names, mean, std, source=f"binary:{path}",
+                        meta={"origin": origin})
 
 
 # ----------------------------------------------------------------------------- decoding
@@ -305,7 +506,8 @@ def read_image_folder(path, class_names=None) -> ArrayDataset:
     """Read ``train/<class>/*`` and ``test/<class>/*`` (any Pillow-readable images of one size).
 
     Class ids follow ``class_names`` when given (e.g. the CIFAR-10 order), else sorted folder names.
-    Files within a class are read in sorted name order.
+    Files within a class are read in sorted name order. A class with no images in ``train`` or ``test``
+    (an empty or missing class folder) is a ``ValueError`` naming every such folder, before any decoding.
     """
     path = Path(path)
     found = sorted(p.name for p in (path / "train").iterdir() if p.is_dir())
@@ -314,16 +516,26 @@ def read_image_folder(path, class_names=None) -> ArrayDataset:
     if not class_names:
         raise ValueError(f"no class folders in {str(path / 'train')!r}")
     ids = {c: i for i, c in enumerate(class_names)}
-    parts = {}
-    for split in ("train", "test"):
+    listed, empty = {}, []
+    for split in ("train", "test"):  # list both splits first: an empty class is named before any decoding
         files, labels = [], []
         for c in class_names:
             d = path / split / c
             fs = sorted(p for p in d.iterdir() if p.suffix.lower() in _IMAGE_EXT) if d.is_dir() else []
+            if not fs:
+                empty.append(f"{split}/{c} ({'no images' if d.is_dir() else 'missing'})")
             files += fs
             labels += [ids[c]] * len(fs)
         if not files:
             raise ValueError(f"no images under {str(path / split)!r}")
+        listed[split] = (files, labels)
+    if empty:
+        shown = ", ".join(empty[:20]) + (f" and {len(empty) - 20} more" if len(empty) > 20 else "")
+        raise ValueError(f"image folder {str(path)!r}: empty class folder(s) {shown}; every class needs "
+                         "training and test images (a class with none would train on nothing, or have no "
+                         "test recall): add its images or remove the class folder")
+    parts = {}
+    for split, (files, labels) in listed.items():
         try:
             x = _decode_all([f.read_bytes() for f in files], f"{path}/{split}")
         except (OSError, ValueError, SyntaxError) as exc:  # PIL.UnidentifiedImageError is an OSError
@@ -333,7 +545,8 @@ def read_image_folder(path, class_names=None) -> ArrayDataset:
         parts[split] = (x, np.array(labels))
     (x_tr, y_tr), (x_te, y_te) = parts["train"], parts["test"]
     return ArrayDataset("imagefolder", x_tr, y_tr, x_te, y_te, list(class_names),
-                        source=f"imagefolder:{path}")
+                        source=f"imagefolder:{path}", meta={"origin": {"copy": "unverified",
+                                                                       "checked": "image folder"}})
 
 
 def _jpeg_files(path: Path) -> tuple[Path, Path]:
@@ -415,7 +628,9 @@ def read_cifar10_jpeg(path, train_indices=None, test_indices=None, cache: bool =
     return ArrayDataset("cifar10", np.ascontiguousarray(x["train"]), sel["train"][2],
                         np.ascontiguousarray(x["test"]), sel["test"][2], names, mean, std,
                         source=f"jpeg-index:{path}",
-                        meta={"train_indices": sel["train"][0], "test_indices": sel["test"][0]})
+                        meta={"train_indices": sel["train"][0], "test_indices": sel["test"][0],
+                              "origin": {"copy": "jpeg", "checked": "CIFAR-10 JPEG copy (quality 75, 4:2:0)",
+                                         "note": "JPEG-compressed pixels, exact labels and order"}})
 
 
 def _decode_members(tar: Path, members: dict) -> dict:
@@ -435,6 +650,217 @@ def _decode_members(tar: Path, members: dict) -> dict:
     decoded = _decode_all([wanted[p] for p in keys], str(tar))
     pos = {p: i for i, p in enumerate(keys)}
     return {s: decoded[[pos[p] for p in names]] for s, names in members.items()}
+
+
+# ----------------------------------------------------------------------------- MNIST-1D
+#: The MNIST-1D pickle (Greydanus 2020, ``greydanus/mnist1d``) and the md5 of the canonical file.
+MNIST1D_FILE = "mnist1d_data.pkl"
+MNIST1D_MD5 = "5bf44b67062b653caea0043bc236811a"
+_MNIST1D_KEYS = ("x", "y", "x_test", "y_test")
+#: The only globals a MNIST-1D pickle may name: numpy's array reconstruction (numpy 1 and 2 spellings).
+_SAFE_PICKLE_GLOBALS = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+                        ("numpy", "ndarray"), ("numpy", "dtype")}
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles dicts, lists, numbers, strings and numpy arrays only: any other global (a class or a
+    function that unpickling would call) is refused, so a crafted file cannot run code."""
+
+    def find_class(self, module, name):
+        if (module, name) not in _SAFE_PICKLE_GLOBALS:
+            raise pickle.UnpicklingError(f"global {module}.{name} is not allowed (numpy arrays only)")
+        if module.startswith("numpy.core."):  # numpy >= 2 keeps these in numpy._core (no deprecation warning)
+            try:
+                return super().find_class("numpy._core." + module[len("numpy.core."):], name)
+            except (ImportError, AttributeError):
+                pass
+        return super().find_class(module, name)
+
+
+def _find_mnist1d(path: Path) -> Path:
+    """The MNIST-1D pickle: ``path`` itself (a file), or ``mnist1d_data.pkl`` in ``path`` or in
+    ``path/mnist1d``, or the only ``.pkl`` file in ``path``."""
+    if path.is_file():
+        return path
+    for cand in (path / MNIST1D_FILE, path / "mnist1d" / MNIST1D_FILE):
+        if cand.is_file():
+            return cand
+    pkls = sorted(p for p in path.glob("*.pkl") if p.is_file())
+    if len(pkls) == 1:
+        return pkls[0]
+    raise ValueError(f"no MNIST-1D pickle in {str(path)!r}: expected {MNIST1D_FILE} in it or in mnist1d/ "
+                     f"(or pass the file as data_dir)")
+
+
+def read_mnist1d(path) -> ArrayDataset:
+    """Read MNIST-1D (``mnist1d_data.pkl``: a pickled dict with ``x`` (N, 40) and ``x_test`` (M, 40)
+    float signals and their labels ``y``, ``y_test`` in 0-9; ``t`` and ``templates`` are not used).
+
+    ``path``: the pickle, or a folder holding it (:func:`_find_mnist1d`). Only numpy arrays and plain
+    containers are unpickled (:class:`_ArrayUnpickler`); the keys, shapes and dtypes are checked
+    (ValueError naming the problem). Returns float32 signals of shape (N, 1, L) (one channel, the
+    layout of :class:`empirical.models.CNN1d`; ``mlp``/``linear`` flatten them), int64 labels, class
+    names ``"0"`` .. ``"9"``. The signals are used as they are (the file's are already about zero-mean,
+    unit-variance); no augmentation applies to them. ``meta["origin"]["copy"]`` is ``"original"`` when
+    the file's md5 is :data:`MNIST1D_MD5`.
+    """
+    import hashlib
+
+    file = _find_mnist1d(Path(path).expanduser())
+    raw = file.read_bytes()
+    try:
+        obj = _ArrayUnpickler(io.BytesIO(raw)).load()
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
+        raise ValueError(f"{str(file)!r} is not a MNIST-1D pickle ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(obj, dict):
+        raise ValueError(f"{str(file)!r} is not a MNIST-1D pickle: expected a dict with keys "
+                         f"{list(_MNIST1D_KEYS)}, got {type(obj).__name__}")
+    missing = [k for k in _MNIST1D_KEYS if k not in obj]
+    if missing:
+        raise ValueError(f"{str(file)!r} is not a MNIST-1D pickle: it lacks the keys {missing} (has "
+                         f"{sorted(map(str, obj))[:10]}; expected {list(_MNIST1D_KEYS)})")
+    arrays = {}
+    for split, xk, yk in (("train", "x", "y"), ("test", "x_test", "y_test")):
+        x, y = obj[xk], obj[yk]
+        if not (isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype.kind == "f" and x.shape[1] >= 1):
+            raise ValueError(f"{str(file)!r}: {xk!r} must be a 2-D float array (N, L), got "
+                             f"{type(x).__name__} {getattr(x, 'dtype', '')} {getattr(x, 'shape', '')}")
+        if not (isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind in "iu"):
+            raise ValueError(f"{str(file)!r}: {yk!r} must be a 1-D integer array, got "
+                             f"{type(y).__name__} {getattr(y, 'dtype', '')} {getattr(y, 'shape', '')}")
+        if len(x) != len(y) or len(x) == 0:
+            raise ValueError(f"{str(file)!r}: {xk!r} has {len(x)} signals and {yk!r} {len(y)} labels "
+                             f"(they must be equal and non-zero)")
+        if not np.isfinite(x).all():
+            raise ValueError(f"{str(file)!r}: {xk!r} holds non-finite values")
+        if y.min() < 0 or y.max() > 9:
+            raise ValueError(f"{str(file)!r}: {yk!r} holds labels outside 0-9 "
+                             f"({int(y.min())}..{int(y.max())})")
+        arrays[split] = (np.ascontiguousarray(x, dtype=np.float32)[:, None, :], y.astype(np.int64))
+    if arrays["train"][0].shape[2] != arrays["test"][0].shape[2]:
+        raise ValueError(f"{str(file)!r}: train and test signals differ in length "
+                         f"({arrays['train'][0].shape[2]} and {arrays['test'][0].shape[2]})")
+    ok = hashlib.md5(raw).hexdigest() == MNIST1D_MD5
+    origin = {"copy": "original" if ok else "unverified", "checked": "MNIST-1D pickle (greydanus/mnist1d)",
+              "checksum": "md5", "files_checked": 1}
+    if not ok:
+        origin["files_differing"] = [file.name]
+    (x_tr, y_tr), (x_te, y_te) = arrays["train"], arrays["test"]
+    return ArrayDataset("mnist1d", x_tr, y_tr, x_te, y_te, [str(k) for k in range(10)],
+                        source=f"mnist1d:{file}", meta={"origin": origin})
+
+
+# ----------------------------------------------------------------------------- Fashion-MNIST (IDX)
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+                         "Bag", "Ankle boot")
+#: The four official IDX files of Fashion-MNIST: (images, labels) of train, then of test.
+FASHION_MNIST_FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+                       "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
+#: md5 of each official ``.gz`` file, as published by torchvision's ``FashionMNIST``.
+FASHION_MNIST_MD5 = {"train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+                     "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+                     "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+                     "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310"}
+#: IDX magic numbers of unsigned-byte data: 0x0803 (3-D: images), 0x0801 (1-D: labels).
+IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC = 2051, 2049
+
+
+def _find_idx_files(path: Path) -> dict[str, Path]:
+    """Each of the four Fashion-MNIST ``.gz`` files in ``path``, in ``path/fashion-mnist``, or, for a
+    ``path`` that is one of them, beside it."""
+    names = [n for pair in FASHION_MNIST_FILES.values() for n in pair]
+    cands = (path.parent,) if path.is_file() else (path, path / "fashion-mnist")
+    for cand in cands:
+        if all((cand / n).is_file() for n in names):
+            return {n: cand / n for n in names}
+    where = cands[0]
+    missing = [n for n in names if not (where / n).is_file()]
+    raise ValueError(f"no Fashion-MNIST IDX files in {str(where)!r}: it lacks {missing} (expected the four "
+                     f"official files {names})")
+
+
+def read_idx(raw: bytes, magic: int, what: str) -> np.ndarray:
+    """Parse one gzip-compressed IDX file (``raw``: the ``.gz`` bytes) of unsigned bytes: a big-endian
+    header (``magic``, then one uint32 per dimension), then the data. Returns a uint8 array of the
+    header's shape; ValueError naming ``what`` for a bad gzip stream, another magic number, or a file
+    whose size is not that of its header.
+
+    >>> import gzip
+    >>> read_idx(gzip.compress(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9])), 2049, "labels")
+    array([7, 8, 9], dtype=uint8)
+    """
+    import gzip
+    import zlib
+
+    try:
+        data = gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        raise ValueError(f"{what}: not a readable gzip file ({type(exc).__name__}: {exc})") from exc
+    if len(data) < 4:
+        raise ValueError(f"{what}: {len(data)} bytes is too short for an IDX header")
+    found = int.from_bytes(data[:4], "big")
+    if found != magic:
+        raise ValueError(f"{what}: IDX magic number {found}, expected {magic} "
+                         f"({'images' if magic == IDX_IMAGES_MAGIC else 'labels'}, unsigned bytes)")
+    ndim = magic & 0xFF
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise ValueError(f"{what}: truncated IDX header ({len(data)} of {header} bytes)")
+    dims = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    size = int(np.prod(dims, dtype=np.int64))
+    held = len(data) - header
+    if held != size:
+        raise ValueError(f"{what}: the header says {dims} ({size} bytes of data) but the file holds {held}: "
+                         f"{'truncated' if held < size else 'trailing bytes'}")
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims).copy()  # writable, for torch
+
+
+def _uint8_stats(x: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Exact per-channel mean and std of all of uint8 (N, C, H, W) images on the [0, 1] scale (from a
+    histogram of the byte values: no float copy of the images)."""
+    v = np.arange(256, dtype=np.float64) / 255.0
+    means, stds = [], []
+    for c in range(x.shape[1]):
+        counts = np.bincount(np.ascontiguousarray(x[:, c]).ravel(), minlength=256).astype(np.float64)
+        n = counts.sum()
+        m = float(counts @ v / n)
+        means.append(m)
+        stds.append(max(float(np.sqrt(max(counts @ (v * v) / n - m * m, 0.0))), 1e-3))
+    return tuple(means), tuple(stds)
+
+
+def read_fashion_mnist(path) -> ArrayDataset:
+    """Read Fashion-MNIST from its four official IDX ``.gz`` files (numpy and gzip only): uint8 images
+    (N, 1, 28, 28), int64 labels, the ten class names (:data:`FASHION_MNIST_CLASSES`), per-channel
+    mean/std of the training images. ``path``: the folder of the four files, its parent (holding
+    ``fashion-mnist/``) or one of the files. ``meta["origin"]["copy"]`` is ``"original"`` when every
+    file's md5 is the published one (:data:`FASHION_MNIST_MD5`).
+    """
+    path = Path(path).expanduser()
+    files = _find_idx_files(path)
+    blobs = {n: f.read_bytes() for n, f in files.items()}
+    parts = {}
+    for split, (img_name, lab_name) in FASHION_MNIST_FILES.items():
+        x = read_idx(blobs[img_name], IDX_IMAGES_MAGIC, str(files[img_name]))
+        y = read_idx(blobs[lab_name], IDX_LABELS_MAGIC, str(files[lab_name]))
+        if len(x) != len(y):
+            raise ValueError(f"{str(files[img_name])!r} holds {len(x)} images but {str(files[lab_name])!r} "
+                             f"{len(y)} labels")
+        if y.size and y.max() > 9:
+            raise ValueError(f"{str(files[lab_name])!r}: label {int(y.max())} outside 0-9")
+        parts[split] = (np.ascontiguousarray(x[:, None]), y.astype(np.int64))
+    (x_tr, y_tr), (x_te, y_te) = parts["train"], parts["test"]
+    if x_tr.shape[1:] != x_te.shape[1:]:
+        raise ValueError(f"Fashion-MNIST train and test images differ in size ({x_tr.shape[2:]} and "
+                         f"{x_te.shape[2:]})")
+    if len(x_tr) == 0:
+        raise ValueError(f"{str(files[FASHION_MNIST_FILES['train'][0]])!r} holds no images")
+    origin = _checksum_origin(blobs, FASHION_MNIST_MD5, "md5", "Fashion-MNIST IDX files")
+    mean, std = _uint8_stats(x_tr)
+    folder = files[FASHION_MNIST_FILES["train"][0]].parent
+    return ArrayDataset("fashion-mnist", x_tr, y_tr, x_te, y_te, list(FASHION_MNIST_CLASSES), mean, std,
+                        source=f"idx:{folder}", meta={"origin": origin})
 
 
 # ----------------------------------------------------------------------------- synthetic
@@ -484,10 +910,32 @@ def load_dataset(dataset: str, data_dir=None, data_format: str = "auto", **synth
         return make_gaussian_dataset(**synthetic)
     if fmt == "pickle":
         return read_cifar_pickle(dataset, path)
+    if fmt == "binary":
+        return read_cifar_binary(path)
     if fmt == "jpeg-index":
         return read_cifar10_jpeg(path)
+    if fmt == "mnist1d":
+        return read_mnist1d(path)
+    if fmt == "idx":
+        return read_fashion_mnist(path)
     ds = read_image_folder(path, class_names=list(CIFAR10_CLASSES) if dataset == "cifar10" else None)
     ds.name = dataset
     if dataset in CIFAR_STATS:
         ds.mean, ds.std = CIFAR_STATS[dataset]
     return ds
+
+
+def data_identity(ds: ArrayDataset) -> str | None:
+    """The part of a run's identity that names its data: ``"sha256:<first 16 hex>"`` of
+    :meth:`ArrayDataset.fingerprint` for data read from files, so runs on different pixels (the original
+    CIFAR-10 and its JPEG copy, say) never share a run id, a query model or a checkpoint.
+
+    None (left out of the identity) for the synthetic dataset and arrays made in memory, whose
+    configuration already determines them, and for the CIFAR-10 JPEG copy (``jpeg-index``): the
+    regime in which droplab's first runs were recorded, whose run ids must not change (README, "Run
+    identity"). The JPEG copy's fingerprint is still recorded in each run's JSON.
+    """
+    kind = ds.source.split(":", 1)[0]
+    if kind in ("", "synthetic", "jpeg-index"):
+        return None
+    return "sha256:" + ds.fingerprint()[:16]

@@ -1,5 +1,6 @@
-"""Models in plain torch: CIFAR ResNet-18 (3x3 stem), VGG-16/19 with batch norm, a small CPU CNN, and an
-MLP / linear model for feature (synthetic) data.
+"""Models in plain torch: CIFAR ResNet-18 (3x3 stem), VGG-16/19 with batch norm, a small CPU CNN (and its
+narrow variant ``smallcnn-gray`` for 28x28 grey images such as Fashion-MNIST), a small 1-D CNN for signals
+(``cnn1d``: MNIST-1D), and an MLP / linear model for feature (synthetic) data.
 
 Every model exposes ``features(x)`` (penultimate-layer embedding, used by CoreSet and the Gaussian
 surrogate) and ``head`` (the final ``nn.Linear``); ``forward(x) = head(features(x))``. Weights are
@@ -14,10 +15,11 @@ import math
 import torch
 from torch import nn
 
-from .options import IMAGE_MODELS, MODELS
+from .options import DATASET_INPUTS, IMAGE_MODELS, MODEL_INPUTS, MODELS, SIGNAL_MODELS
 
-__all__ = ["MODELS", "IMAGE_MODELS", "WHITENET_WIDTHS", "build_model", "ResNet18", "VGG", "SmallCNN",
-           "WhitenedConvNet", "MLP", "Linear"]
+__all__ = ["MODELS", "IMAGE_MODELS", "SIGNAL_MODELS", "WHITENET_WIDTHS", "SMALLCNN_GRAY_WIDTH", "build_model",
+           "check_model_for_dataset", "ResNet18", "VGG", "SmallCNN", "CNN1d", "WhitenedConvNet", "MLP",
+           "Linear"]
 
 
 class Classifier(nn.Module):
@@ -123,6 +125,10 @@ class SmallCNN(Classifier):
         return torch.flatten(self.pool(self.body(x)), 1)
 
 
+#: Width of ``smallcnn-gray``: the small CNN at a quarter of the multiply-adds (16/32/64/128 channels, 0.1 M
+#: parameters, ~2.6 M multiply-adds per 28x28 grey image), for Fashion-MNIST on CPU.
+SMALLCNN_GRAY_WIDTH = 16
+
 #: Widths of the three conv groups of each ``whitenet`` model (the airbench shapes: 64/128/128 is
 #: "airbench93", 64/256/256 "airbench94"; Jordan 2024, arXiv 2404.00498).
 WHITENET_WIDTHS = {"whitenet-128": (64, 128, 128), "whitenet-256": (64, 256, 256)}
@@ -217,6 +223,30 @@ class WhitenedConvNet(Classifier):
                 nn.init.zeros_(m.bias)
 
 
+class CNN1d(Classifier):
+    """A small 1-D CNN for signals (N, C, L), e.g. MNIST-1D (1 x 40): conv1d-BN-ReLU blocks of ``w, 2w,
+    2w`` channels (kernel 5, then 3, 3), a 2x max-pool after the second and third, then global average
+    pooling (2w-d features). With ``w=32``: 19.6 k parameters for 10 classes."""
+
+    def __init__(self, num_classes: int, in_channels: int = 1, width: int = 32):
+        super().__init__()
+        w = width
+        self.body = nn.Sequential(
+            nn.Conv1d(in_channels, w, 5, 1, 2, bias=False), nn.BatchNorm1d(w), nn.ReLU(inplace=True),
+            nn.Conv1d(w, 2 * w, 3, 1, 1, bias=False), nn.BatchNorm1d(2 * w), nn.ReLU(inplace=True),
+            nn.MaxPool1d(2),
+            nn.Conv1d(2 * w, 2 * w, 3, 1, 1, bias=False), nn.BatchNorm1d(2 * w), nn.ReLU(inplace=True),
+            nn.MaxPool1d(2),
+        )
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        self.head = nn.Linear(2 * w, num_classes)
+
+    def features(self, x):
+        if x.ndim == 2:  # (N, L): one channel
+            x = x.unsqueeze(1)
+        return torch.flatten(self.pool(self.body(x)), 1)
+
+
 class MLP(Classifier):
     """Two hidden ReLU layers of ``hidden`` units on flattened inputs."""
 
@@ -247,11 +277,11 @@ class Linear(Classifier):
 def init_weights(model: nn.Module, generator: torch.Generator) -> nn.Module:
     """Xavier-normal (gain sqrt 2) conv/linear weights, zero biases; BN weight 1, bias 0."""
     for m in model.modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
+        if isinstance(m, (nn.Conv2d, nn.Conv1d, nn.Linear)):
             nn.init.xavier_normal_(m.weight, gain=math.sqrt(2.0), generator=generator)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
     return model
@@ -268,12 +298,18 @@ def build_model(name: str, num_classes: int, input_shape: tuple[int, ...],
     shape = tuple(int(s) for s in input_shape)
     if name in IMAGE_MODELS and len(shape) != 3:
         raise ValueError(f"model {name!r} needs image inputs (C, H, W), got input shape {shape}")
+    if name in SIGNAL_MODELS and len(shape) not in (1, 2):
+        raise ValueError(f"model {name!r} needs 1-D signal inputs (C, L) or (L,), got input shape {shape}")
     if name == "resnet18":
         model = ResNet18(num_classes, shape[0])
     elif name in ("vgg16", "vgg19"):
         model = VGG(name, num_classes, shape[0])
     elif name == "smallcnn":
         model = SmallCNN(num_classes, shape[0])
+    elif name == "smallcnn-gray":
+        model = SmallCNN(num_classes, shape[0], width=SMALLCNN_GRAY_WIDTH)
+    elif name == "cnn1d":
+        model = CNN1d(num_classes, shape[0] if len(shape) == 2 else 1)
     elif name in WHITENET_WIDTHS:
         model = WhitenedConvNet(num_classes, shape[0], WHITENET_WIDTHS[name])
     else:
@@ -285,3 +321,17 @@ def build_model(name: str, num_classes: int, input_shape: tuple[int, ...],
         model.init_parameters(generator)
         return model
     return init_weights(model, generator)
+
+
+def check_model_for_dataset(model: str, dataset: str) -> None:
+    """ValueError when ``model`` cannot take ``dataset``'s inputs (:data:`empirical.options.MODEL_INPUTS`,
+    :data:`empirical.options.DATASET_INPUTS`): an image model on 1-D signals or feature vectors, a 1-D
+    model on images. Unknown names are left to the option checks."""
+    kind = DATASET_INPUTS.get(dataset)
+    takes = MODEL_INPUTS.get(model)
+    if kind is None or takes is None or kind in takes:
+        return
+    fits = [m for m in MODELS if kind in MODEL_INPUTS[m]]
+    what = {"image": "images", "signal": "1-D signals", "features": "feature vectors"}[kind]
+    raise ValueError(f"model {model!r} cannot take the {dataset} dataset's {what}: use one of "
+                     f"{', '.join(fits)}")

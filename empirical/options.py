@@ -9,15 +9,25 @@ the surrogate covariances) are defined in :mod:`gaussian_theory.options` and re-
 from gaussian_theory.options import COVARIANCES, DEFAULT_COVARIANCE, RULES
 from gaussian_theory.quota_rules import QUOTA_RULES
 
-__all__ = ["DATASETS", "FORMATS", "IMAGE_MODELS", "MODELS", "SCORES", "QUERY_SCORES", "DYNAMIC_SCORES",
-           "QUOTAS", "RECIPE_KINDS", "PRECISIONS",
+__all__ = ["DATASETS", "FORMATS", "IMAGE_MODELS", "SIGNAL_MODELS", "MODELS", "DATASET_INPUTS", "MODEL_INPUTS",
+           "SCORES", "QUERY_SCORES", "DYNAMIC_SCORES", "QUOTAS", "RECIPE_KINDS", "PRECISIONS",
            "RECALL_QUOTAS", "QUERY_QUOTAS", "RULES", "COVARIANCES", "DEFAULT_COVARIANCE", "SURROGATES",
            "EPOCH_RULES", "CLUSTERS", "CHANNELS_LAST", "IDENTITY_NEUTRAL", "IDENTITY_PINNED", "SCHEDULES"]
 
-DATASETS = ("cifar10", "cifar100", "imagefolder", "gaussian")
-FORMATS = ("auto", "pickle", "imagefolder", "jpeg-index")
-IMAGE_MODELS = ("resnet18", "vgg16", "vgg19", "smallcnn", "whitenet-128", "whitenet-256")
-MODELS = IMAGE_MODELS + ("mlp", "linear")
+DATASETS = ("cifar10", "cifar100", "imagefolder", "gaussian", "mnist1d", "fashion-mnist")
+#: Layouts of ``--data-dir``: ``mnist1d`` is the MNIST-1D pickle (``mnist1d_data.pkl``), ``idx`` the four
+#: official IDX ``.gz`` files of Fashion-MNIST (``empirical.data``).
+FORMATS = ("auto", "pickle", "binary", "imagefolder", "jpeg-index", "mnist1d", "idx")
+IMAGE_MODELS = ("resnet18", "vgg16", "vgg19", "smallcnn", "smallcnn-gray", "whitenet-128", "whitenet-256")
+#: Models of 1-D signals (N, C, L), e.g. MNIST-1D.
+SIGNAL_MODELS = ("cnn1d",)
+MODELS = IMAGE_MODELS + SIGNAL_MODELS + ("mlp", "linear")
+#: The kind of input each dataset gives: images (N, C, H, W), 1-D signals (N, C, L) or feature vectors.
+DATASET_INPUTS = {"cifar10": "image", "cifar100": "image", "imagefolder": "image", "fashion-mnist": "image",
+                  "mnist1d": "signal", "gaussian": "features"}
+#: The kinds of input each model takes (mlp and linear flatten whatever they get).
+MODEL_INPUTS = {**dict.fromkeys(IMAGE_MODELS, ("image",)), **dict.fromkeys(SIGNAL_MODELS, ("signal",)),
+                "mlp": ("image", "signal", "features"), "linear": ("image", "signal", "features")}
 SCORES = ("random", "el2n", "grand", "forgetting", "dynunc", "coreset", "rcap")
 #: Scores that choose a new subset every epoch, with their own class quotas (quota must be "none"):
 #: rcap, the external baseline of ``empirical.dynamic``, scores samples while the final model trains.
@@ -58,7 +68,7 @@ SCHEDULES = ("step", "onecycle", "linear-onecycle", "constant")
 #: so recorded runs keep their names (tests/test_empirical_pipeline.py pins ids computed before these
 #: fields), and ``droplab empirical report`` treats a run that lacks the field as holding it.
 IDENTITY_NEUTRAL = {"precision": "auto", "alpha": 1.0, "min_per_class": 0, "eval_limit_per_class": None,
-                    "class_counts": None, "class_densities": None, "counts_label": None}
+                    "class_counts": None, "class_densities": None, "counts_label": None, "data_id": None}
 
 #: Diagnostic fields that change nothing a run trains or measures, pinned in the run and query ids to
 #: the value the recorded runs were named with: the Gaussian surrogate of the query model's features

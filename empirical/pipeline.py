@@ -59,8 +59,10 @@ from .options import (
     SCORES,
     SURROGATES,
 )
+from .query_logits import read_query_logits, write_query_logits
 
-__all__ = ["RunConfig", "run_one", "run_many", "run_query_only", "derive_seed", "load_data", "run_path",
+__all__ = ["RunConfig", "run_one", "run_many", "run_query_only", "derive_seed", "load_data", "bind_data",
+           "dataset_record", "run_path", "check_query_logits_option",
            "method_label", "check_out_dir", "query_logits_path", "write_query_logits"]
 
 
@@ -99,6 +101,9 @@ class RunConfig:
     class_counts: list | None = None
     class_densities: list | None = None
     counts_label: str | None = None
+    #: The data's identity (:func:`empirical.data.data_identity`), filled in from the data when it is
+    #: loaded (:func:`bind_data`); None for the synthetic data and the CIFAR-10 JPEG copy.
+    data_id: str | None = None
 
     def validate(self, check_data: bool = True) -> RunConfig:
         """Raise ValueError/TypeError on any bad field (before any training); returns self."""
@@ -130,6 +135,7 @@ class RunConfig:
         if self.dataset == "gaussian" and self.model in models.IMAGE_MODELS:
             raise ValueError(f"model {self.model!r} needs images; the gaussian dataset has feature vectors "
                              f"(use 'mlp' or 'linear')")
+        models.check_model_for_dataset(self.model, self.dataset)  # e.g. cnn1d takes 1-D signals only
         for name in ("limit_per_class", "eval_limit_per_class"):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 2):
@@ -216,7 +222,7 @@ class RunConfig:
                 f"{self.recipe}_s{seed}_{self.digest()}")
 
     def query_id(self, seed: int) -> str:
-        keys = ("dataset", "data_format", "model", "score", "recipe", "epochs", "batch_size", "lr",
+        keys = ("dataset", "data_format", "data_id", "model", "score", "recipe", "epochs", "batch_size", "lr",
                 "query_epochs", "query_inits", "query_augment", "shift", "surrogate", "limit_per_class",
                 "synthetic", "precision", "eval_limit_per_class")
         d = {k: IDENTITY_PINNED.get(k, getattr(self, k)) for k in keys
@@ -247,6 +253,27 @@ def load_data(config: RunConfig) -> data.ArrayDataset:
         rank = rank_within_class(ds.y_train, ds.num_classes)
         ds = ds.subset(train_idx=np.flatnonzero(rank < config.limit_per_class))
     return ds
+
+
+def bind_data(config: RunConfig, dataset: data.ArrayDataset | None = None
+              ) -> tuple[RunConfig, data.ArrayDataset]:
+    """``(config with its data_id, dataset)``: load the configured data (or take ``dataset``) and put its
+    identity (:func:`empirical.data.data_identity`) into the configuration, so that the run id, the query
+    id and the checkpoints name the data. A configuration whose ``data_id`` is already set (e.g. read from
+    a run JSON) must match the data: ValueError otherwise, before any training."""
+    ds = dataset if dataset is not None else load_data(config)
+    did = data.data_identity(ds)
+    if config.data_id is not None and config.data_id != did:
+        raise ValueError(f"data_id {config.data_id!r} of the configuration is not that of the data in "
+                         f"{config.data_dir!r} ({did!r}): these runs were recorded on other data")
+    return (config if config.data_id == did else dataclasses.replace(config, data_id=did)), ds
+
+
+def dataset_record(ds: data.ArrayDataset) -> dict:
+    """The run JSON's ``dataset`` provenance: where the data came from and whether it is the original
+    (:attr:`empirical.data.ArrayDataset.meta` ``origin``), and the sha256 of the arrays used."""
+    return {"origin": ds.meta.get("origin", {"copy": "in-memory" if not ds.source else "synthetic"}),
+            "fingerprint": "sha256:" + ds.fingerprint()}
 
 
 def check_out_dir(out_dir) -> Path:
@@ -338,7 +365,7 @@ def _run_query(config: RunConfig, seed: int, t: _Tensors, out_dir: Path, *, resu
     shared = config.score in scores.SHARED_QUERY_SCORES
     train_id = (dataclasses.replace(config, score=scores.SHARED_QUERY_SCORES[0]).query_id(seed) + "-shared"
                 if shared else qid)
-    per_init, best_epochs, val_acc, histories, score_runs = [], [], [], [], []
+    per_init, best_epochs, val_acc, histories, score_runs, per_init_logits = [], [], [], [], [], []
     shared_runs = {"forgetting": [], "dynunc": []}
     emb, surrogate, val_outputs, test_outputs = None, None, None, None
     for i in range(plan["inits"]):
@@ -355,6 +382,7 @@ def _run_query(config: RunConfig, seed: int, t: _Tensors, out_dir: Path, *, resu
             on_epoch_end=hooks.get("query_epoch_end"), desc=f"query {i + 1}/{plan['inits']}",
             progress=progress, precision=config.precision)
         per_init.append(res.best_val["recalls"])
+        per_init_logits.append(res.best_val_logits)
         best_epochs.append(res.best_epoch)
         val_acc.append(res.best_val["accuracy"])
         histories.append(res.history)
@@ -374,8 +402,11 @@ def _run_query(config: RunConfig, seed: int, t: _Tensors, out_dir: Path, *, resu
             best = _new_model(config, t, torch.Generator(), channels_last)  # weights loaded just below
             best.load_state_dict(res.best_state)
             feats = train.predict(best, t.x_val, t.aug, features=True, precision=config.precision)
-            val_outputs = {"features": feats.cpu().numpy().astype(np.float32),
-                           "logits": best.head(feats).detach().float().cpu().numpy(),
+            # the logits the recalls were measured from (their argmax gives them exactly); the head on the
+            # features only where a checkpoint from before they were kept was resumed
+            logits = (res.best_val_logits if res.best_val_logits is not None
+                      else best.head(feats).detach().float().cpu().numpy())
+            val_outputs = {"features": feats.cpu().numpy().astype(np.float32), "logits": logits,
                            "labels": t.y_val.cpu().numpy(),
                            "head_weight": best.head.weight.detach().float().cpu().numpy(),
                            "head_bias": _head_bias(best.head)}
@@ -391,6 +422,7 @@ def _run_query(config: RunConfig, seed: int, t: _Tensors, out_dir: Path, *, resu
         "scores": np.mean(score_runs, axis=0) if score_runs else None, "embeddings": emb,
         "surrogate": surrogate, "seconds": time.perf_counter() - t0, "cached": False,
         "val_outputs": val_outputs, "test_outputs": test_outputs,
+        "val_logits_per_init": per_init_logits if all(v is not None for v in per_init_logits) else None,
     }
     if shared:
         for score in scores.SHARED_QUERY_SCORES:
@@ -430,33 +462,6 @@ def _query_surrogate(config: RunConfig, seed: int, val_outputs: dict | None, num
         return {"error": str(exc)}
 
 
-def write_query_logits(path, query: dict) -> Path | None:
-    """Write the query model's held-out outputs as a small compressed ``.npz`` (atomically; an existing
-    file is kept): ``val_logits``, ``val_labels`` (the validation half), ``test_logits``, ``test_labels``
-    (the test half), ``val_recalls`` (the recalls the quotas use, averaged over initialisations), all of
-    the best-epoch model of the first initialisation. With them the recall predictions
-    (:mod:`gaussian_theory.recall_prediction`) can be recomputed without training. Returns the path, or
-    None when the query has no stored outputs."""
-    path = Path(path)
-    vo, to = query.get("val_outputs"), query.get("test_outputs")
-    if vo is None or vo.get("logits") is None:
-        return None
-    if path.is_file():
-        return path
-    arrays = {"val_logits": np.asarray(vo["logits"], dtype=np.float32),
-              "val_labels": np.asarray(vo["labels"], dtype=np.int64),
-              "val_recalls": np.asarray(query["recalls"], dtype=np.float64)}
-    if to is not None:
-        arrays.update(test_logits=np.asarray(to["logits"], dtype=np.float32),
-                      test_labels=np.asarray(to["labels"], dtype=np.int64))
-
-    def write(tmp):
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-
-    return atomic_write(path, write)
-
-
 def run_query_only(config: RunConfig, seeds, out_dir, *, resume: bool = False, progress: bool = True,
                    log=print) -> list[Path]:
     """Train (or load from the cache) the query model of each seed, without pruning or final training,
@@ -468,6 +473,7 @@ def run_query_only(config: RunConfig, seeds, out_dir, *, resume: bool = False, p
                          f"quota that needs one ({', '.join(QUERY_QUOTAS)}) or a score that does "
                          f"({', '.join(QUERY_SCORES)})")
     out = check_out_dir(out_dir)
+    config, ds = bind_data(config)  # the data's identity names the query model: load before skipping
     t, chl, paths = None, False, []
     for s in (int(v) for v in seeds):
         path = query_logits_path(out, config, s)
@@ -476,45 +482,50 @@ def run_query_only(config: RunConfig, seeds, out_dir, *, resume: bool = False, p
             paths.append(path)
             continue
         if t is None:
-            ds = load_data(config)
             chl = (ds.is_image and config.model in models.IMAGE_MODELS) if config.channels_last is None \
                 else bool(config.channels_last)
             t = _Tensors(ds, train.resolve_device(config.device), chl, config.shift,
                          config.eval_limit_per_class)
         query = _run_query(config, s, t, out, resume=resume, progress=progress, channels_last=chl, hooks={})
-        written = write_query_logits(path, query)
+        written = write_query_logits(path, query, warn=log)
         log(f"query model {config.query_id(s)}: validation accuracy {query['val_accuracy'][0]:.4f} -> "
-            f"{written if written is not None else '(no stored outputs)'}")
+            f"{path.parent / written['path'] if written is not None else '(no stored outputs)'}")
         if written is not None:
-            paths.append(written)
+            paths.append(path.parent / written["path"])
     return paths
 
 
 # ----------------------------------------------------------------------------- one run
 def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset | None = None,
             resume: bool = False, progress: bool = True, hooks: dict | None = None,
-            keep_checkpoints: bool = False, force: bool = False, data_seconds: float | None = None) -> dict:
+            keep_checkpoints: bool = False, force: bool = False, data_seconds: float | None = None,
+            query_logits=None) -> dict:
     """Run the pipeline for one seed and write ``OUT/<run_id>.json``; return the result dict.
 
     A run whose JSON already exists is skipped (its result returned, ``"skipped": True``) unless
     ``force``. ``hooks``: optional ``{"query_epoch_end": f, "final_epoch_end": f}`` with
     ``f(epoch, row)`` called after each epoch's checkpoint (tests use them to simulate a kill).
     ``data_seconds``: loading time of a preloaded ``dataset``, recorded as ``timings["data_s"]``.
+    ``query_logits``: a query-logits ``.npz`` (or a folder holding ``<query id>.npz``) of this run's query
+    model, used instead of training it (:func:`empirical.query_logits.read_query_logits`), so that a
+    study elsewhere reuses the committed query model rather than a retrained one that may differ.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an int, got {seed!r}")
     config.validate(check_data=dataset is None)
+    check_query_logits_option(config, query_logits)
     out_dir = check_out_dir(out_dir)
+    t_start = time.perf_counter() - (data_seconds or 0.0)
+    t0 = time.perf_counter()
+    # the data's identity is part of the run id: load (cheap next to training) before looking for the JSON
+    config, ds = bind_data(config, dataset)
     path = run_path(out_dir, config, seed)
     if path.is_file() and not force:
         done = json.loads(path.read_text())
         done["skipped"] = True
         return done
     hooks = hooks or {}
-    t_start = time.perf_counter() - (data_seconds or 0.0)
     timings = {}
-    t0 = time.perf_counter()
-    ds = dataset if dataset is not None else load_data(config)
     timings["data_s"] = time.perf_counter() - t0 if data_seconds is None else float(data_seconds)
     device = train.resolve_device(config.device)
     chl = (ds.is_image and config.model in models.IMAGE_MODELS) if config.channels_last is None \
@@ -526,11 +537,16 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
     query = None
     if config.quota in QUERY_QUOTAS or config.score in QUERY_SCORES:
         t0 = time.perf_counter()
-        query = _run_query(config, seed, t, out_dir, resume=resume, progress=progress, channels_last=chl,
-                           hooks=hooks)
+        if query_logits is not None:
+            query = _query_from_file(config, seed, t, query_logits)
+        else:
+            query = _run_query(config, seed, t, out_dir, resume=resume, progress=progress, channels_last=chl,
+                               hooks=hooks)
+            record = write_query_logits(query_logits_path(out_dir, config, seed), query)
+            if record is not None:
+                query["logits"] = {**record, "source": "cached" if query.get("cached") else "trained"}
         timings["query_s"] = time.perf_counter() - t0
         timings["query_train_s"] = query["seconds"]
-        write_query_logits(query_logits_path(out_dir, config, seed), query)
 
     # scores, quotas, selection
     t0 = time.perf_counter()
@@ -573,7 +589,7 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
         "config": config.to_dict(),
         "dataset": {"name": ds.name, "source": ds.source, "class_names": ds.class_names,
                     "class_sizes": sizes.tolist(), "n_train": int(sizes.sum()), "n_val": len(t.y_val),
-                    "n_test": len(t.y_test), "image": ds.is_image},
+                    "n_test": len(t.y_test), "image": ds.is_image, **dataset_record(ds)},
         "query": _query_summary(query),
         "quota": {"kind": config.quota, "rule": config.rule if config.quota in RECALL_QUOTAS else None,
                   "alpha": config.alpha if config.quota == "drop" else None,
@@ -631,6 +647,35 @@ def _final_stage(config: RunConfig, seed: int, t: _Tensors, idx, rec, ckpt, chl,
     return res, test, val, dyn
 
 
+def check_query_logits_option(config: RunConfig, query_logits) -> None:
+    """ValueError for a ``query_logits`` option the run cannot use (before any data loading)."""
+    if query_logits is None:
+        return
+    if config.score in QUERY_SCORES:
+        raise ValueError(f"query_logits (--query-logits) gives a query model's recalls, not its scores: "
+                         f"score {config.score!r} needs its query model trained (leave --query-logits out)")
+    if config.quota not in QUERY_QUOTAS:
+        raise ValueError(f"query_logits (--query-logits) is not used by quota {config.quota!r}: only the "
+                         f"quotas {QUERY_QUOTAS} read a query model")
+    if not Path(query_logits).exists():
+        raise ValueError(f"query_logits (--query-logits) {str(query_logits)!r} does not exist")
+
+
+def _query_from_file(config: RunConfig, seed: int, t: _Tensors, query_logits) -> dict:
+    """The query stage's result read from a committed logits file (no training): recalls and the
+    validation outputs; no scores, features or surrogate."""
+    got = read_query_logits(query_logits, config.query_id(seed), t.y_val.cpu().numpy())
+    logits, labels = got["val_outputs"]["logits"], got["val_outputs"]["labels"]
+    accuracy = float(np.mean(logits.argmax(1) == labels))
+    return {"query_id": config.query_id(seed), "recipe": None, "inits": len(got["recalls_per_init"]),
+            "augment": config.query_augment, "best_epochs": None, "val_accuracy": [accuracy],
+            "recalls_per_init": got["recalls_per_init"], "recalls": got["recalls"], "history": [],
+            "scores": None, "embeddings": None, "seconds": 0.0, "cached": False,
+            "surrogate": None if config.surrogate == "off" else
+            {"error": "the query model was read from a logits file: no features to fit a surrogate to"},
+            "val_outputs": got["val_outputs"], "test_outputs": None, "logits": got["record"]}
+
+
 def _select(config: RunConfig, seed: int, ds, query, recalls, sizes, device, info=None):
     """The class quotas (``None``: global top-k), the total kept and the sorted kept indices; ``info``
     receives what the quota predicted (minimax: densities and predicted recalls)."""
@@ -682,7 +727,8 @@ def _query_summary(query) -> dict | None:
         return None
     keys = ("query_id", "recipe", "inits", "augment", "best_epochs", "val_accuracy", "recalls_per_init",
             "recalls", "seconds", "cached")
-    return {**{k: query[k] for k in keys}, "history": query["history"]}
+    return {**{k: query[k] for k in keys}, "history": query["history"],
+            **({"logits": query["logits"]} if query.get("logits") else {})}
 
 
 def _device_name(device: torch.device) -> str:
@@ -692,13 +738,16 @@ def _device_name(device: torch.device) -> str:
 
 
 def run_many(config: RunConfig, seeds, out_dir, *, resume: bool = False, progress: bool = True,
-             force: bool = False, log=print) -> list[dict]:
-    """:func:`run_one` for each seed, loading the data once (and not at all if every run is done)."""
+             force: bool = False, log=print, query_logits=None) -> list[dict]:
+    """:func:`run_one` for each seed, loading the data once. ``query_logits``: a logits file (one seed) or
+    a folder of them (``<query id>.npz``), see :func:`run_one`."""
     config.validate()
+    check_query_logits_option(config, query_logits)
     check_out_dir(out_dir)
     seeds = [int(s) for s in seeds]
-    ds = None
-    load_s = 0.0
+    t0 = time.perf_counter()
+    config, ds = bind_data(config)  # the data's identity names the runs: load before skipping
+    load_s = time.perf_counter() - t0
     results = []
     for s in seeds:
         path = run_path(out_dir, config, s)
@@ -706,12 +755,8 @@ def run_many(config: RunConfig, seeds, out_dir, *, resume: bool = False, progres
             log(f"skip (done): {path}")
             results.append({**json.loads(path.read_text()), "skipped": True})
             continue
-        if ds is None:
-            t0 = time.perf_counter()
-            ds = load_data(config)
-            load_s = time.perf_counter() - t0
         r = run_one(config, s, out_dir, dataset=ds, resume=resume, progress=progress, force=force,
-                    data_seconds=load_s)
+                    data_seconds=load_s, query_logits=query_logits)
         load_s = 0.0  # later seeds reuse the loaded data
         tm = r["timings"]
         log(f"{r['method']} d={config.density:g} seed {s}: test accuracy {r['metrics']['accuracy']:.4f}, "

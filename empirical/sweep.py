@@ -33,7 +33,7 @@ import submitit
 from gaussian_theory.validation import check_density, check_int, check_option, check_real
 
 from .options import CLUSTERS, DYNAMIC_SCORES, QUOTAS, RULES, SCORES
-from .pipeline import RunConfig, check_out_dir, run_path
+from .pipeline import RunConfig, bind_data, check_out_dir, run_path
 
 __all__ = ["grid", "make_executor", "sweep", "SweepTask", "CLUSTERS"]
 
@@ -99,7 +99,7 @@ class SweepTask(submitit.helpers.Checkpointable):
             cfg = RunConfig(**cfg_dict)
             data_keys = ("dataset", "data_dir", "data_format", "limit_per_class", "synthetic")
             key = json.dumps({k: cfg_dict[k] for k in data_keys}, sort_keys=True)
-            if key not in cache and not run_path(out_dir, cfg, seed).is_file():
+            if key not in cache:  # the data's identity is part of the run id: run_one needs the data
                 cache = {key: load_data(cfg)}
             r = run_one(cfg, seed, out_dir, dataset=cache.get(key), resume=True, progress=progress)
             print(f"{r['run_id']}: accuracy {r['metrics']['accuracy']:.4f}, worst-class "
@@ -166,6 +166,8 @@ def sweep(base: RunConfig, densities, score_names, quotas, seeds, out_dir, *, ru
     """
     _check_sweep_options(cluster, chunk_size, wait, executor_kw)
     out = check_out_dir(out_dir)
+    base.validate()
+    base, _ = bind_data(base)  # the data's identity names the runs: load it once before skipping
     points = grid(base, densities, score_names, quotas, seeds, rules, log=log)
     todo = [(c, s) for c, s in points if not run_path(out, c, s).is_file()]
     ex = make_executor(cluster, out / "_submitit", **executor_kw) if todo else None

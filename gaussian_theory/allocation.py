@@ -85,10 +85,35 @@ def _first_bad(arr: np.ndarray, bad: np.ndarray, name: str, rule: str) -> None:
         raise ValueError(f"{name} must {rule}, got {name}[{k}] = {float(arr[k])!r}")
 
 
+def _has_bool(value) -> bool:
+    """Whether ``value`` (a bool, an array or a sequence) holds booleans (numpy's or Python's), which
+    ``numpy.asarray(..., dtype=float)`` would silently read as 0 and 1."""
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and getattr(dtype, "kind", None) == "b":
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype == object and any(isinstance(v, (bool, np.bool_)) for v in value.flat)
+    if isinstance(value, (list, tuple)):
+        return any(isinstance(v, (bool, np.bool_)) for v in value)
+    return False
+
+
+def _short(value, limit: int = 120) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for an error message."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
 def check_class_sizes(class_sizes, name: str = "class_sizes") -> np.ndarray:
-    """Per-class sample counts: a non-empty 1-D vector of integers in [0, 2**53] (exact in float64)."""
+    """Per-class sample counts: a non-empty 1-D vector of integers in [0, 2**53] (exact in float64).
+    Booleans are refused (``TypeError``): a count is an integer, not a truth value."""
     if class_sizes is None:
         raise TypeError(f"{name} is required (one non-negative integer per class), got None")
+    if _has_bool(class_sizes):
+        raise TypeError(f"{name} must be integers (a count of samples, not a truth value), got booleans: "
+                        f"{_short(class_sizes)}")
     raw = _as_vector(class_sizes, name, "class sizes")
     _first_bad(raw, ~np.isfinite(raw) | (raw < 0) | (raw != np.round(raw)) | (raw > MAX_SIZE), name,
                "be non-negative integers at most 2**53 (larger ones are not exact in float64)")

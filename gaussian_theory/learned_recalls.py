@@ -33,7 +33,9 @@ The coefficients are the maximum a posteriori fit to the measured validation rec
 :math:`a_k, b, c`, 0.5 on :math:`b_k`; :math:`\gamma` profiled over a grid with a Gaussian prior of SD 1
 around 1), so the fit is deterministic. Intervals: the fit is repeated on bootstrap resamples of the
 runs (model uncertainty), and the residual run-to-run scatter on the logit scale is added (a new run's
-own noise); with fewer than 3 runs the scatter is the binomial error of the validation recall.
+own noise); with fewer than 3 runs the scatter is the binomial error of the validation recall. The
+interval is symmetric on the logit scale around the point prediction (one-sided at a point of 0 or 1),
+which it always contains (:meth:`RecallModel.predict`).
 
 Only the validation half's recalls are used (the test half stays for judging).
 """
@@ -64,6 +66,13 @@ __all__ = ["QueryLogits", "PilotRun", "RecallModel", "RecallForecast", "fit_reca
 GAMMAS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0)
 
 _PRIOR_SD = {"offset": 2.0, "slope": 2.0, "class_slope": 0.5, "total": 2.0, "gamma": 1.0}
+
+#: Most bootstrap refits :func:`fit_recall_model` accepts: each is one fit per gamma of the grid (a
+#: 95% interval from a bootstrap SD needs a few hundred; 10,000 take hours on CIFAR-sized runs).
+MAX_N_BOOT = 10_000
+
+#: Most staircase pilots :func:`pilot_design` designs (each is a training run; a study uses two).
+MAX_STAIRCASES = 1_000
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -130,8 +139,18 @@ def imbalance_recalls(query: QueryLogits, counts, gamma: float = 1.0) -> np.ndar
     r"""The confusion-aware imbalance term :math:`\mathrm{PS}_k(d;\gamma)`: the recall of each class on
     the query model's validation logits under :math:`\arg\max_j(z_{ij}+\gamma\log(d_j/\max d))`,
     :math:`d=n/N` (ties to the lower index; a class with no samples kept is never predicted). With
-    ``gamma=1`` it equals :func:`gaussian_theory.recall_prediction.prior_shift_recalls`."""
-    counts = np.asarray(counts, dtype=float)
+    ``gamma=1`` it equals :func:`gaussian_theory.recall_prediction.prior_shift_recalls`.
+
+    ``counts``: K non-negative integers, not all 0 (a run keeps some data); ``gamma``: a finite number
+    > 0. Anything else is a ``ValueError``/``TypeError`` naming the argument."""
+    if not isinstance(query, QueryLogits):
+        raise TypeError(f"query must be a QueryLogits, got {type(query).__name__}")
+    c = check_class_sizes(counts, "counts")
+    if c.size != query.n_classes:
+        raise ValueError(f"counts must have one entry per class of the query model ({query.n_classes}), "
+                         f"got {c.size}: {c.tolist()}")
+    gamma = check_real(gamma, "gamma", minimum=0.0, strict_minimum=True)
+    counts = c.astype(float)
     d = counts / query.class_sizes
     with np.errstate(divide="ignore"):
         shift = gamma * np.log(d / d.max())
@@ -255,21 +274,38 @@ class RecallModel:
         return out
 
     def predict(self, counts, query: QueryLogits | None = None, level: float = 0.95) -> RecallForecast:
-        """Predicted recalls of a run keeping ``counts`` per class, with a ``level`` interval."""
+        """Predicted recalls of a run keeping ``counts`` per class, with a ``level`` interval.
+
+        The interval is ``expit(l -+ z sd)`` around the logit ``l`` of the point prediction itself (the
+        continuity correction of :func:`_clip` acts on the imbalance term inside the model, never on the
+        prediction again), and the bootstrap SD is taken over the bootstrap fits' logits on that same
+        scale, so the interval always contains its point. A point of exactly 0 or 1 (a class the prior
+        shift recalls never or always, with no runs to move it) gets the one-sided interval reaching
+        it, from the continuity-corrected logit."""
         level = check_real(level, "level", minimum=0.0, maximum=1.0, strict_minimum=True)
         q = query or self.query
         c = self._check_counts(counts)
-        point = self.point(c, q)
-        centre = logit(_clip(point, q.class_counts))
+        ps, eta = self._logit_mean(c, self.gamma, self.theta, q)
+        moved = eta != 0
+        x = logit(_clip(ps, q.class_counts)) + eta            # the logit a moved class's point is expit of
+        point = ps.copy()                                     # = self.point(c, q), computed once
+        point[moved] = expit(x[moved])
+        inside = (point > 0) & (point < 1)
+        with np.errstate(divide="ignore"):
+            centre = np.where(inside, logit(np.where(inside, point, 0.5)),
+                              np.where(moved, x, logit(_clip(point, q.class_counts))))
         var = np.zeros(self.n_classes)
         if len(self.boot) > 1:
-            x = _design(c[None].astype(float), q.class_sizes.astype(float))[0]          # (K, P)
+            xd = _design(c[None].astype(float), q.class_sizes.astype(float))[0]         # (K, P)
             gammas, thetas = self._boot_arrays
             base = np.stack([logit(_clip(imbalance_recalls(q, c, g), q.class_counts)) for g in gammas])
-            lo, hi = 0.5 / (q.class_counts + 1.0), 1 - 0.5 / (q.class_counts + 1.0)
-            # every bootstrap fit at once: (B, K) logits, clipped like the point prediction
-            eta = base[self._boot_gamma_index] + thetas @ x.T
-            boot = logit(np.clip(expit(eta), lo, hi))
+            # every bootstrap fit at once: the (B, K) logits of their predicted recalls, on the point's
+            # scale (base + eta, as in point(); not clipped again: a clip would collapse the spread of the
+            # fits beyond it, and centre it elsewhere than the point)
+            eta_b = base[self._boot_gamma_index] + thetas @ xd.T
+            pb = expit(eta_b)
+            ok = (pb > 0) & (pb < 1)                       # where expit rounds to 0 or 1: the logit itself
+            boot = np.where(ok, logit(np.where(ok, pb, 0.5)), eta_b)
             var = boot.var(axis=0)
         if self.noise_logit_sd is not None:
             var = var + self.noise_logit_sd ** 2
@@ -280,7 +316,11 @@ class RecallModel:
         from scipy.stats import norm
 
         zq = norm.ppf(0.5 + level / 2)
-        return RecallForecast(point, expit(centre - zq * sd), expit(centre + zq * sd), sd, level)
+        lower, upper = expit(centre - zq * sd), expit(centre + zq * sd)
+        lower[point <= 0], upper[point >= 1] = 0.0, 1.0       # the one-sided interval of a point at 0 or 1
+        # expit(logit(p)) can differ from p in its last bit: the interval holds its point exactly
+        lower, upper = np.minimum(lower, point), np.maximum(upper, point)
+        return RecallForecast(point, lower, upper, sd, level)
 
 
 def fit_recall_model(runs, query: QueryLogits | None = None, *, gammas=GAMMAS, n_boot: int = 100,
@@ -289,7 +329,7 @@ def fit_recall_model(runs, query: QueryLogits | None = None, *, gammas=GAMMAS, n
 
     ``query``: the query model predictions use by default (default: the first run's); every run carries
     its own seed's query model, used for its imbalance term. ``n_boot``: bootstrap refits over runs for
-    the intervals. Deterministic for a given ``seed``."""
+    the intervals, at most :data:`MAX_N_BOOT`. Deterministic for a given ``seed``."""
     runs = list(runs)
     if not all(isinstance(r, PilotRun) for r in runs):
         raise TypeError("runs must be PilotRun objects (read_pilot_runs reads them from run JSONs)")
@@ -300,7 +340,7 @@ def fit_recall_model(runs, query: QueryLogits | None = None, *, gammas=GAMMAS, n
         query = runs[0].query
     if not isinstance(query, QueryLogits):
         raise TypeError(f"query must be a QueryLogits, got {type(query).__name__}")
-    n_boot = check_int(n_boot, "n_boot", minimum=0)
+    n_boot = check_int(n_boot, "n_boot", minimum=0, maximum=MAX_N_BOOT)
     noise_sd = check_real(noise_sd, "noise_sd", minimum=0.0, strict_minimum=True)
     base_seed = integer_seed(seed)
     gammas = tuple(check_real(g, "gammas", minimum=0.0, strict_minimum=True) for g in gammas)
@@ -433,22 +473,24 @@ def pilot_design(class_sizes, *, uniform=(0.1, 0.2), staircases: int = 2, small:
       that decides extreme allocations and that uniform pilots cannot show).
 
     ``images`` is the run's number of training samples per epoch (multiply by the epochs for its
-    price in training images)."""
+    price in training images). At most :data:`MAX_STAIRCASES` staircases."""
     from .allocation import uniform_counts
 
     sizes = check_class_sizes(class_sizes)
     k = sizes.size
-    rng = as_generator(derive_seed(integer_seed(seed), "pilot-design"))
-    runs = []
-    for d in uniform:
-        d = check_density(d, "uniform")
-        c = uniform_counts(sizes, d)
-        runs.append({"label": f"uniform-{d:g}", "counts": c})
+    # every argument checked before any work
+    n_stairs = check_int(staircases, "staircases", minimum=0, maximum=MAX_STAIRCASES)
+    densities = [check_density(d, "uniform") for d in uniform]
     small = check_real(small, "small", minimum=0.0, maximum=1.0, strict_minimum=True)
     large = check_real(large, "large", minimum=small, maximum=1.0)
     n_small = max(1, int(round(check_real(small_fraction, "small_fraction", minimum=0.0, maximum=1.0)
                                * k)))
-    for i in range(check_int(staircases, "staircases", minimum=0)):
+    rng = as_generator(derive_seed(integer_seed(seed), "pilot-design"))
+    runs = []
+    for d in densities:
+        c = uniform_counts(sizes, d)
+        runs.append({"label": f"uniform-{d:g}", "counts": c})
+    for i in range(n_stairs):
         chosen = rng.permutation(k)[:n_small]
         dens = np.full(k, large)
         dens[chosen] = small
@@ -463,14 +505,31 @@ def pilot_design(class_sizes, *, uniform=(0.1, 0.2), staircases: int = 2, small:
 # ----------------------------------------------------------------------------- reading runs
 def read_query_logits(path, class_sizes) -> QueryLogits:
     """A query model's logits written by ``droplab empirical run`` (``OUT/query_logits/<id>.npz``: its
-    validation logits and labels), with the ``class_sizes`` of its training set."""
+    validation logits and labels), with the ``class_sizes`` of its training set. A file that is not
+    such an archive (corrupt, cut short, a ``.npy``, pickled objects) is a ``ValueError`` naming it."""
+    import zipfile
+    import zlib
+
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"query logits file {str(path)!r} does not exist")
-    with np.load(path) as z:
-        if "val_logits" not in z or "val_labels" not in z:
-            raise ValueError(f"{str(path)!r} has no val_logits/val_labels arrays (keys: {sorted(z.files)})")
-        return QueryLogits(z["val_logits"], z["val_labels"], class_sizes, name=path.name)
+    where = f"query logits file {str(path)!r}"
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{where}: not a readable .npz archive ({type(exc).__name__}: {exc})") from None
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise ValueError(f"{where}: one .npy array, expected an .npz archive of val_logits and val_labels "
+                         "(droplab empirical run writes OUT/query_logits/<id>.npz)")
+    with z:
+        if "val_logits" not in z.files or "val_labels" not in z.files:
+            raise ValueError(f"{where} has no val_logits/val_labels arrays (keys: {sorted(z.files)})")
+        try:
+            logits, labels = z["val_logits"], z["val_labels"]
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+            raise ValueError(f"{where}: its arrays cannot be read, the archive is damaged "
+                             f"({type(exc).__name__}: {exc})") from None
+    return QueryLogits(logits, labels, class_sizes, name=path.name)
 
 
 #: The run-configuration fields that define the training a recall model transfers over (``droplab
@@ -489,12 +548,17 @@ def _family(config: dict) -> str:
                       default=str)
 
 
-def read_pilot_runs(paths, *, seeds=None, exclude=None) -> list[PilotRun]:
+def read_pilot_runs(paths, *, seeds=None, exclude=None, query=None) -> list[PilotRun]:
     """Runs with random within-class pruning from run JSONs (files, or folders searched recursively),
     each with its seed's random-score query logits (``query_logits/*_random_s<seed>_*.npz`` beside the
-    JSONs, or in the folder above them). ``seeds``: keep only these seeds; ``exclude(run_json) -> bool``:
-    drop runs. Every run must share one training configuration (model, recipe, epochs, ...). Uses the
-    validation half only."""
+    JSONs, or in the folder above them). ``query``: instead of that lookup, the query model of every
+    run, a :class:`QueryLogits` or the path of its ``.npz`` (:func:`read_query_logits`). ``seeds``: keep
+    only these seeds; ``exclude(run_json) -> bool``: drop runs. Every run must share one training
+    configuration (model, recipe, epochs, ...). Uses the validation half only. A ``.json`` file that is
+    not valid JSON (e.g. a run JSON cut short) is skipped with a ``UserWarning`` naming it and why."""
+    if query is not None and not isinstance(query, (QueryLogits, str, Path)):
+        raise TypeError(f"query must be a QueryLogits or the path of a query logits .npz, got "
+                        f"{type(query).__name__}")
     files = []
     for p in (Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)):
         if p.is_dir():
@@ -506,13 +570,19 @@ def read_pilot_runs(paths, *, seeds=None, exclude=None) -> list[PilotRun]:
     runs, family, queries = [], None, {}
     for f in files:
         try:
-            d = json.loads(f.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            d = json.loads(f.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            warnings.warn(f"skipped {str(f)!r}: not valid JSON ({exc.msg}: line {exc.lineno}, column "
+                          f"{exc.colno}; a run JSON cut short?)", UserWarning, stacklevel=2)
+            continue
+        except UnicodeDecodeError as exc:
+            warnings.warn(f"skipped {str(f)!r}: not UTF-8 text ({exc.reason} at byte {exc.start}), so not a "
+                          "run JSON", UserWarning, stacklevel=2)
             continue
         if not (isinstance(d, dict) and d.get("status") == "done" and "config" in d and "final" in d):
             continue
         cfg = d["config"]
-        if cfg.get("score") != "random" or (seeds is not None and d["seed"] not in seeds):
+        if cfg.get("score") != "random" or (seeds is not None and d.get("seed") not in seeds):
             continue
         if exclude is not None and exclude(d):
             continue
@@ -531,7 +601,14 @@ def read_pilot_runs(paths, *, seeds=None, exclude=None) -> list[PilotRun]:
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"run JSON {str(f)!r} lacks {exc} (a run JSON of droplab empirical run has "
                              "seed, dataset.class_sizes, selection.class_counts and final.val)") from None
-        if seed not in queries:
+        if query is not None:
+            if isinstance(query, (str, Path)):   # read once, with the first run's class sizes
+                query = read_query_logits(query, sizes)
+            if sizes.tolist() != query.class_sizes.tolist():
+                raise ValueError(f"run JSON {str(f)!r} has class sizes {sizes.tolist()}, but the query model "
+                                 f"{query.name!r} was given for {query.class_sizes.tolist()}")
+            queries[seed] = query
+        elif seed not in queries:
             # beside the run, or one folder up (pilots kept in a subfolder of the study's folder)
             pattern = f"query_logits/*_random_s{seed}_*.npz"
             matches = sorted(f.parent.glob(pattern)) or sorted(f.parent.parent.glob(pattern))

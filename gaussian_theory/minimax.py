@@ -26,7 +26,7 @@ from scipy.optimize import brentq, minimize
 from scipy.special import softmax
 
 from .allocation import water_fill
-from .montecarlo import MCDraws, integer_seed
+from .montecarlo import MCDraws, check_n_mc, integer_seed
 from .options import RISK_METHODS
 from .two_gaussians import TwoGaussians, priors_from_log_ratio
 from .validation import check_density, check_int, check_option, check_real, derive_seed
@@ -165,14 +165,15 @@ def minimax(mixture, n_mc=50_000, seed=0, tol=None, max_iter=100, method="auto",
     _check_mixture(mixture)
     check_option(method, "method", RISK_METHODS)
     tol = _check_tol(tol)
+    # checked on every path: a bad count is refused even where the closed form does not use it
+    n_mc = check_n_mc(n_mc)
+    n_certify = check_n_mc(n_certify, "n_certify")
+    check_int(max_iter, "max_iter", minimum=0)
     exact = method != "mc" and mixture.n_classes == 2 and mixture.isotropic
     if method == "exact" and not exact:
         raise ValueError(f"method='exact' needs K = 2 isotropic classes, got {mixture!r}")
     if exact:
         return _minimax_exact(mixture, 1e-12 if tol is None else float(tol))
-    n_mc = check_int(n_mc, "n_mc", minimum=2)
-    n_certify = check_int(n_certify, "n_certify", minimum=2)
-    check_int(max_iter, "max_iter", minimum=0)
     k = mixture.n_classes
     # Its own certificate stream: minimax_densities with the same seed certifies on other draws.
     fit_seed, cert_seed = _seeds(seed, "fit", "certify-priors")

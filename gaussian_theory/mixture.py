@@ -110,7 +110,10 @@ class GaussianMixture:
     priors : array_like of shape (K,), optional
         Class priors summing to 1; default uniform.
     class_labels : sequence of length K, optional
-        Labels for display (e.g. the original labels of a fitted dataset).
+        The original label of each class (e.g. of a fitted dataset): class ``k`` of the mixture is
+        ``class_labels[k]``, the label its predictions and recalls map back to
+        (:func:`gaussian_theory.surrogate.surrogate_vs_trained`, ``empirical.bridge``), so the labels
+        must be distinct (``ValueError`` otherwise: two classes would answer to one label).
     max_memory : int, optional
         Cap in bytes (default 4 GiB) on the covariance matrices and factors the mixture holds; a
         larger mixture is refused before any is built. Classes sharing one covariance (``tied``) hold
@@ -187,6 +190,8 @@ class GaussianMixture:
         self.class_labels = None if class_labels is None else np.asarray(class_labels)
         if self.class_labels is not None and self.class_labels.shape != (k,):
             raise ValueError(f"class_labels must have shape ({k},), got shape {self.class_labels.shape}")
+        if self.class_labels is not None:
+            _check_distinct_labels(self.class_labels)
         distinct = cov[:1] if tied else cov
         self._diagonal = not (distinct - np.einsum("kii->ki", distinct)[:, :, None] * eye[None]).any()
         #: all classes share one covariance (the Bayes rule is linear; Monte Carlo takes the shared-noise
@@ -320,13 +325,13 @@ class GaussianMixture:
         """
         w = self.priors if priors is None else check_class_priors(priors, self.n_classes)
         check_option(method, "method", RISK_METHODS)
+        self._check_n_mc(n_mc)  # on every path: a bad n_mc is refused even where the closed form applies
         exact_ok = self.n_classes == 2 and self.isotropic
         if method == "exact" and not exact_ok:
             raise ValueError(f"method='exact' needs K = 2 isotropic classes, got {self!r}")
         if method != "mc" and exact_ok:
             r = self._exact_two_isotropic(w)
             return RiskEstimate(risks=r, se=np.zeros(2), method="exact", n_mc=0, low=r.copy(), high=r.copy())
-        self._check_n_mc(n_mc)
         r, se, low, high = self._draws(n_mc, seed).risks(w)
         return RiskEstimate(risks=r, se=se, method="mc", n_mc=int(n_mc), low=low, high=high)
 
@@ -476,6 +481,22 @@ def _check_mixture_memory(k: int, p: int, tied: bool, max_memory) -> None:
                  f"({'one shared' if tied else 'one'} {p} x {p} covariance{'' if tied else ' per class'})",
                  hint="reduce the dimension p (e.g. fit to a query model's logits or to a projection of the "
                  "features)")
+
+
+def _check_distinct_labels(labels: np.ndarray) -> None:
+    """``class_labels`` name the classes one to one (class ``k`` is ``labels[k]``; predictions and
+    recalls are mapped back through them): a repeated label is a ``ValueError`` naming it. O(K)."""
+    seen, repeated = set(), {}
+    for v in labels.tolist():
+        if v in seen:
+            repeated[v] = None  # a dict: the repeated labels once each, in order
+        seen.add(v)
+    repeated = list(repeated)
+    if repeated:
+        shown = ", ".join(repr(v) for v in repeated[:10]) + (f" and {len(repeated) - 10} more"
+                                                             if len(repeated) > 10 else "")
+        raise ValueError(f"class_labels must be distinct (class k of the mixture is class_labels[k], the "
+                         f"label its predictions map back to), got repeated labels {shown}")
 
 
 def _matrix_repr(c: np.ndarray) -> str:

@@ -503,6 +503,23 @@ def _split(y, test_size, rng):
     return train, test
 
 
+
+def _correlation(kind, a, b) -> float:
+    """``kind`` (scipy's spearmanr or pearsonr) of ``a`` and ``b``; NaN -- the defined answer, without
+    scipy's ConstantInputWarning -- when either side is constant (a correlation with a constant is
+    undefined), holds a NaN (as scipy gives), or has fewer than 3 entries.
+
+    >>> from scipy.stats import spearmanr
+    >>> _correlation(spearmanr, [0.9, 0.9, 0.9], [0.8, 0.7, 0.9])
+    nan
+    >>> _correlation(spearmanr, [0.1, 0.2, 0.3], [0.3, 0.5, 0.4])
+    0.5
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.size < 3 or not (np.isfinite(a).all() and np.isfinite(b).all()) or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(kind(a, b).statistic)
+
 def surrogate_vs_trained(
     features,
     labels,
@@ -581,8 +598,8 @@ def surrogate_vs_trained(
         predicted_se=est.se,
         surrogate_on_data=recalls(pred_sur),
         trained=trained,
-        spearman=float(spearmanr(predicted, trained).statistic),
-        pearson=float(pearsonr(predicted, trained).statistic),
+        spearman=_correlation(spearmanr, predicted, trained),
+        pearson=_correlation(pearsonr, predicted, trained),
         mae=float(np.nanmean(np.abs(predicted - trained))),
         density=d,
         drop_predicted=drop_p,

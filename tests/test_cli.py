@@ -636,10 +636,12 @@ def test_epochs_and_limit_help_show_their_defaults():
 
     epochs = {kind: {m: r.epochs for m, r in recipes.items()} for kind, recipes in RECIPES.items()}
     white = ("whitenet-128", "whitenet-256")
+    # the models of the smaller datasets (issue 33: cnn1d for MNIST-1D, smallcnn-gray for Fashion-MNIST)
+    # have recipes of their own, not yet listed in this help
     assert epochs == {"fast": {"vgg16": 30, "vgg19": 30, "resnet18": 30, "smallcnn": 10, "mlp": 10,
-                               "linear": 10, **dict.fromkeys(white, 10)},
+                               "linear": 10, **dict.fromkeys(white, 10), "cnn1d": 12, "smallcnn-gray": 5},
                       "paper": {"vgg16": 160, "vgg19": 160, "resnet18": 200, "smallcnn": 60, "mlp": 40,
-                                "linear": 40, **dict.fromkeys(white, 60)},
+                                "linear": 40, **dict.fromkeys(white, 60), "cnn1d": 60, "smallcnn-gray": 60},
                       "airbench": dict.fromkeys(white, 10)}
 
 

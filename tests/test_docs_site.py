@@ -9,7 +9,8 @@ built page checked.
   this file runs after it, ``tests/conftest.py``); without up-to-date executed copies the site is
   built from the output-free notebooks and that one check is skipped, saying so;
 * the "Real data" page: the README's measured table, the recall-prediction paragraph, and every
-  figure of ``figures/empirical/`` with its caption from the report's ``README.md``;
+  figure of both reports (``figures/empirical/``, ``figures/empirical-whitenet-256/``; the Pareto
+  pictures among them) with its caption from the report's ``README.md``;
 * the Figures page has no runaway emphasis (a ``*`` of ``t*`` read as Markdown).
 
 The site is built once per session (a few seconds) and shared by the tests.
@@ -219,19 +220,23 @@ def test_real_data_page(site):
     rows = [[td.get_text(strip=True) for td in tr.find_all("td")] for tr in soup.select("table tr")]
     assert cells in rows
     assert "Pearson 0.85" in text and "Do the predicted recalls after pruning hold" in text
-    # every figure of figures/empirical/, shown, with its caption from the report's README.md
-    images = {Path(img["src"]).name for img in soup.select("article img")}
-    pngs = {p.name for p in (ROOT / "figures" / "empirical").glob("*.png")}
-    assert pngs and pngs <= images
-    for name in images:
-        assert (site["dir"] / "figures" / "empirical" / name).is_file()
-    report = (ROOT / "figures" / "empirical" / "README.md").read_text(encoding="utf-8")
-    sections = report.split("\n## Figures\n", 1)[1].split("\n### ")[1:]
-    assert len(sections) == len(pngs - {"recall_prediction.png"})  # one caption per report figure
-    for section in sections:
-        image, caption = re.search(r"!\[[^\]]*\]\(([^)]+\.png)\)\n\n(.+?)\n", section).groups()
-        assert image in pngs
-        assert " ".join(caption.split()[:12]) in " ".join(text.split())
+    # every figure of both reports (figures/empirical/: small CNN, figures/empirical-whitenet-256/), shown,
+    # with its caption from the report's README.md; every image on the page is in the site
+    shown = {img["src"] for img in soup.select("article img")}
+    for src in shown:
+        assert (site["dir"] / "empirical" / src).resolve().is_file(), src   # the page: empirical/index.html
+    for folder in HOOK.REPORTS:
+        images = {Path(src).name for src in shown if Path(src).parent.name == folder}
+        pngs = {p.name for p in (ROOT / "figures" / folder).glob("*.png")}
+        assert pngs and pngs <= images, folder
+        assert any(name.startswith("pareto_") for name in pngs), folder      # the Pareto picture
+        report = (ROOT / "figures" / folder / "README.md").read_text(encoding="utf-8")
+        sections = report.split("\n## Figures\n", 1)[1].split("\n### ")[1:]
+        assert len(sections) == len(pngs - {"recall_prediction.png"})      # one caption per report figure
+        for section in sections:
+            image, caption = re.search(r"!\[[^\]]*\]\(([^)]+\.png)\)\n\n(.+?)\n", section).groups()
+            assert image in pngs
+            assert " ".join(caption.split()[:12]) in " ".join(text.split())
 
 
 def test_cli_page_fits_the_column(site):

@@ -402,7 +402,7 @@ def _airbench_tiny(tmp_path, n=12):
 def test_whitenet_airbench_trains_resumes_and_exports_query_logits(tmp_path):
     """A tiny whitenet run with the airbench recipe (lookahead, alternating flips, stem-bias epochs, TTA):
     same result killed and resumed, same seed same result, and the query logits written beside."""
-    from empirical.pipeline import query_logits_path, run_query_only
+    from empirical.pipeline import bind_data, query_logits_path, run_query_only
 
     c = _airbench_tiny(tmp_path)
     assert c.final_recipe().lookahead and c.final_recipe().tta == 2
@@ -413,8 +413,11 @@ def test_whitenet_airbench_trains_resumes_and_exports_query_logits(tmp_path):
     resumed = run_one(c, 0, tmp_path / "b", progress=False, resume=True)
     assert resumed["final"]["resumed_from_epoch"] == 2
     assert resumed["metrics"] == full["metrics"] and resumed["query"]["recalls"] == full["query"]["recalls"]
-    # the query model's held-out logits, written by the run and (cached) by --query-only
-    path = query_logits_path(tmp_path / "a", c, 0)
+    # the query model's held-out logits, written by the run and (cached) by --query-only; the data (CIFAR
+    # pickles read from files) names them: the path is that of the configuration bound to its data
+    bound, _ = bind_data(c)
+    path = query_logits_path(tmp_path / "a", bound, 0)
+    assert path.name == full["query"]["logits"]["path"] and path != query_logits_path(tmp_path / "a", c, 0)
     z = np.load(path)
     assert z["val_logits"].shape == (len(z["val_labels"]), 10) and z["test_logits"].shape[1] == 10
     np.testing.assert_allclose(z["val_recalls"], full["query"]["recalls"])
@@ -498,3 +501,65 @@ def test_explicit_counts_and_densities_train_what_was_asked(tmp_path):
     (tmp_path / "bad.json").write_text('{"counts": [1.5, 2]}')
     bad = [str(tmp_path / "bad.json") if a == str(tmp_path / "alloc.json") else a for a in argv]
     assert main(bad) == 2
+
+
+# ----------------------------------------------------------------------------- query logits as input
+def test_query_logits_file_reproduces_the_allocation_without_training(tmp_path):
+    """--query-logits: the run reads its query model's committed logits (no query training) and gets the
+    same recalls, quotas and result as the run that trained it; the JSON names the file and its digest;
+    the recalls follow from the logits exactly (every initialisation's, for a multi-init query)."""
+    from empirical.pipeline import query_logits_path
+    from empirical.query_logits import recalls_from_file, recompute_query
+
+    c = cfg(score="random", quota="drop", density=0.3)
+    trained = run_one(c, 0, tmp_path / "a", progress=False)
+    rec = trained["query"]["logits"]
+    assert rec["source"] == "trained" and rec["path"] == query_logits_path(tmp_path / "a", c, 0).name
+    check = recompute_query(trained, tmp_path / "a")
+    assert check["ok"] and check["level"] == "logits" and check["recall_diff"] == 0
+    for given in (tmp_path / "a" / "query_logits", tmp_path / "a" / "query_logits" / rec["path"]):
+        from_file = run_one(c, 0, tmp_path / "b", progress=False, query_logits=given, force=True)
+        assert not (tmp_path / "b" / "_query").exists()   # no query model trained
+        assert from_file["query"]["recalls"] == trained["query"]["recalls"]
+        assert from_file["quota"]["counts"] == trained["quota"]["counts"]
+        assert from_file["metrics"] == trained["metrics"]
+        assert from_file["query"]["logits"]["sha256"] == rec["sha256"]
+        assert from_file["query"]["logits"]["source"] == "file"
+    multi = run_one(cfg(score="el2n", quota="drop", query_inits=3), 0, tmp_path / "a", progress=False)
+    z = dict(np.load(tmp_path / "a" / "query_logits" / multi["query"]["logits"]["path"]))
+    assert z["val_logits_per_init"].shape[0] == 3 and z["val_recalls_per_init"].shape[0] == 3
+    recalls, level = recalls_from_file(z)
+    assert level == "logits" and recalls.tolist() == multi["query"]["recalls"]
+    with pytest.raises(ValueError, match="gives a query model's recalls, not its scores"):
+        run_one(cfg(score="el2n", quota="drop"), 0, tmp_path / "c", query_logits=tmp_path / "a")
+    with pytest.raises(ValueError, match="is not used by quota 'none'"):
+        run_one(cfg(quota="none"), 0, tmp_path / "c", query_logits=tmp_path / "a")
+    with pytest.raises(ValueError, match="holds the query model"):
+        run_one(cfg(score="random", quota="drop", query_epochs=3), 0, tmp_path / "c",
+                query_logits=tmp_path / "a" / "query_logits" / rec["path"])
+
+
+def test_a_retrained_query_model_that_differs_is_said_and_stored_beside(tmp_path):
+    """A query model of the same identity retrained with different logits (another CPU, another
+    precision) never silently replaces the committed file: both are kept, the run names the one it used
+    and the one it differs from, and a warning says so."""
+    from empirical.pipeline import query_logits_path
+
+    c = cfg(score="random", quota="drop")
+    first = run_one(c, 0, tmp_path, progress=False)
+    committed = query_logits_path(tmp_path, c, 0)
+    z = dict(np.load(committed))
+    z["val_logits"] = z["val_logits"][:, ::-1].copy()          # as if trained elsewhere
+    z["val_recalls"] = z["val_recalls"][::-1].copy()
+    np.savez_compressed(committed, **z)
+    import shutil
+
+    shutil.rmtree(tmp_path / "_query")                            # retrain the query model
+    with pytest.warns(UserWarning, match="was retrained and its logits differ from"):
+        again = run_one(c, 0, tmp_path, progress=False, force=True)
+    rec = again["query"]["logits"]
+    assert rec["differs_from"]["path"] == committed.name
+    assert rec["path"].startswith(committed.stem + ".retrained-")
+    assert (tmp_path / "query_logits" / rec["path"]).is_file() and committed.is_file()
+    assert again["query"]["recalls"] == first["query"]["recalls"]   # the retrained model, said so
+    assert np.array_equal(np.load(committed)["val_logits"], z["val_logits"])   # the committed file untouched

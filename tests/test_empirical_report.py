@@ -253,7 +253,7 @@ def test_report_readme_captions_every_figure(results):
     pngs = sorted(p.name for p in out.glob("*.png"))
     sections = text.split("\n## Figures\n", 1)[1].split("\n### ")[1:]
     images = [re.search(r"!\[[^\]]*\]\(([^)]+)\)", s).group(1) for s in sections]
-    assert sorted(images) == pngs and len(pngs) == 5            # two studies, two figures each; S1's EL2N
+    assert sorted(images) == pngs and len(pngs) == 7            # two studies, three figures each; S1's EL2N
     for section, image in zip(sections, images):
         caption = section.split(f"({image})\n\n", 1)[1].split("\n\n")[0]
         assert len(caption) > 200 and f"`{image[:-4]}.pdf`" in section
@@ -365,10 +365,10 @@ def test_compare_regimes_side_by_side(results, capsys):
     b = [r for r in a if r["density"] == 0.5]
     md = compare_markdown({"A": a, "B": b})
     cell = next(r for r in a if r["study"] == "S1" and r["density"] == 0.3 and r["method"] == "Random+DRoP")
-    gain = (f"{cell['paired_worst_class_diff_mean']:+.3f} [{cell['paired_worst_class_diff_min']:+.3f}, "
-            f"{cell['paired_worst_class_diff_max']:+.3f}]")
+    gain = (f"{cell['paired_worst_class_diff_mean']:+.3f} [{cell['paired_worst_class_t_low']:+.3f}, "
+            f"{cell['paired_worst_class_t_high']:+.3f}] {cell['paired_worst_class_verdict']}")
     row = next(line for line in md.splitlines() if line.startswith("| 0.3 | Random+DRoP |"))
-    assert f"| 3 | {gain} (" in row and row.endswith("| — | — | — |")
+    assert f"| 3 | {gain}, " in row and row.endswith("| — | — | — |")
     assert sum(line.startswith("| 0.5 | Random+DRoP | 3 |") for line in md.splitlines()) == 1
     assert "| 1 | Random |" not in md                       # the full-data baseline has nothing to pair
     assert main(["empirical", "compare", "--regime", "A", str(results / "results"), "--regime", "B",
@@ -379,3 +379,58 @@ def test_compare_regimes_side_by_side(results, capsys):
     assert "--regime labels must differ, got 'A' twice" in capsys.readouterr().err
     with pytest.raises(ValueError, match="at least one"):
         compare_markdown({})
+
+
+def _hostile(r, case):
+    """Spoil one field of run ``r`` (issue 32's trial of hostile inputs)."""
+    if case == "config null":
+        r["config"] = None
+    elif case == "no worst class":
+        del r["metrics"]["worst_class_accuracy"]
+    elif case == "NaN accuracy":
+        r["metrics"]["accuracy"] = float("nan")
+    elif case == "too few recalls":
+        r["metrics"]["recalls"] = r["metrics"]["recalls"][:2]
+    elif case == "density 7":
+        r["config"]["density"] = 7
+    return r
+
+
+@pytest.mark.parametrize("case, match", [
+    ("config null", r"config must be an object, got None"),
+    ("no worst class", r"missing field 'metrics.worst_class_accuracy'"),
+    ("NaN accuracy", r"metrics.accuracy must be a finite number in \[0, 1\], got nan"),
+    ("too few recalls",
+     r"metrics.recalls must be a list of one recall per class \(4 classes\), got \[0.85, 0.9\]"),
+    ("density 7", r"config.density must be a number in \(0, 1\], got 7"),
+])
+def test_hostile_run_json_is_refused_naming_the_file(tmp_path, capsys, case, match):
+    """A run JSON the report cannot read is a ValueError naming the file, the field and the value -- from
+    the library, and from `droplab empirical report`/`compare` as one error line and status 2."""
+    from empirical.report import summarise_paths
+    from gaussian_theory.cli import main
+
+    write(tmp_path / "res", fake_run("random", "none", 0.5, 0))
+    bad = tmp_path / "res" / "bad.json"
+    bad.write_text(json.dumps(_hostile(fake_run("random", "drop", 0.5, 0), case)))
+    with pytest.raises(ValueError, match=match) as info:
+        summarise_paths([tmp_path / "res"], n_boot=100)
+    assert str(bad) in str(info.value)
+    with pytest.raises(ValueError, match=match):
+        make_report([tmp_path / "res"], tmp_path / "rep", plots=False, n_boot=100)
+    assert main(["empirical", "report", str(tmp_path / "res"), "--out", str(tmp_path / "rep"),
+                 "--no-plots"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("droplab: error: ") and str(bad) in err and "Traceback" not in err
+    assert main(["empirical", "compare", "--regime", "A", str(tmp_path / "res")]) == 2
+    assert str(bad) in capsys.readouterr().err
+
+
+def test_compare_refuses_an_empty_regime_label(results, capsys):
+    from empirical.report import compare_markdown
+    from gaussian_theory.cli import main
+
+    assert main(["empirical", "compare", "--regime", "", str(results / "results")]) == 2
+    assert "--regime label must not be empty, got ''" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="regime labels must be non-empty strings, got ' '"):
+        compare_markdown({" ": []})

@@ -7,9 +7,10 @@
   notebooks (a quick look at the text; the tests use it only when the notebooks were not executed);
 * the figure gallery: ``figures/*.png`` and a page made from ``figures/README.md`` (the captions);
 * the "Real data" page (``docs/empirical.md``): its ``<!-- droplab: ... -->`` markers are replaced by
-  the README's measured results and the report's figures with their captions
-  (``figures/empirical/README.md``, written by ``droplab empirical report``), so no number or caption
-  is copied by hand;
+  the README's measured results and the reports' figures with their captions
+  (``figures/empirical/README.md`` and ``figures/empirical-whitenet-256/README.md``, written by
+  ``droplab empirical report``; their PNGs are copied to ``docs/figures/<folder>/``, where the README's
+  own images of them point too), so no number or caption is copied by hand;
 * the command-line reference: the ``--help`` of every ``droplab`` command, from the parser itself,
   wrapped to the page's code column;
 * MathJax 3 (SVG output, self-contained) from the ``django-static-mathjax`` wheel, so the site renders
@@ -31,15 +32,24 @@ import logging
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
+# mkdocs.yml names the Griffe extension of this folder by module (``griffe_rst``): mkdocstrings-python 2
+# takes extensions as plain strings only (no ``!relative`` path), and a module name on sys.path works from
+# any working directory. MkDocs loads this hook before mkdocstrings loads its extensions.
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
 EXECUTED = ROOT / "build" / "executed_notebooks"
 NO_EXECUTE = "DROPLAB_DOCS_NO_EXECUTE"
 NOTEBOOK_CELL_TIMEOUT_S = 600
 CLI_COLUMNS = 78  # argparse wraps at COLUMNS - 2: the help fits the page's code column (76)
 log = logging.getLogger("mkdocs.plugins.droplab_docs")
+#: the report folders under ``figures/`` (``droplab empirical report --out figures/<folder>``) whose
+#: figures the "Real data" page shows: the small CNN's and whitenet-256's
+REPORTS = ("empirical", "empirical-whitenet-256")
 
 
 def _sources(nb_path: Path) -> list[str]:
@@ -106,9 +116,10 @@ def _figures_page() -> None:
     text = re.sub(r"\]\((fig[^)]+\.png)\)", r"](figures/\1)", text)
     text = text.replace("# droplab figures", "# Figures", 1)
     (DOCS / "figures.md").write_text(text, encoding="utf-8")
-    (out / "empirical").mkdir(exist_ok=True)
-    for png in sorted((ROOT / "figures" / "empirical").glob("*.png")):
-        shutil.copyfile(png, out / "empirical" / png.name)
+    for folder in REPORTS:
+        (out / folder).mkdir(exist_ok=True)
+        for png in sorted((ROOT / "figures" / folder).glob("*.png")):
+            shutil.copyfile(png, out / folder / png.name)
 
 
 # ----------------------------------------------------------------------------- the "Real data" page
@@ -140,19 +151,23 @@ def readme_paragraph(opening: str, text: str | None = None) -> str:
     return "\n".join(lines[start:end]) + "\n"
 
 
-def report_figures() -> str:
-    """The "## Figures" part of ``figures/empirical/README.md`` (written by ``droplab empirical report``:
-    one section per figure with its caption), images pointing at the copies in ``docs/figures/``."""
-    path = ROOT / "figures" / "empirical" / "README.md"
+def report_figures(folder: str = "empirical") -> str:
+    """The "## Figures" part of ``figures/<folder>/README.md`` (written by ``droplab empirical report``:
+    one section per figure with its caption), images pointing at the copies in ``docs/figures/<folder>/``.
+    ``folder``: one of :data:`REPORTS`."""
+    if folder not in REPORTS:
+        raise RuntimeError(f"docs/empirical.md: figures/{folder}/ is not a report folder of the site "
+                           f"(one of {', '.join(REPORTS)})")
+    path = ROOT / "figures" / folder / "README.md"
     if not path.is_file():
         raise RuntimeError(f"{path.relative_to(ROOT)} is missing: write it with `droplab empirical report "
-                           "results/cifar10-smallcnn --out figures/empirical`")
+                           f"results/... --out figures/{folder}` (README.md says which runs)")
     text = path.read_text(encoding="utf-8")
     if "\n## Figures\n" not in text:
         raise RuntimeError(f"{path.relative_to(ROOT)} has no '## Figures' section")
     body = text.split("\n## Figures\n", 1)[1]
     body = re.split(r"\n## ", body, maxsplit=1)[0]
-    return re.sub(r"\]\(([^)/]+\.png)\)", r"](figures/empirical/\1)", body).strip() + "\n"
+    return re.sub(r"\]\(([^)/]+\.png)\)", rf"](figures/{folder}/\1)", body).strip() + "\n"
 
 
 def _real_data_marker(m: re.Match) -> str:
@@ -161,8 +176,9 @@ def _real_data_marker(m: re.Match) -> str:
         return readme_section(what[len('README section "'):-1])
     if what.startswith('README paragraph "') and what.endswith('"'):
         return readme_paragraph(what[len('README paragraph "'):-1])
-    if what == "figures/empirical/README.md figures":
-        return report_figures()
+    m_report = re.fullmatch(r"figures/([^/]+)/README\.md figures", what)
+    if m_report:
+        return report_figures(m_report.group(1))
     raise RuntimeError(f"docs/empirical.md: unknown marker <!-- droplab: {what} -->")
 
 

@@ -5,7 +5,9 @@
 logits), it compares uniform, DRoP, damped DRoP, probit and the surrogate's minimax allocation by
 their predicted per-class recalls after pruning (:mod:`gaussian_theory.recall_prediction`). With
 ``--runs`` (pilot runs), the allocation learned from them (:mod:`gaussian_theory.learned_recalls`) beside
-uniform and DRoP. Every allocation comes from the registry :mod:`gaussian_theory.quota_rules`."""
+uniform and DRoP (``--rule`` their rounding; ``--allocation-rule``/``--alpha`` one more rule compared;
+``--sizes`` and ``--trials`` refused there). Every allocation comes from the registry
+:mod:`gaussian_theory.quota_rules`."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import json
 import math
 import numbers
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -95,7 +98,7 @@ def read_class_table(path) -> tuple[list[str], np.ndarray, np.ndarray]:
             names, sizes, recalls = _from_csv(text)
         if not names:
             raise _BadFile("no class rows")
-        dup = sorted({n for n in names if names.count(n) > 1})
+        dup = sorted(n for n, times in Counter(names).items() if times > 1)   # O(K), not K scans of K
         if dup:
             raise _BadFile(f"duplicate class rows {dup}: each class must appear once")
     except _BadFile as exc:
@@ -227,7 +230,7 @@ def _from_csv(text: str):
     if missing:
         raise _BadFile(f"the CSV header {rows[0]} needs columns 'size' and 'recall' (and optionally "
                        f"'class'), missing {missing}")
-    dup = sorted({h for h in header if h and header.count(h) > 1})
+    dup = sorted(h for h, times in Counter(header).items() if h and times > 1)
     if dup:
         raise _BadFile(f"the CSV header repeats the columns {dup}")
     col = {h: j for j, h in enumerate(header)}
@@ -445,15 +448,20 @@ def _name_option(exc: Exception, from_file=None) -> Exception:
 
 
 # ----------------------------------------------------------------------------- --runs mode
+#: ``--trials``'s default (``--logits`` only: ``--runs`` refuses another value)
+TRIALS_DEFAULT = 20
+
 #: The quota rules ``droplab allocate --runs`` compares with the learned allocation, as (name, alpha).
 RUNS_ALLOCATIONS = (("uniform", 1.0), ("drop", 1.0), ("drop", 0.7), ("learned", 1.0))
 
 
-def runs_report(model, density, *, min_count=0, seed=0, names=None) -> tuple[str, dict]:
+def runs_report(model, density, *, min_count=0, seed=0, names=None, rule="paper",
+                extra=()) -> tuple[str, dict]:
     """The text of ``droplab allocate --runs`` and the learned allocation as a dict (what ``--json`` and
-    ``--out`` write): for uniform, DRoP and DRoP(a=0.7) (from the query model's validation recalls) and
-    the learned allocation (the counts maximising the expected minimum recall the fitted recall
-    ``model`` predicts), the counts and every class's predicted recall with its interval."""
+    ``--out`` write): for uniform, DRoP and DRoP(a=0.7) (from the query model's validation recalls, with
+    the integer rounding ``rule``), the ``extra`` ``(name, alpha)`` rules, and the learned allocation (the
+    counts maximising the expected minimum recall the fitted recall ``model`` predicts), the counts and
+    every class's predicted recall with its interval."""
     import numpy as np
 
     from ..intervals import class_recalls
@@ -465,8 +473,8 @@ def runs_report(model, density, *, min_count=0, seed=0, names=None) -> tuple[str
     sizes = q.class_sizes
     names = names or [str(c) for c in range(q.n_classes)]
     counts, info, forecast = {}, {}, {}
-    for name, alpha in RUNS_ALLOCATIONS:
-        r = make_rule(name, alpha=alpha)
+    for name, alpha in (*RUNS_ALLOCATIONS[:-1], *extra, RUNS_ALLOCATIONS[-1]):
+        r = make_rule(name, rounding=rule, alpha=alpha)
         extra = {}
         counts[r.method_label] = r.counts(sizes, density, inputs, min_count=min_count, seed=seed, info=extra)
         info[r.method_label] = extra
@@ -501,12 +509,35 @@ def runs_report(model, density, *, min_count=0, seed=0, names=None) -> tuple[str
 
 
 def _cmd_allocate_runs(args) -> int:
+    from ..validation import check_density
     from .learned import load_recall_model
 
-    for opt, val in (("--recalls", args.recalls), ("--from", args.from_file), ("--logits", args.logits)):
+    for opt, val in (("--recalls", args.recalls), ("--from", args.from_file), ("--logits", args.logits),
+                     ("--labels", args.labels)):
         if val is not None:
             raise ValueError(f"give --runs, --logits/--labels, --recalls/--sizes or --from FILE, not {opt} "
                              "with --runs")
+    if args.sizes is not None:
+        raise ValueError("--sizes does not go with --runs: the class sizes are those of the runs' training "
+                         "set (dataset.class_sizes in their JSONs)")
+    if args.trials != TRIALS_DEFAULT:
+        raise ValueError(f"--trials {args.trials} goes with --logits (the finite-sample prediction); --runs "
+                         "predicts with the recall model fitted on the runs")
+    # every option checked before the runs are read and the model fitted
+    try:
+        density = check_density(args.density)
+    except (ValueError, TypeError) as exc:
+        raise _name_option(exc) from None
+    if args.min_per_class < 0:
+        raise ValueError(f"--min-per-class must be a non-negative integer, got {args.min_per_class}")
+    if not (math.isfinite(args.alpha) and args.alpha >= 0):
+        raise ValueError(f"--alpha must be a finite number >= 0 (1 = the rule itself, 0 = uniform), "
+                         f"got {args.alpha:g}")
+    if args.out is not None and Path(args.out).is_dir():
+        raise ValueError(f"--out {args.out!r}: is a folder, expected the file to write the allocation to")
+    # --allocation-rule/--alpha: one more rule compared (as with --logits); --rule: DRoP's integer rounding
+    asked = (args.allocation_rule, args.alpha)
+    extra = () if asked in RUNS_ALLOCATIONS or args.alpha == 0 else (asked,)
     from .format import Progress
 
     with Progress(3, enabled=not args.no_progress, desc="droplab allocate") as progress:
@@ -515,7 +546,8 @@ def _cmd_allocate_runs(args) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                text, result = runs_report(model, args.density, min_count=args.min_per_class, seed=args.seed)
+                text, result = runs_report(model, density, min_count=args.min_per_class, seed=args.seed,
+                                           rule=args.rule, extra=extra)
             except (ValueError, TypeError) as exc:
                 raise _name_option(exc) from None
     if args.out is not None:
@@ -598,7 +630,7 @@ def register(sub) -> None:
                    "surrogate's minimax by their predicted per-class recalls after pruning")
     p.add_argument("--labels", metavar="VAL_LABELS.npy",
                    help="the (n,) integer labels 0..K-1 of --logits, a .npy array")
-    p.add_argument("--trials", type=int, default=20,
+    p.add_argument("--trials", type=int, default=TRIALS_DEFAULT,
                    help="with --logits: training samples averaged by the finite-sample prediction")
     p.add_argument("--seed", type=int, default=0,
                    help="with --logits: seed of the surrogate's calibration, the minimax allocation and the "
@@ -621,7 +653,9 @@ def register(sub) -> None:
                    help="folders of run JSONs (pilot runs with random within-class pruning, and their "
                    "query_logits/): fit the recall model learned from runs and print the learned allocation "
                    "(the counts maximising the predicted expected minimum recall) beside uniform and DRoP, "
-                   "with every class's predicted recall and interval")
+                   "with every class's predicted recall and interval; --rule is DRoP's rounding there, and "
+                   "--allocation-rule/--alpha add that rule to the comparison (--sizes, --trials: not with "
+                   "--runs)")
     p.add_argument("--seeds", type=int, nargs="+", metavar="S",
                    help="with --runs: fit only on these seeds' runs (one practitioner's pilots)")
     p.add_argument("--json", action="store_true",

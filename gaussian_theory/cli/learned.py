@@ -13,31 +13,65 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from .format import Progress, format_table, name_option
-from .inputs import load_array
+from .inputs import input_file, load_array
 
-__all__ = ["register", "load_recall_model", "forecast_table"]
+__all__ = ["register", "load_recall_model", "forecast_table", "check_run_options"]
+
+#: largest count the command line accepts (every integer up to 2**53 is exact in float64)
+MAX_COUNT = 2**53
+
+
+def check_run_options(*, n_boot=None, seed=None, level=None, counts=None, query=None) -> None:
+    """The options of ``predict`` (and ``allocate --runs``) checked before any run is read: one-line
+    ``ValueError``/``TypeError`` naming the option and its value."""
+    from ..learned_recalls import MAX_N_BOOT
+    from ..validation import check_int, check_real, check_seed
+
+    try:
+        if n_boot is not None:
+            check_int(n_boot, "n_boot", minimum=0, maximum=MAX_N_BOOT)
+        if seed is not None:
+            check_seed(seed)
+        if level is not None:
+            check_real(level, "level", minimum=0.0, maximum=1.0, strict_minimum=True)
+    except (ValueError, TypeError) as exc:
+        raise name_option(exc, {"n_boot": "--n-boot", "seed": "--seed", "level": "--level"}) from None
+    if counts is not None:
+        check_counts_option(counts)
+    if query is not None:
+        input_file(query, "--query")
+
+
+def check_counts_option(counts, option: str = "--counts") -> None:
+    """``--counts``: integers in [0, 2**53] (a count beyond it is refused here, not overflowed later)."""
+    bad = next((c for c in counts if not 0 <= c <= MAX_COUNT), None)
+    if bad is not None:
+        raise ValueError(f"{option}: counts must be integers in [0, 2**53] (samples kept per class), "
+                         f"got {bad}")
 
 
 def load_recall_model(run_dirs, *, seeds=None, query=None, n_boot=100, seed=0, progress=None):
     """The recall model fitted on the runs under ``run_dirs`` (``--runs``): with ``seeds``, only those
-    seeds' runs; ``query`` a query-logits ``.npz`` (default: the random query model of the lowest seed
-    among the runs); ``progress``: called with each stage's name (a :class:`~.format.Progress`). Returns
-    ``(model, runs)``."""
-    from ..learned_recalls import fit_recall_model, read_pilot_runs, read_query_logits
+    seeds' runs; ``query`` a query-logits ``.npz`` used for every run and for the predictions, instead of
+    each seed's ``query_logits/*_random_s<seed>_*.npz`` (default: those, and for the predictions the random
+    query model of the lowest seed among the runs); ``progress``: called with each stage's name (a
+    :class:`~.format.Progress`). Returns ``(model, runs)``."""
+    from ..learned_recalls import fit_recall_model, read_pilot_runs
 
+    check_run_options(n_boot=n_boot, seed=seed, query=query)
     if progress is not None:
         progress("reading the runs")
-    runs = read_pilot_runs(run_dirs, seeds=None if seeds is None else set(seeds))
+    try:
+        runs = read_pilot_runs(run_dirs, seeds=None if seeds is None else set(seeds), query=query)
+    except ValueError as exc:
+        raise name_option(exc, {"query logits file": "--query"}) from None
     if not runs:
         raise ValueError(f"--runs {' '.join(map(str, run_dirs))}: no finished runs with random within-class "
                          "pruning" + (f" for seeds {seeds}" if seeds is not None else ""))
-    q = None
-    if query is not None:
-        q = read_query_logits(query, runs[0].query.class_sizes)
-    else:
-        q = min(runs, key=lambda r: r.seed).query
+    q = runs[0].query if query is not None else min(runs, key=lambda r: r.seed).query
     if progress is not None:
         progress(f"fitting the recall model to {len(runs)} runs ({n_boot} bootstrap refits)")
     return fit_recall_model(runs, q, n_boot=n_boot, seed=seed), runs
@@ -63,6 +97,8 @@ def _model_summary(model, runs) -> str:
 def _cmd_predict(args) -> int:
     import numpy as np
 
+    check_run_options(n_boot=args.n_boot, seed=args.seed, level=args.level, counts=args.counts,
+                      query=args.query)
     try:
         with Progress(3, enabled=not args.no_progress, desc="droplab predict") as progress:
             model, runs = load_recall_model(args.runs, seeds=args.seeds, query=args.query,
@@ -82,12 +118,19 @@ def _cmd_predict(args) -> int:
 
 
 def _cmd_pilots(args) -> int:
-    from pathlib import Path
-
     from ..learned_recalls import pilot_design
 
-    runs = pilot_design(args.sizes, uniform=args.uniform, staircases=args.staircases, small=args.small,
-                        large=args.large, seed=args.seed)
+    if args.epochs < 1:
+        raise ValueError(f"--epochs must be a positive integer (epochs per pilot run, for the price), got "
+                         f"{args.epochs}")
+    if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ValueError(f"--out {args.out!r} is a file, expected a folder")
+    try:
+        runs = pilot_design(args.sizes, uniform=args.uniform, staircases=args.staircases, small=args.small,
+                            large=args.large, seed=args.seed)
+    except (ValueError, TypeError) as exc:
+        raise name_option(exc, {"class_sizes": "--sizes", "uniform": "--uniform", "small": "--small",
+                                "staircases": "--staircases", "large": "--large", "seed": "--seed"}) from None
     total = sum(r["images"] for r in runs)
     n = sum(args.sizes)
     rows = [[r["label"], f"{r['density']:.4f}", f"{r['images']}", f"{r['images'] * args.epochs}",
@@ -98,8 +141,6 @@ def _cmd_pilots(args) -> int:
           f"full-data runs of {args.epochs} epochs)")
     if args.out is not None:
         out = Path(args.out)
-        if out.exists() and not out.is_dir():
-            raise ValueError(f"--out {str(out)!r} is a file, expected a folder")
         out.mkdir(parents=True, exist_ok=True)
         for r in runs:
             path = out / f"pilot_{r['label']}_s{args.seed}.json"
@@ -117,6 +158,14 @@ def _cmd_select(args) -> int:
     from ..quota_rules import read_allocation_file
     from ..selection import select_indices
 
+    out = Path(args.out)
+    if out.is_dir():
+        raise ValueError(f"--out {args.out!r}: is a folder; give the file to write the kept indices to "
+                         f"(e.g. {str(out / 'kept.npy')!r})")
+    if args.counts is not None:
+        check_counts_option(args.counts)
+    if args.seed < 0:
+        raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
     labels = load_array(args.labels, "--labels")
     if args.counts_file is not None:
         alloc = read_allocation_file(args.counts_file, "--counts-file")
@@ -130,11 +179,31 @@ def _cmd_select(args) -> int:
         idx = select_indices(labels, counts, scores=scores, seed=args.seed)
     except ValueError as exc:
         raise name_option(exc, {"labels": "--labels", "counts": "--counts", "scores": "--scores"}) from None
-    np.save(args.out, idx)
+    _save_indices(out, idx)
     kept = np.bincount(np.asarray(labels)[idx], minlength=counts.size)
     print(f"kept {idx.size} of {np.asarray(labels).size} samples (per class: {' '.join(map(str, kept))}) -> "
           f"{args.out}", file=sys.stderr if args.out == "/dev/stdout" else sys.stdout)
     return 0
+
+
+def _save_indices(path, idx) -> None:
+    """``idx`` as a ``.npy`` array at exactly ``path`` (``numpy.save`` given a name would append
+    ``.npy``): written atomically for a regular file, directly to an existing device or pipe
+    (``/dev/stdout``)."""
+    import numpy as np
+
+    from ..atomic import atomic_write
+
+    if path.exists() and not path.is_file():
+        with open(path, "wb") as fh:
+            np.save(fh, idx)
+        return
+
+    def write(tmp):
+        with open(tmp, "wb") as fh:
+            np.save(fh, idx)
+
+    atomic_write(path, write)
 
 
 def register(sub) -> None:
@@ -142,16 +211,18 @@ def register(sub) -> None:
                        description="Fit the recall model of gaussian_theory.learned_recalls (prior shift on "
                        "the query model's validation logits + per-class learning curves + a total-n term) on "
                        "the runs with random within-class pruning under --runs (their validation recalls; "
-                       "query logits from RUNS/query_logits/), then predict every class's recall, with an "
-                       "interval, for the class counts --counts.")
+                       "query logits from RUNS/query_logits/, or --query), then predict every class's "
+                       "recall, with an interval, for the class counts --counts.")
     p.add_argument("--runs", nargs="+", required=True, metavar="DIR", help="folders (or files) of run JSONs")
     p.add_argument("--counts", type=int, nargs="+", required=True, metavar="N",
                    help="samples kept per class, in class order")
     p.add_argument("--seeds", type=int, nargs="+", help="fit only on the runs of these seeds")
-    p.add_argument("--query", metavar="NPZ", help="query logits (default: the random query model of the "
-                   "lowest seed among the runs)")
+    p.add_argument("--query", metavar="NPZ", help="query logits (.npz of val_logits, val_labels) used for "
+                   "every run and for the predictions, instead of looking up each seed's "
+                   "query_logits/*_random_s<seed>_*.npz beside the runs (default: those; predictions use the "
+                   "lowest seed's)")
     p.add_argument("--level", type=float, default=0.95, help="interval level")
-    p.add_argument("--n-boot", type=int, default=100, help="bootstrap refits over runs")
+    p.add_argument("--n-boot", type=int, default=100, help="bootstrap refits over runs (at most 10000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
     p.add_argument("--json", action="store_true", help="print one JSON object (\"recalls\": K numbers, ...)")
     p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
@@ -166,7 +237,7 @@ def register(sub) -> None:
                    help="training-set class sizes")
     p.add_argument("--uniform", type=float, nargs="*", default=[0.1, 0.2], metavar="D",
                    help="densities of the uniform pilots")
-    p.add_argument("--staircases", type=int, default=2, help="number of staircase pilots")
+    p.add_argument("--staircases", type=int, default=2, help="number of staircase pilots (at most 1000)")
     p.add_argument("--small", type=float, default=0.03, help="density of the small classes")
     p.add_argument("--large", type=float, default=0.4, help="density of the other classes")
     p.add_argument("--epochs", type=int, default=8, help="epochs per run, for the price")
@@ -184,5 +255,6 @@ def register(sub) -> None:
                    help="an allocation file (droplab allocate --runs --json)")
     p.add_argument("--scores", metavar="NPY", help="(n,) scores, higher = kept (default: random)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random choice")
-    p.add_argument("--out", required=True, metavar="NPY", help="where to write the sorted kept indices")
+    p.add_argument("--out", required=True, metavar="NPY", help="the file to write the sorted kept indices "
+                   "to, a .npy array (written at exactly this path)")
     p.set_defaults(func=_cmd_select)
