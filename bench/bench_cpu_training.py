@@ -134,12 +134,12 @@ def one_epoch(ds, n, precision, channels_last, seed=0, model_name="smallcnn", re
 STUDY = {"smallcnn": "fast", "whitenet-128": "airbench", "whitenet-256": "airbench"}
 
 
-def compare_models(ds, n, repeats, n_full=50_000, n_eval=10_000):
+def compare_models(ds, n, repeats, n_full=50_000, n_eval=10_000, precisions=("bf16", "fp32")):
     """Images/s of one epoch of each study model, bf16 on and off, and a full-data run priced from it."""
     rows = {}
     for r in range(repeats):
         for name, recipe in STUDY.items():
-            for prec in ("bf16", "fp32"):
+            for prec in precisions:
                 out = one_epoch(ds, n, prec, True, model_name=name, recipe=recipe, with_val=False)
                 rows.setdefault((name, prec), []).append(out)
                 print(f"  repeat {r}: {name:13s} {prec}: {out['img_s']:6.0f} img/s, test acc after 1 epoch "
@@ -148,7 +148,7 @@ def compare_models(ds, n, repeats, n_full=50_000, n_eval=10_000):
           f"{n_full} "
           f"images x epochs + a validation pass per epoch + the final evaluation of {n_eval} images with the "
           f"recipe's TTA:")
-    for prec in ("bf16", "fp32"):
+    for prec in precisions:
         base = max(o["img_s"] for o in rows[("smallcnn", prec)])
         for name, recipe in STUDY.items():
             best = max(rows[(name, prec)], key=lambda o: o["img_s"])
@@ -171,6 +171,9 @@ def main():
     ap.add_argument("--repeats", type=int, default=2, help="alternating repeats of each path")
     ap.add_argument("--models", action="store_true",
                     help="compare the study models (small CNN, whitenet-128, whitenet-256), bf16 on and off")
+    ap.add_argument("--precisions", nargs="+", choices=("bf16", "fp32"), default=["bf16", "fp32"],
+                    help="with --models: the precisions to time (on a CPU without native bf16, bf16 is "
+                    "emulated and many times slower: time fp32 alone)")
     args = ap.parse_args()
     t0 = time.perf_counter()
     ds = data.load_dataset("cifar10", args.data_dir).subset(train_idx=np.arange(args.n))
@@ -179,7 +182,7 @@ def main():
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, native CPU bf16: "
           f"{train.cpu_supports_bf16()}, vector unit {torch.backends.cpu.get_cpu_capability()}")
     if args.models:
-        compare_models(ds, args.n, args.repeats)
+        compare_models(ds, args.n, args.repeats, precisions=tuple(args.precisions))
         return
     paths = {"baseline fp32 NCHW": ("fp32", False), "fp32 channels_last": ("fp32", True),
              "chosen bf16 channels_last": ("bf16", True)}

@@ -27,8 +27,12 @@ run() {
 run --density 1 --score random --quota none
 run --density 0.5 --score random --quota drop --query-only
 for d in 0.3 0.5; do
-  run --density "$d" --score random --quota none
-  run --density "$d" --score random --quota uniform
+  for floor in 0 20; do
+    # the floor changes nothing for these two (every class keeps >= 120 signals) but puts them in the
+    # floor's study, so that each study of the report holds its own Random and Uniform baselines
+    run --density "$d" --score random --quota none --min-per-class "$floor"
+    run --density "$d" --score random --quota uniform --min-per-class "$floor"
+  done
   for floor in 0 20; do
     for q in "drop" "drop --alpha 0.7" "probit"; do
       # shellcheck disable=SC2086
