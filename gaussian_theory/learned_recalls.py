@@ -539,7 +539,7 @@ _TRAINING_FIELDS = {"dataset": None, "data_format": "auto", "model": None, "reci
                     "batch_size": None, "lr": None, "epoch_rule": "fixed", "augment": True, "shift": 4,
                     "channels_last": None, "precision": "auto", "limit_per_class": None, "synthetic": {},
                     "eval_limit_per_class": None, "query_epochs": None, "query_inits": None,
-                    "query_augment": False}
+                    "query_augment": False, "data_id": None}   # data_id: runs on other data never mix
 
 
 def _family(config: dict) -> str:
@@ -591,7 +591,7 @@ def read_pilot_runs(paths, *, seeds=None, exclude=None, query=None) -> list[Pilo
             family = fam
         elif fam != family:
             raise ValueError(f"runs of more than one training configuration under {paths!r} (e.g. "
-                             f"{f.name}): pass the runs of one model and recipe")
+                             f"{f.name}): pass the runs of one model, recipe and data set")
         try:
             seed = int(d["seed"])
             sizes = np.asarray(d["dataset"]["class_sizes"])

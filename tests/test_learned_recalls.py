@@ -158,6 +158,10 @@ def test_read_pilot_runs_from_run_jsons(tmp_path, query, pilots):
     (tmp_path / "zz_other.json").write_text(run_json(pilots[0], {**cfg, "model": "resnet18"}))
     with pytest.raises(ValueError, match="more than one training configuration"):
         read_pilot_runs(tmp_path)
+    # runs on other data (the original CIFAR-10 pixels against the JPEG copy: another data_id) never mix
+    (tmp_path / "zz_other.json").write_text(run_json(pilots[0], {**cfg, "data_id": "sha256:e6216b90"}))
+    with pytest.raises(ValueError, match="more than one training configuration"):
+        read_pilot_runs(tmp_path)
     (tmp_path / "zz_other.json").write_text(json.dumps({"status": "done", "seed": 0, "config": cfg,
                                                           "final": {}}))
     with pytest.raises(ValueError, match="zz_other.json.*lacks"):
