@@ -40,6 +40,31 @@ for d in 0.3 0.5; do
     done
   done
 done
+# The learned allocation (LEARNED=1, added after the rules above had run; its comparisons are declared
+# here before its results: Random+Learned against Random+DRoP and Random+Uniform, worst class, margin 0.03):
+# per seed, four pilots (uniform d = 0.1 and 0.2, two staircases) trained with --quota counts into
+# OUT/pilots, a recall model fitted on them (droplab allocate --runs, with the seed's committed query
+# logits), and its counts at d = 0.3 and 0.5 trained like every other run.
+if [ "${LEARNED:-1}" = 1 ]; then
+  SIZES=$(python -c "import json, glob; print(*json.load(open(sorted(glob.glob('$OUT/*_none_d1_*.json'))[0]))['dataset']['class_sizes'])")
+  for s in $SEEDS; do
+    droplab pilots --sizes $SIZES --epochs 12 --seed "$s" --out "$OUT/pilots/allocations" > /dev/null
+    for f in "$OUT"/pilots/allocations/pilot_*_s"$s".json; do
+      dens=$(python -c "import json, sys; print(json.load(open(sys.argv[1]))['density'])" "$f")
+      droplab empirical run --dataset mnist1d --data-dir "$DATA" --model cnn1d --recipe fast --device cpu \
+        --out "$OUT/pilots" --resume --no-progress --seeds "$s" --density "$dens" --score random \
+        --quota counts --counts "$f" > /dev/null || echo "FAILED: pilot $f"
+    done
+    for d in 0.3 0.5; do
+      alloc="$OUT/pilots/allocations/learned_d${d}_s$s.json"
+      [ -f "$alloc" ] || droplab allocate --runs "$OUT/pilots" --seeds "$s" --density "$d" --json \
+        --out "$alloc" > /dev/null || echo "FAILED: learned allocation d=$d seed $s"
+      droplab empirical run --dataset mnist1d --data-dir "$DATA" --model cnn1d --recipe fast --device cpu \
+        --out "$OUT" --resume --no-progress --seeds "$s" --density "$d" --score random --quota counts \
+        --counts "$alloc" || echo "FAILED: learned d=$d seed $s"
+    done
+  done
+fi
 droplab empirical report "$OUT"/*.json --out "$OUT/report" --baseline "Random+DRoP" --margin 0.03 \
   > "$OUT/report.log" 2>&1 || echo "FAILED: report"
 echo "study done"
