@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from gaussian_theory.atomic import atomic_write
+from gaussian_theory.learned_recalls import load_query_logits_file
 
 from . import selection
 from .classes import class_recalls
@@ -63,14 +63,8 @@ def logits_digest(arrays) -> str:
 
 
 def _load(path) -> dict:
-    path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except FileNotFoundError as exc:
-        raise ValueError(f"query logits file {str(path)!r} does not exist") from exc
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise ValueError(f"query logits file {str(path)!r} is not a readable .npz archive ({exc})") from exc
+    """Every array of a query-logits file (the one reader of the format, in gaussian_theory)."""
+    return load_query_logits_file(path)
 
 
 def query_arrays(query: dict) -> dict | None:

@@ -503,17 +503,18 @@ def pilot_design(class_sizes, *, uniform=(0.1, 0.2), staircases: int = 2, small:
 
 
 # ----------------------------------------------------------------------------- reading runs
-def read_query_logits(path, class_sizes) -> QueryLogits:
-    """A query model's logits written by ``droplab empirical run`` (``OUT/query_logits/<id>.npz``: its
-    validation logits and labels), with the ``class_sizes`` of its training set. A file that is not
-    such an archive (corrupt, cut short, a ``.npy``, pickled objects) is a ``ValueError`` naming it."""
+def load_query_logits_file(path) -> dict:
+    """Every array of a query-logits ``.npz`` written by ``droplab empirical run``
+    (``OUT/query_logits/<id>.npz``), read without pickles. A missing file, or one that is not such an
+    archive (corrupt, cut short, a ``.npy``, pickled objects), is a ``ValueError`` naming it. The one
+    reader of the format (:mod:`empirical.query_logits` uses it too)."""
     import zipfile
     import zlib
 
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"query logits file {str(path)!r} does not exist")
     where = f"query logits file {str(path)!r}"
+    if not path.is_file():
+        raise ValueError(f"{where} does not exist")
     try:
         z = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
@@ -522,14 +523,22 @@ def read_query_logits(path, class_sizes) -> QueryLogits:
         raise ValueError(f"{where}: one .npy array, expected an .npz archive of val_logits and val_labels "
                          "(droplab empirical run writes OUT/query_logits/<id>.npz)")
     with z:
-        if "val_logits" not in z.files or "val_labels" not in z.files:
-            raise ValueError(f"{where} has no val_logits/val_labels arrays (keys: {sorted(z.files)})")
         try:
-            logits, labels = z["val_logits"], z["val_labels"]
+            return {k: z[k] for k in z.files}
         except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
             raise ValueError(f"{where}: its arrays cannot be read, the archive is damaged "
                              f"({type(exc).__name__}: {exc})") from None
-    return QueryLogits(logits, labels, class_sizes, name=path.name)
+
+
+def read_query_logits(path, class_sizes) -> QueryLogits:
+    """A query model's logits written by ``droplab empirical run`` (``OUT/query_logits/<id>.npz``: its
+    validation logits and labels), with the ``class_sizes`` of its training set
+    (:func:`load_query_logits_file` reads it)."""
+    z = load_query_logits_file(path)
+    if "val_logits" not in z or "val_labels" not in z:
+        raise ValueError(f"query logits file {str(path)!r} has no val_logits/val_labels arrays (keys: "
+                         f"{sorted(z)})")
+    return QueryLogits(z["val_logits"], z["val_labels"], class_sizes, name=Path(path).name)
 
 
 #: The run-configuration fields that define the training a recall model transfers over (``droplab
