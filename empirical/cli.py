@@ -1,5 +1,6 @@
-"""``droplab empirical {run,report,compare,power,sweep}``: registered through the ``droplab.commands``
-entry point.
+"""``droplab empirical {run,report,compare,power,sweep}`` and the analyses of a folder of runs
+(``check-predictions``, ``loao``, ``surrogate-calibration``, ``metriq-compare``;
+:mod:`empirical.cli_analyses`): registered through the ``droplab.commands`` entry point.
 
 Examples::
 
@@ -20,6 +21,7 @@ import re
 import sys
 import warnings
 
+from .cli_analyses import add_subcommands
 from .options import (
     CHANNELS_LAST,
     CLUSTERS,
@@ -41,7 +43,9 @@ __all__ = ["register"]
 _DATA_HELP = ("CIFAR python pickles (the cifar-10-batches-py / cifar-100-python folder, its parent, or the "
               ".tar.gz), CIFAR-10's official binary version (cifar-10-batches-bin, its parent, or "
               "cifar-10-binary.tar.gz or a folder holding it: the original pixels), an image folder "
-              "(train/<class>/*, test/<class>/*), or the CIFAR-10 JPEG copy folder "
+              "(train/<class>/*, and test/<class>/* and/or val/<class>/*: val/ is the validation set "
+              "when present, else the first half of each class of the held-out folder), or the CIFAR-10 "
+              "JPEG copy folder "
               "(cifar10_index_labels_exactsubset.npz + .tar.gz); for mnist1d the MNIST-1D pickle "
               "(mnist1d_data.pkl, or a folder holding it), for fashion-mnist the folder of its four official "
               "IDX .gz files. The run JSON records whether the data is "
@@ -71,6 +75,9 @@ _density = _argument_type("density", float, lambda d: 0 < d <= 1,
 _nonnegative_float = _argument_type("nonnegative_float", float, lambda v: v >= 0 and v != float("inf"),
                                     "expected a number >= 0, got {s!r}",
                                     "expected a finite number >= 0, got {s!r}")
+_positive_int = _argument_type("positive_int", int, lambda v: v >= 1,
+                               "must be a positive integer, got {s!r}",
+                               "must be a positive integer, got {s!r}")
 _nonnegative_int = _argument_type("nonnegative_int", int, lambda v: v >= 0,
                                   "must be a non-negative integer, got {s!r}",
                                   "must be a non-negative integer, got {s!r}")
@@ -102,6 +109,10 @@ def _add_config_args(p: argparse.ArgumentParser, grid: bool) -> None:
     g.add_argument("--limit-per-class", type=int, metavar="N",
                    help="keep only the first N training samples of each class, N >= 2, for quick runs "
                    "(default: all of them)")
+    g.add_argument("--image-size", type=_positive_int, nargs="+", metavar="N",
+                   help="resize an image folder's images to H W pixels (one number: a square), bilinear; "
+                   "the run prints and records how many were resized (default: no resize, the images must "
+                   "have one size)")
     g.add_argument("--eval-limit-per-class", type=int, metavar="N",
                    help="evaluate on only the first N images of each class of the validation half and of "
                    "the test half, N >= 2, for smoke runs (default: all of them)")
@@ -149,6 +160,10 @@ def _add_config_args(p: argparse.ArgumentParser, grid: bool) -> None:
                    "0 = uniform)")
     g.add_argument("--min-per-class", type=_nonnegative_int, default=0,
                    help="keep at least this many samples of every class (capped by its size)")
+    g.add_argument("--allow-empty-classes", action="store_true",
+                   help="train even when the selection keeps no sample of some class (it deletes the "
+                   "class); without it such a run is refused before the final training. Does not change the "
+                   "run id")
     g.add_argument("--seeds", type=_nonnegative_int, nargs="+", default=[0],
                    help="one run per seed (non-negative integers); a seed fixes the query model, the "
                    "random scores, the initialisation and the data order")
@@ -229,6 +244,17 @@ def _explicit_counts(args) -> dict:
             "counts_label": label if label is not None else alloc["label"]}
 
 
+def _image_size(values):
+    """``--image-size``: None, or ``[H, W]`` from one number (a square) or two; ValueError naming the
+    option for any other count."""
+    if values is None:
+        return None
+    if len(values) not in (1, 2):
+        raise ValueError(f"--image-size takes one number (a square) or two (height width), got "
+                         f"{' '.join(map(str, values))}")
+    return [values[0], values[-1]]
+
+
 def _config(args, **over):
     from .pipeline import RunConfig
 
@@ -239,7 +265,8 @@ def _config(args, **over):
               surrogate=args.surrogate, limit_per_class=args.limit_per_class,
               eval_limit_per_class=args.eval_limit_per_class,
               channels_last={"auto": None, "on": True, "off": False}[args.channels_last],
-              precision=args.precision, alpha=args.alpha, min_per_class=args.min_per_class)
+              precision=args.precision, alpha=args.alpha, min_per_class=args.min_per_class,
+              image_size=_image_size(args.image_size), allow_empty_classes=args.allow_empty_classes)
     kw.update(over)
     return RunConfig(**kw)
 
@@ -496,3 +523,4 @@ def register(subparsers) -> None:
                    help="most array tasks running at once (slurm)")
     g.add_argument("--job-name", default="droplab", help="submitit / SLURM job name")
     r.set_defaults(func=_cmd_sweep)
+    add_subcommands(sub)

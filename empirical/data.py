@@ -17,6 +17,8 @@ Every reader returns an :class:`ArrayDataset`: images as ``uint8`` arrays of sha
 
 Validation split (paper §2.5, official ``vision_data.py``): within each class of the test set, the
 first ``n_k // 2`` indices (in the file's order) are validation, the rest are the reported test set.
+An image folder with a ``val/`` folder gives its own validation set instead (:attr:`ArrayDataset.x_val`),
+and the whole ``test/`` folder is the test set (:func:`read_image_folder`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import io
 import pickle
 import tarfile
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +38,7 @@ __all__ = [
     "read_cifar_pickle", "read_cifar_binary", "read_image_folder", "read_cifar10_jpeg",
     "make_gaussian_dataset", "validation_split", "data_identity", "CIFAR10_BINARY_SHA1", "CIFAR_PICKLE_MD5",
     "read_mnist1d", "read_fashion_mnist", "read_idx", "MNIST1D_MD5", "FASHION_MNIST_MD5",
-    "FASHION_MNIST_CLASSES",
+    "FASHION_MNIST_CLASSES", "check_image_size", "describe_data", "IMAGE_FOLDER_SPLITS", "MAX_IMAGE_SIDE",
 ]
 
 from .classes import rank_within_class
@@ -100,15 +103,23 @@ class ArrayDataset:
     std: tuple[float, ...] | None = None
     source: str = ""
     meta: dict = field(default_factory=dict)
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
 
     def __post_init__(self):
         self.y_train = np.asarray(self.y_train, dtype=np.int64)
         self.y_test = np.asarray(self.y_test, dtype=np.int64)
+        if (self.x_val is None) != (self.y_val is None):
+            raise ValueError(f"{self.name}: x_val and y_val must be given together")
+        if self.y_val is not None:
+            self.y_val = np.asarray(self.y_val, dtype=np.int64)
+            if len(self.x_val) != len(self.y_val):
+                raise ValueError(f"{self.name}: validation images and labels differ in length")
         if len(self.x_train) != len(self.y_train) or len(self.x_test) != len(self.y_test):
             raise ValueError(f"{self.name}: images and labels differ in length")
         k = len(self.class_names)
-        for part, y in (("train", self.y_train), ("test", self.y_test)):
-            if y.size and (y.min() < 0 or y.max() >= k):
+        for part, y in (("train", self.y_train), ("test", self.y_test), ("val", self.y_val)):
+            if y is not None and y.size and (y.min() < 0 or y.max() >= k):
                 raise ValueError(f"{self.name}: {part} labels outside [0, {k})")
         if self.is_image and self.mean is None:
             self.mean, self.std = channel_stats(self.x_train)
@@ -126,13 +137,15 @@ class ArrayDataset:
         return np.bincount(self.y_train, minlength=self.num_classes)
 
     def fingerprint(self) -> str:
-        """sha256 (hex) of the arrays in canonical order: for train, then test, the shape, dtype and bytes
-        of the images and of the int64 labels. Equal arrays give equal fingerprints whatever file layout
-        they were read from (the python and binary versions of CIFAR-10 give the same one)."""
+        """sha256 (hex) of the arrays in canonical order: for train, then test (then the explicit
+        validation set, when there is one), the shape, dtype and bytes of the images and of the int64
+        labels. Equal arrays give equal fingerprints whatever file layout they were read from (the python
+        and binary versions of CIFAR-10 give the same one)."""
         import hashlib
 
         h = hashlib.sha256()
-        for a in (self.x_train, self.y_train, self.x_test, self.y_test):
+        extra = () if self.x_val is None else (self.x_val, self.y_val)
+        for a in (self.x_train, self.y_train, self.x_test, self.y_test) + extra:
             a = np.ascontiguousarray(a)
             h.update(f"{a.dtype.str}{a.shape}".encode())
             h.update(memoryview(a).cast("B"))
@@ -143,7 +156,8 @@ class ArrayDataset:
         tr = slice(None) if train_idx is None else np.asarray(train_idx)
         te = slice(None) if test_idx is None else np.asarray(test_idx)
         return ArrayDataset(self.name, self.x_train[tr], self.y_train[tr], self.x_test[te], self.y_test[te],
-                            list(self.class_names), self.mean, self.std, self.source, dict(self.meta))
+                            list(self.class_names), self.mean, self.std, self.source, dict(self.meta),
+                            self.x_val, self.y_val)
 
 
 def channel_stats(x: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -179,7 +193,8 @@ def resolve_source(dataset: str, data_dir, data_format: str = "auto") -> tuple[s
     Layouts: ``pickle`` (the authors' ``cifar-10-batches-py``/``cifar-100-python`` folder, its
     parent, or the ``.tar.gz``), ``binary`` (CIFAR-10's official binary version: the
     ``cifar-10-batches-bin`` folder of ``.bin`` batches, its parent, or ``cifar-10-binary.tar.gz`` or a
-    folder holding it), ``imagefolder`` (``train/<class>/*``, ``test/<class>/*``), ``jpeg-index`` (a
+    folder holding it), ``imagefolder`` (``train/<class>/*`` and ``test/<class>/*``, ``val/<class>/*`` or
+    both: :func:`read_image_folder`), ``jpeg-index`` (a
     folder with ``cifar10_index_labels_exactsubset.npz`` and the JPEG ``.tar.gz``), ``mnist1d`` (the
     MNIST-1D pickle, or a folder holding ``mnist1d_data.pkl`` or ``mnist1d/``) and ``idx`` (Fashion-MNIST's
     four IDX ``.gz`` files: their folder, its parent or one of them); ``mnist1d`` and ``fashion-mnist`` are
@@ -219,8 +234,7 @@ def resolve_source(dataset: str, data_dir, data_format: str = "auto") -> tuple[s
             raise ValueError(f"format 'binary' is CIFAR-10's official binary version, not {dataset!r}")
         _find_binary_files(path)  # raises if incomplete
     elif fmt == "imagefolder":
-        if not ((path / "train").is_dir() and (path / "test").is_dir()):
-            raise ValueError(f"image-folder layout needs {str(path)!r}/train/<class>/ and /test/<class>/")
+        _image_folder_splits(path)  # train/ and test/ or val/ (or both)
     elif fmt == "jpeg-index":
         if dataset != "cifar10":
             raise ValueError(f"format 'jpeg-index' is the CIFAR-10 JPEG copy, not {dataset!r}")
@@ -264,12 +278,13 @@ def _detect_format(dataset: str, path: Path) -> str:
         return "binary"
     if dataset == "cifar10" and any(_archive_layout(a) == "binary" for a in sorted(path.glob("*.tar.gz"))):
         return "binary"
-    if (path / "train").is_dir() and (path / "test").is_dir():
-        return "imagefolder"
+    if (path / "train").is_dir() and (dataset == "imagefolder"
+                                      or any((path / s).is_dir() for s in IMAGE_FOLDER_SPLITS)):
+        return "imagefolder"   # resolve_source names a missing held-out folder
     if dataset in _PICKLE_FILES:
         return "pickle"
     raise ValueError(f"cannot recognise the layout of {str(path)!r} for dataset {dataset!r}: expected "
-                     f"train/<class>/ and test/<class>/ folders")
+                     f"train/<class>/ and test/<class>/ (or val/<class>/) folders")
 
 
 # ----------------------------------------------------------------------------- CIFAR pickles
@@ -462,26 +477,46 @@ def read_cifar_binary(path) -> ArrayDataset:
 
 
 # ----------------------------------------------------------------------------- decoding
-def _decode(raw: bytes) -> np.ndarray:
+def _decode(raw: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
+    """One image as uint8 (H, W, 3); resized to ``size`` = (H, W) (bilinear) when given and different."""
+    return _decode_sized(raw, size)[0]
+
+
+def _decode_sized(raw: bytes, size: tuple[int, int] | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+    """``(image, (H, W) as stored)``: :func:`_decode` and the size the file held before any resize."""
     from PIL import Image
 
     with Image.open(io.BytesIO(raw)) as im:
-        return np.asarray(im.convert("RGB"))
+        im = im.convert("RGB")
+        stored = (im.height, im.width)
+        if size is not None and stored != tuple(size):
+            im = im.resize((int(size[1]), int(size[0])), getattr(Image, "Resampling", Image).BILINEAR)
+        return np.asarray(im), stored
 
 
-def _decode_all(blobs: list[bytes], what: str) -> np.ndarray:
-    """Decode images (Pillow releases the GIL, so two threads help) into uint8 (N, 3, H, W)."""
+def _decode_all(blobs: list[bytes], what: str, size: tuple[int, int] | None = None,
+                stored: Counter | None = None) -> np.ndarray:
+    """Decode images (Pillow releases the GIL, so two threads help) into uint8 (N, 3, H, W).
+
+    ``size`` = (H, W): resize every image of another size to it (bilinear); ``stored``: a Counter that
+    receives the (H, W) of each image as stored, before any resize."""
     try:
         import PIL  # noqa: F401
     except ImportError as exc:  # pragma: no cover - pillow is in the empirical extra
         raise ValueError("reading image files needs Pillow: pip install pillow") from exc
     with ThreadPoolExecutor(max_workers=2) as pool:
-        imgs = list(pool.map(_decode, blobs, chunksize=256))
+        pairs = list(pool.map(lambda raw: _decode_sized(raw, size), blobs, chunksize=256))
+    if stored is not None:
+        stored.update(s for _, s in pairs)
+    imgs = [im for im, _ in pairs]
     if not imgs:
-        return np.zeros((0, 3, 32, 32), dtype=np.uint8)
+        h, w = size if size is not None else (32, 32)
+        return np.zeros((0, 3, h, w), dtype=np.uint8)
     shapes = {im.shape for im in imgs}
     if len(shapes) != 1:
-        raise ValueError(f"{what}: images differ in size {sorted(shapes)[:4]}; resize them to one size first")
+        raise ValueError(f"{what}: images differ in size {sorted(shapes)[:4]} (height, width, channels); "
+                         "resize them to one size first, or let the reader resize them (image_size=(H, W), "
+                         "droplab empirical run --image-size H W)")
     return np.ascontiguousarray(np.stack(imgs).transpose(0, 3, 1, 2))
 
 
@@ -502,14 +537,111 @@ def _unreadable_image(files, exc: Exception) -> str:
     return f"cannot read the image {str(culprit)!r}: {type(exc).__name__}: {why}"
 
 
-def read_image_folder(path, class_names=None) -> ArrayDataset:
-    """Read ``train/<class>/*`` and ``test/<class>/*`` (any Pillow-readable images of one size).
+#: Largest side :func:`read_image_folder` resizes to (a guard against a typo such as 3200 for 32).
+MAX_IMAGE_SIDE = 4096
 
-    Class ids follow ``class_names`` when given (e.g. the CIFAR-10 order), else sorted folder names.
-    Files within a class are read in sorted name order. A class with no images in ``train`` or ``test``
-    (an empty or missing class folder) is a ``ValueError`` naming every such folder, before any decoding.
+
+def check_image_size(image_size, name: str = "image_size") -> tuple[int, int] | None:
+    """``image_size`` as ``(H, W)``: None stays None, one positive integer ``n`` means ``(n, n)``, two mean
+    ``(H, W)``; each side in [1, :data:`MAX_IMAGE_SIDE`].
+
+    Parameters
+    ----------
+    image_size : int or sequence of int, optional
+        The size asked for: one side (a square) or (height, width); None for no resize.
+    name : str
+        How the error messages name it (e.g. ``"image_size (--image-size)"``).
+
+    Returns
+    -------
+    tuple of (int, int) or None
+        ``(height, width)``.
+
+    Raises
+    ------
+    TypeError
+        For anything but one or two integers (booleans included), naming ``name`` and the value.
+    ValueError
+        For a side outside [1, :data:`MAX_IMAGE_SIDE`].
+
+    Examples
+    --------
+    >>> check_image_size(32), check_image_size([28, 32]), check_image_size(None)
+    ((32, 32), (28, 32), None)
+    """
+    if image_size is None:
+        return None
+    vals = [image_size] if isinstance(image_size, (int, np.integer)) and not isinstance(image_size, bool) \
+        else image_size
+    if isinstance(vals, (str, bytes)) or not hasattr(vals, "__len__"):
+        raise TypeError(f"{name} must be an int or (height, width), got {image_size!r}")
+    vals = list(vals)
+    if len(vals) not in (1, 2) or any(isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer))
+                                      for v in vals):
+        raise TypeError(f"{name} must be one or two integers (height, width), got {image_size!r}")
+    if any(not 1 <= v <= MAX_IMAGE_SIDE for v in vals):
+        raise ValueError(f"{name} must hold sides in [1, {MAX_IMAGE_SIDE}] pixels, got {image_size!r}")
+    h, w = (vals * 2)[:2]
+    return int(h), int(w)
+
+
+#: The held-out folders of an image folder, in the order they are looked for.
+IMAGE_FOLDER_SPLITS = ("val", "test")
+
+
+def _image_folder_splits(path: Path) -> tuple[str, ...]:
+    """The folders of an image-folder layout that hold images: ``train`` and whichever of ``val`` and
+    ``test`` exist (at least one); ValueError naming the folder otherwise."""
+    if not (path / "train").is_dir():
+        raise ValueError(f"image-folder layout needs {str(path / 'train')!r}/<class>/ (and test/<class>/ "
+                         "or val/<class>/), but there is no train/ folder")
+    held = tuple(s for s in IMAGE_FOLDER_SPLITS if (path / s).is_dir())
+    if not held:
+        raise ValueError(f"image folder {str(path)!r} has train/ but no held-out folder: add test/<class>/ "
+                         "(its first half of each class is validation, the rest the test set), val/<class>/ "
+                         "(split likewise), or both (val/ is validation, test/ the test set)")
+    return ("train",) + held
+
+
+def read_image_folder(path, class_names=None, image_size=None) -> ArrayDataset:
+    """Read an image folder: ``train/<class>/*`` and held-out images in ``test/<class>/*``, ``val/<class>/*``
+    or both (any Pillow-readable images). Files within a class are read in sorted name order.
+
+    Parameters
+    ----------
+    path : str or Path
+        The folder holding ``train/`` and ``test/`` and/or ``val/``.
+    class_names : list of str, optional
+        Class ids follow this order when it names exactly the folders of ``train/`` (e.g. the CIFAR-10
+        order); else sorted folder names.
+    image_size : int or (int, int), optional
+        Resize every image whose size differs to ``(H, W)`` (one integer: a square), bilinear. Without
+        it the images must all have one size.
+
+    Returns
+    -------
+    ArrayDataset
+        uint8 (N, 3, H, W) images. The held-out folders:
+
+        * ``val/`` and ``test/``: ``val/`` is the validation set (:attr:`ArrayDataset.x_val`) and all of
+          ``test/`` the test set;
+        * ``test/`` only: the first half of each class of ``test/`` is validation, the rest the test set
+          (:func:`validation_split`, the paper's protocol);
+        * ``val/`` only: ``val/`` is split in the same way (it is the only held-out data).
+
+        ``meta["split"]`` says in words which of these applied and ``meta["resize"]`` what was resized
+        (``{"to": [H, W], "resized": n, "of": N, "stored_sizes": {"HxW": count}}``), or None.
+
+    Raises
+    ------
+    ValueError
+        For a layout without ``train/`` or without a held-out folder, and for a class with no images in
+        any folder read (an empty or missing class folder: every such folder is named, before any
+        decoding); for images of several sizes without ``image_size``, or an unreadable image (named).
     """
     path = Path(path)
+    size = check_image_size(image_size)
+    splits = _image_folder_splits(path)
     found = sorted(p.name for p in (path / "train").iterdir() if p.is_dir())
     if class_names is None or set(found) != set(class_names):
         class_names = found
@@ -517,7 +649,7 @@ def read_image_folder(path, class_names=None) -> ArrayDataset:
         raise ValueError(f"no class folders in {str(path / 'train')!r}")
     ids = {c: i for i, c in enumerate(class_names)}
     listed, empty = {}, []
-    for split in ("train", "test"):  # list both splits first: an empty class is named before any decoding
+    for split in splits:  # list every split first: an empty class is named before any decoding
         files, labels = [], []
         for c in class_names:
             d = path / split / c
@@ -532,21 +664,60 @@ def read_image_folder(path, class_names=None) -> ArrayDataset:
     if empty:
         shown = ", ".join(empty[:20]) + (f" and {len(empty) - 20} more" if len(empty) > 20 else "")
         raise ValueError(f"image folder {str(path)!r}: empty class folder(s) {shown}; every class needs "
-                         "training and test images (a class with none would train on nothing, or have no "
-                         "test recall): add its images or remove the class folder")
-    parts = {}
+                         "training and held-out images (a class with none would train on nothing, or have "
+                         "no validation or test recall): add its images or remove the class folder")
+    parts, stored = {}, Counter()
     for split, (files, labels) in listed.items():
         try:
-            x = _decode_all([f.read_bytes() for f in files], f"{path}/{split}")
+            x = _decode_all([f.read_bytes() for f in files], f"{path}/{split}", size, stored)
         except (OSError, ValueError, SyntaxError) as exc:  # PIL.UnidentifiedImageError is an OSError
             if isinstance(exc, ValueError) and str(exc).startswith((f"{path}/{split}:", "reading image")):
                 raise  # _decode_all's own messages (sizes differ, no Pillow) already say what is wrong
             raise ValueError(_unreadable_image(files, exc)) from exc
         parts[split] = (x, np.array(labels))
-    (x_tr, y_tr), (x_te, y_te) = parts["train"], parts["test"]
+    shapes = {s: parts[s][0].shape[2:] for s in parts}
+    if len(set(shapes.values())) > 1:
+        raise ValueError(f"image folder {str(path)!r}: the folders' images differ in size "
+                         f"{ {s: tuple(v) for s, v in shapes.items()} } (height, width); resize them to one "
+                         "size, or let the reader resize them (image_size=(H, W), droplab empirical run "
+                         "--image-size H W)")
+    (x_tr, y_tr), (x_te, y_te) = parts["train"], parts.get("test", parts.get("val"))
+    x_val = y_val = None
+    if "test" in parts and "val" in parts:
+        x_val, y_val = parts["val"]
+        split_note = ("validation: val/ (all of it); test: test/ (all of it)")
+    elif "test" in parts:
+        split_note = ("validation: the first half of each class of test/ (no val/ folder); test: the rest "
+                      "of test/")
+    else:
+        split_note = ("validation: the first half of each class of val/ (no test/ folder); test: the rest "
+                      "of val/")
+    n = sum(stored.values())
+    resize = None
+    if size is not None:
+        changed = sum(c for s, c in stored.items() if s != size)
+        resize = {"to": list(size), "resized": int(changed), "of": int(n), "resample": "bilinear",
+                  "stored_sizes": {f"{h}x{w}": int(c) for (h, w), c in sorted(stored.items())}}
     return ArrayDataset("imagefolder", x_tr, y_tr, x_te, y_te, list(class_names),
-                        source=f"imagefolder:{path}", meta={"origin": {"copy": "unverified",
-                                                                       "checked": "image folder"}})
+                        source=f"imagefolder:{path}",
+                        meta={"origin": {"copy": "unverified", "checked": "image folder"},
+                              "split": split_note, "resize": resize},
+                        x_val=x_val, y_val=y_val)
+
+
+def describe_data(ds: ArrayDataset) -> list[str]:
+    """What a reader did to the data that a user should know, one line each: the held-out split of an
+    image folder (``meta["split"]``) and any resize (``meta["resize"]``); empty for other data."""
+    lines = []
+    if ds.meta.get("split"):
+        lines.append(f"data {ds.source}: {ds.meta['split']}")
+    rs = ds.meta.get("resize")
+    if rs:
+        stored = ", ".join(f"{k} ({v})" for k, v in rs["stored_sizes"].items())
+        lines.append(f"data {ds.source}: resized {rs['resized']} of {rs['of']} images to "
+                     f"{rs['to'][0]}x{rs['to'][1]} (height x width, {rs['resample']}); stored sizes: "
+                     f"{stored}")
+    return lines
 
 
 def _jpeg_files(path: Path) -> tuple[Path, Path]:
@@ -900,12 +1071,20 @@ def make_gaussian_dataset(n_train_per_class: int = 200, n_test_per_class: int = 
 
 
 # ----------------------------------------------------------------------------- entry point
-def load_dataset(dataset: str, data_dir=None, data_format: str = "auto", **synthetic) -> ArrayDataset:
+def load_dataset(dataset: str, data_dir=None, data_format: str = "auto", image_size=None,
+                 **synthetic) -> ArrayDataset:
     """Load ``dataset`` from ``data_dir`` (layout detected unless ``data_format`` is given).
 
+    ``image_size``: ``(H, W)`` (or one integer) to resize an image folder's images to
+    (:func:`read_image_folder`); a ValueError for data read from any other layout, which has one size.
     ``synthetic`` keyword arguments go to :func:`make_gaussian_dataset` for ``dataset="gaussian"``.
     """
+    size = check_image_size(image_size)
     fmt, path = resolve_source(dataset, data_dir, data_format)
+    if size is not None and fmt != "imagefolder":
+        raise ValueError(f"image_size (--image-size) resizes the images of an image folder (train/<class>/ "
+                         f"...), but {dataset!r} is read from format {fmt!r}: leave it out, got "
+                         f"{list(size)}")
     if fmt == "synthetic":
         return make_gaussian_dataset(**synthetic)
     if fmt == "pickle":
@@ -918,7 +1097,8 @@ def load_dataset(dataset: str, data_dir=None, data_format: str = "auto", **synth
         return read_mnist1d(path)
     if fmt == "idx":
         return read_fashion_mnist(path)
-    ds = read_image_folder(path, class_names=list(CIFAR10_CLASSES) if dataset == "cifar10" else None)
+    ds = read_image_folder(path, class_names=list(CIFAR10_CLASSES) if dataset == "cifar10" else None,
+                           image_size=size)
     ds.name = dataset
     if dataset in CIFAR_STATS:
         ds.mean, ds.std = CIFAR_STATS[dataset]

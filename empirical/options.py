@@ -12,7 +12,8 @@ from gaussian_theory.quota_rules import QUOTA_RULES
 __all__ = ["DATASETS", "FORMATS", "IMAGE_MODELS", "SIGNAL_MODELS", "MODELS", "DATASET_INPUTS", "MODEL_INPUTS",
            "SCORES", "QUERY_SCORES", "DYNAMIC_SCORES", "QUOTAS", "RECIPE_KINDS", "PRECISIONS",
            "RECALL_QUOTAS", "QUERY_QUOTAS", "RULES", "COVARIANCES", "DEFAULT_COVARIANCE", "SURROGATES",
-           "EPOCH_RULES", "CLUSTERS", "CHANNELS_LAST", "IDENTITY_NEUTRAL", "IDENTITY_PINNED", "SCHEDULES"]
+           "EPOCH_RULES", "CLUSTERS", "CHANNELS_LAST", "IDENTITY_NEUTRAL", "IDENTITY_PINNED",
+           "IDENTITY_EXCLUDED", "SCHEDULES"]
 
 DATASETS = ("cifar10", "cifar100", "imagefolder", "gaussian", "mnist1d", "fashion-mnist")
 #: Layouts of ``--data-dir``: ``mnist1d`` is the MNIST-1D pickle (``mnist1d_data.pkl``), ``idx`` the four
@@ -68,10 +69,18 @@ SCHEDULES = ("step", "onecycle", "linear-onecycle", "constant")
 #: so recorded runs keep their names (tests/test_empirical_pipeline.py pins ids computed before these
 #: fields), and ``droplab empirical report`` treats a run that lacks the field as holding it.
 IDENTITY_NEUTRAL = {"precision": "auto", "alpha": 1.0, "min_per_class": 0, "eval_limit_per_class": None,
-                    "class_counts": None, "class_densities": None, "counts_label": None, "data_id": None}
+                    "class_counts": None, "class_densities": None, "counts_label": None, "data_id": None,
+                    "image_size": None}
 
 #: Diagnostic fields that change nothing a run trains or measures, pinned in the run and query ids to
 #: the value the recorded runs were named with: the Gaussian surrogate of the query model's features
 #: (its default became "tied", the ``droplab surrogate`` default, after runs were recorded with
 #: "isotropic"). A cached query model refits the surrogate asked for from its stored features.
 IDENTITY_PINNED = {"surrogate": "isotropic"}
+
+#: Permissions, not settings: fields that decide whether a run may go ahead, never what it trains or
+#: measures once it does. They are never part of the run and query ids, whatever their value, nor of the
+#: configuration ``droplab empirical report`` groups runs by: ``allow_empty_classes`` lets a selection
+#: that keeps no sample of some class train (refused by default), and a run recorded before the guard
+#: existed keeps its name when it is run again with the permission.
+IDENTITY_EXCLUDED = ("allow_empty_classes",)

@@ -43,9 +43,11 @@ from . import bridge, data, dynamic, models, scores, selection, stats, train
 from .augment import BatchAugment
 from .classes import rank_within_class
 from .options import (
+    DATASET_INPUTS,
     DATASETS,
     DYNAMIC_SCORES,
     EPOCH_RULES,
+    IDENTITY_EXCLUDED,
     IDENTITY_NEUTRAL,
     IDENTITY_PINNED,
     MODELS,
@@ -104,6 +106,14 @@ class RunConfig:
     #: The data's identity (:func:`empirical.data.data_identity`), filled in from the data when it is
     #: loaded (:func:`bind_data`); None for the synthetic data and the CIFAR-10 JPEG copy.
     data_id: str | None = None
+    #: ``[H, W]``: resize an image folder's images to this size (:func:`empirical.data.read_image_folder`);
+    #: None (the default): images are used at their stored size, which must be one.
+    image_size: list | None = None
+    #: Train even when the selection keeps no sample of some class (it deletes the class). Off by default:
+    #: such a selection is a ValueError before the final training. A permission, not a setting: it
+    #: changes nothing a run trains when the run is allowed, so it is never part of the run id
+    #: (:data:`empirical.options.IDENTITY_EXCLUDED`).
+    allow_empty_classes: bool = False
 
     def validate(self, check_data: bool = True) -> RunConfig:
         """Raise ValueError/TypeError on any bad field (before any training); returns self."""
@@ -119,6 +129,11 @@ class RunConfig:
             dynamic.check_rcap_available()
         self._validate_explicit_counts()
         self.min_per_class = check_int(self.min_per_class, "min_per_class", minimum=0)
+        if not isinstance(self.allow_empty_classes, (bool, np.bool_)):
+            raise TypeError(f"allow_empty_classes (--allow-empty-classes) must be True or False, got "
+                            f"{self.allow_empty_classes!r}")
+        self.allow_empty_classes = bool(self.allow_empty_classes)
+        self._validate_image_size()
         check_density(self.density)
         if self.dataset == "gaussian" and self.data_dir is not None:
             raise ValueError(f"data_dir (--data-dir) is not used by the synthetic gaussian dataset, got "
@@ -161,6 +176,18 @@ class RunConfig:
         if check_data:
             data.resolve_source(self.dataset, self.data_dir, self.data_format)
         return self
+
+    def _validate_image_size(self) -> None:
+        """``image_size`` as ``[H, W]`` (one integer: a square); only for data read as images from files."""
+        size = data.check_image_size(self.image_size, "image_size (--image-size)")
+        if size is not None and DATASET_INPUTS.get(self.dataset) != "image":
+            raise ValueError(f"image_size (--image-size) resizes images, but dataset {self.dataset!r} holds "
+                             f"{DATASET_INPUTS.get(self.dataset)}s: leave it out, got {self.image_size!r}")
+        if size is not None and self.dataset == "fashion-mnist":
+            raise ValueError(f"image_size (--image-size) resizes the images of an image folder; "
+                             f"fashion-mnist is read from its IDX files: leave it out, got "
+                             f"{self.image_size!r}")
+        self.image_size = None if size is None else list(size)
 
     def _validate_explicit_counts(self) -> None:
         given = [n for n in ("class_counts", "class_densities") if getattr(self, n) is not None]
@@ -206,9 +233,11 @@ class RunConfig:
         device), and without the fields added after runs were first recorded while they hold their
         neutral value (:data:`IDENTITY_NEUTRAL`), so adding a field never renames a recorded run. The
         diagnostics of :data:`IDENTITY_PINNED` (which change nothing that is trained or measured) hold
-        the value the recorded runs were named with, whatever their value."""
+        the value the recorded runs were named with, whatever their value. The permissions of
+        :data:`IDENTITY_EXCLUDED` are never part of it."""
         return {k: IDENTITY_PINNED.get(k, v) for k, v in self.to_dict().items()
-                if k not in exclude and not (k in IDENTITY_NEUTRAL and v == IDENTITY_NEUTRAL[k])}
+                if k not in exclude and k not in IDENTITY_EXCLUDED
+                and not (k in IDENTITY_NEUTRAL and v == IDENTITY_NEUTRAL[k])}
 
     def digest(self, exclude=("data_dir", "device")) -> str:
         return hashlib.sha1(json.dumps(self.identity(exclude), sort_keys=True).encode()).hexdigest()[:8]
@@ -224,7 +253,7 @@ class RunConfig:
     def query_id(self, seed: int) -> str:
         keys = ("dataset", "data_format", "data_id", "model", "score", "recipe", "epochs", "batch_size", "lr",
                 "query_epochs", "query_inits", "query_augment", "shift", "surrogate", "limit_per_class",
-                "synthetic", "precision", "eval_limit_per_class")
+                "synthetic", "precision", "eval_limit_per_class", "image_size")
         d = {k: IDENTITY_PINNED.get(k, getattr(self, k)) for k in keys
              if not (k in IDENTITY_NEUTRAL and getattr(self, k) == IDENTITY_NEUTRAL[k])}
         h = hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
@@ -247,8 +276,10 @@ def run_path(out_dir, config: RunConfig, seed: int) -> Path:
 
 
 def load_data(config: RunConfig) -> data.ArrayDataset:
-    """Load the configured dataset (and apply ``limit_per_class``: the first n of each class)."""
-    ds = data.load_dataset(config.dataset, config.data_dir, config.data_format, **config.synthetic)
+    """Load the configured dataset (resized to ``image_size`` when set; then ``limit_per_class``: the first
+    n of each class)."""
+    ds = data.load_dataset(config.dataset, config.data_dir, config.data_format, image_size=config.image_size,
+                           **config.synthetic)
     if config.limit_per_class is not None:
         rank = rank_within_class(ds.y_train, ds.num_classes)
         ds = ds.subset(train_idx=np.flatnonzero(rank < config.limit_per_class))
@@ -262,6 +293,7 @@ def bind_data(config: RunConfig, dataset: data.ArrayDataset | None = None
     id and the checkpoints name the data. A configuration whose ``data_id`` is already set (e.g. read from
     a run JSON) must match the data: ValueError otherwise, before any training."""
     ds = dataset if dataset is not None else load_data(config)
+    check_classes_present(ds)
     did = data.data_identity(ds)
     if config.data_id is not None and config.data_id != did:
         raise ValueError(f"data_id {config.data_id!r} of the configuration is not that of the data in "
@@ -269,11 +301,27 @@ def bind_data(config: RunConfig, dataset: data.ArrayDataset | None = None
     return (config if config.data_id == did else dataclasses.replace(config, data_id=did)), ds
 
 
+def check_classes_present(ds: data.ArrayDataset) -> None:
+    """ValueError naming every class with no training sample, and where the data came from: such a class
+    would be trained on nothing (and give NaN class densities), whatever the selection."""
+    sizes = np.bincount(ds.y_train, minlength=ds.num_classes)
+    empty = np.flatnonzero(sizes == 0)
+    if empty.size:
+        shown = ", ".join(f"{k} ({ds.class_names[k]!r})" for k in empty[:20])
+        more = f" and {empty.size - 20} more" if empty.size > 20 else ""
+        raise ValueError(f"dataset {ds.name!r} ({ds.source or 'in memory'}): class(es) {shown}{more} have no "
+                         f"training sample (class sizes {sizes.tolist()}); every class needs training data: "
+                         "add its samples or remove the class")
+
+
 def dataset_record(ds: data.ArrayDataset) -> dict:
     """The run JSON's ``dataset`` provenance: where the data came from and whether it is the original
-    (:attr:`empirical.data.ArrayDataset.meta` ``origin``), and the sha256 of the arrays used."""
+    (:attr:`empirical.data.ArrayDataset.meta` ``origin``), and the sha256 of the arrays used; for an image
+    folder, how its held-out folders were split (``split``) and what was resized (``resize``: None when
+    nothing was asked)."""
     return {"origin": ds.meta.get("origin", {"copy": "in-memory" if not ds.source else "synthetic"}),
-            "fingerprint": "sha256:" + ds.fingerprint()}
+            "fingerprint": "sha256:" + ds.fingerprint(),
+            **{k: ds.meta[k] for k in ("split", "resize") if k in ds.meta}}
 
 
 def check_out_dir(out_dir) -> Path:
@@ -309,15 +357,20 @@ class _Tensors:
 
     def __init__(self, ds: data.ArrayDataset, device: torch.device, channels_last: bool, shift: int,
                  eval_limit_per_class: int | None = None):
-        val_idx, test_idx = data.validation_split(ds.y_test, ds.num_classes)
+        if ds.x_val is None:  # validation: the first half of each class of the test set
+            val_idx, test_idx = data.validation_split(ds.y_test, ds.num_classes)
+            x_val, y_val = ds.x_test, ds.y_test
+        else:                 # an explicit validation set (an image folder's val/); the test set whole
+            val_idx, test_idx = np.arange(len(ds.y_val)), np.arange(len(ds.y_test))
+            x_val, y_val = ds.x_val, ds.y_val
         if eval_limit_per_class is not None:  # smoke runs: the first n of each class of each half
-            val_idx, test_idx = (i[rank_within_class(ds.y_test[i], ds.num_classes) < eval_limit_per_class]
-                                 for i in (val_idx, test_idx))
+            val_idx = val_idx[rank_within_class(y_val[val_idx], ds.num_classes) < eval_limit_per_class]
+            test_idx = test_idx[rank_within_class(ds.y_test[test_idx], ds.num_classes) < eval_limit_per_class]
         self.device = device
         self.x = torch.as_tensor(ds.x_train).to(device)
         self.y = torch.as_tensor(ds.y_train).to(device)
-        self.x_val = torch.as_tensor(ds.x_test[val_idx]).to(device)
-        self.y_val = torch.as_tensor(ds.y_test[val_idx]).to(device)
+        self.x_val = torch.as_tensor(x_val[val_idx]).to(device)
+        self.y_val = torch.as_tensor(y_val[val_idx]).to(device)
         self.x_test = torch.as_tensor(ds.x_test[test_idx]).to(device)
         self.y_test = torch.as_tensor(ds.y_test[test_idx]).to(device)
         self.aug = (BatchAugment(ds.mean, ds.std, shift=shift, channels_last=channels_last)
@@ -360,6 +413,7 @@ def _run_query(config: RunConfig, seed: int, t: _Tensors, out_dir: Path, *, resu
     plan = scores.query_plan(config.score, config.base_recipe(), config.query_epochs, config.query_inits)
     rec: train.Recipe = plan["recipe"]
     n = len(t.x)
+    warn_one_step("query model", n, rec)
     # Forgetting, Dynamic Uncertainty and CoreSet score one full-length run with the same seeds: one
     # training with both trackers and the features serves all three (written to each one's cache).
     shared = config.score in scores.SHARED_QUERY_SCORES
@@ -474,6 +528,8 @@ def run_query_only(config: RunConfig, seeds, out_dir, *, resume: bool = False, p
                          f"({', '.join(QUERY_SCORES)})")
     out = check_out_dir(out_dir)
     config, ds = bind_data(config)  # the data's identity names the query model: load before skipping
+    for line in data.describe_data(ds):
+        log(line)
     t, chl, paths = None, False, []
     for s in (int(v) for v in seeds):
         path = query_logits_path(out, config, s)
@@ -555,9 +611,13 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
     counts, total, idx = _select(config, seed, ds, query, recalls, sizes, device, quota_info)
     kept = np.bincount(ds.y_train[idx], minlength=ds.num_classes)
     timings["selection_s"] = time.perf_counter() - t0
+    if config.score not in DYNAMIC_SCORES:  # a dynamic score draws its own subsets, every class offered
+        check_kept_classes(config, kept, sizes, ds.class_names)
 
     # final training
     rec = config.final_recipe()
+    warn_one_step("final training", int(idx.size) if config.score not in DYNAMIC_SCORES
+                  else total_kept(int(sizes.sum()), config.density), rec)
     run_id = config.run_id(seed)
     ckpt = out_dir / "_ckpt" / f"{run_id}_final.pt"
     res, test, val, dyn = _final_stage(config, seed, t, idx, rec, ckpt, chl,
@@ -612,6 +672,37 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
         ckpt.unlink(missing_ok=True)
     result["skipped"] = False
     return result
+
+
+def check_kept_classes(config: RunConfig, kept, sizes, class_names) -> None:
+    """Refuse a selection that keeps no sample of a class that has some (training on it deletes the
+    class): ValueError naming the classes, the counts and the two ways out, unless
+    ``config.allow_empty_classes``; then a UserWarning naming them."""
+    kept, sizes = np.asarray(kept), np.asarray(sizes)
+    empty = np.flatnonzero((kept == 0) & (sizes > 0))
+    if not empty.size:
+        return
+    shown = ", ".join(f"{k} ({class_names[k]!r}, {int(sizes[k])} samples)" for k in empty[:20])
+    more = f" and {empty.size - 20} more" if empty.size > 20 else ""
+    what = (f"the selection of quota {config.quota!r} (score {config.score!r}) at density {config.density:g} "
+            f"keeps no sample of class(es) {shown}{more} (kept per class {kept.tolist()})")
+    if config.allow_empty_classes:
+        warnings.warn(f"{what}: training without them, as allow_empty_classes=True (--allow-empty-classes) "
+                      "asks; their test recall will be about 0", UserWarning, stacklevel=3)
+        return
+    raise ValueError(f"{what}: training on it would delete them (their test recall would be about 0). "
+                     "Keep some of every class with min_per_class (--min-per-class), e.g. 10, or pass "
+                     "allow_empty_classes=True (--allow-empty-classes) to train without them anyway (it does "
+                     "not change the run id)")
+
+
+def warn_one_step(what: str, n: int, recipe: train.Recipe) -> None:
+    """UserWarning when ``n`` training samples make one optimiser step per epoch at the recipe's batch
+    size (the batch holds them all): the run trains for only ``recipe.epochs`` steps."""
+    if n > 0 and train.steps_per_epoch(n, recipe.batch_size) == 1:
+        warnings.warn(f"{what}: the batch size {recipe.batch_size} is at least the {n} training samples, so "
+                      f"each epoch is a single optimiser step ({recipe.epochs} steps in all); pass a smaller "
+                      "batch_size (--batch-size) for more steps per epoch", UserWarning, stacklevel=3)
 
 
 def _final_stage(config: RunConfig, seed: int, t: _Tensors, idx, rec, ckpt, chl, *, augment, resume,
@@ -748,6 +839,8 @@ def run_many(config: RunConfig, seeds, out_dir, *, resume: bool = False, progres
     t0 = time.perf_counter()
     config, ds = bind_data(config)  # the data's identity names the runs: load before skipping
     load_s = time.perf_counter() - t0
+    for line in data.describe_data(ds):  # an image folder's split and any resize, said once
+        log(line)
     results = []
     for s in seeds:
         path = run_path(out_dir, config, s)

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from gaussian_theory.atomic import atomic_write
-from gaussian_theory.learned_recalls import load_query_logits_file
+from gaussian_theory.pilot_runs import load_query_logits_file
 
 from . import selection
 from .classes import class_recalls

@@ -47,7 +47,7 @@ import numpy as np
 
 from gaussian_theory.atomic import atomic_write
 
-from .options import IDENTITY_NEUTRAL, IDENTITY_PINNED, RECALL_QUOTAS
+from .options import IDENTITY_EXCLUDED, IDENTITY_NEUTRAL, IDENTITY_PINNED, RECALL_QUOTAS
 from .power import DEFAULT_ACCURACY_MARGIN, DEFAULT_MARGIN, comparison_verdict, power_rows
 from .stats import PAIRED_METHODS, accuracy_intervals, paired_difference_interval
 
@@ -62,7 +62,13 @@ RANDOM = "Random"
 #: resamples of a paired interval where it is sampled, not computed exactly (unequal class sizes)
 PAIRED_N_BOOT = 20000
 
-NOT_CONFIGURATION = ("seed", "data_dir", "device")
+#: config fields that never define a configuration: the seed, where the data lives, which device ran it,
+#: and the permissions of :data:`empirical.options.IDENTITY_EXCLUDED` (e.g. ``allow_empty_classes``)
+NOT_CONFIGURATION = ("seed", "data_dir", "device") + IDENTITY_EXCLUDED
+#: fields of :data:`empirical.options.IDENTITY_NEUTRAL` added after reports were committed: left out of
+#: the configuration while they hold their neutral value, so that the study keys -- and the seeds of the
+#: sampled paired intervals derived from them -- stay those of the committed reports
+QUIET_WHEN_NEUTRAL = ("image_size",)
 #: the fields that make a cell of a study (a density and a method); every other field defines the study
 CELL_FIELDS = ("density", "score", "quota", "rule", "alpha", "class_counts", "class_densities",
                "counts_label")
@@ -193,7 +199,11 @@ def configuration(config: dict) -> dict:
     """The fields of ``config`` that define a run's results (see the module docstring)."""
     c = {k: IDENTITY_PINNED.get(k, v) for k, v in config.items() if k not in NOT_CONFIGURATION}
     for k, v in IDENTITY_NEUTRAL.items():   # a run recorded before the field existed held this value
-        c.setdefault(k, v)
+        if k in QUIET_WHEN_NEUTRAL:
+            if c.get(k, v) == v:
+                c.pop(k, None)
+        else:
+            c.setdefault(k, v)
     if c.get("quota") not in RECALL_QUOTAS:   # the rule and the damping only act on recall quotas
         c["rule"] = None
         c["alpha"] = IDENTITY_NEUTRAL["alpha"]
@@ -266,6 +276,9 @@ def group_runs(pairs) -> dict:
     runs.sort(key=lambda r: (r["_study"], r["_config"]["density"], r["_method"], r["seed"]))
     for sid, st in studies.items():
         st["seeds"] = sorted({r["seed"] for r in runs if r["_study"] == sid})
+        # the diagnostics pinned in the grouping (IDENTITY_PINNED) as the runs recorded them
+        st["recorded"] = {k: dict(Counter(str(r["config"].get(k, "not recorded")) for r in runs
+                                          if r["_study"] == sid)) for k in IDENTITY_PINNED}
         st["runs"] = sum(r["_study"] == sid for r in runs)
         st["machines"] = dict(Counter(f"{r.get('device', '?')}, {r.get('precision', '?')}"
                                       for r in runs if r["_study"] == sid))
@@ -794,6 +807,20 @@ def comparison_markdown(rows, studies, baseline: str) -> str:
     return "\n\n".join(parts) + ("\n" if parts else "")
 
 
+def _recorded_text(studies: dict, field: str) -> str:
+    """The values a pinned diagnostic (:data:`empirical.options.IDENTITY_PINNED`, e.g. the surrogate) held
+    in the runs, as they recorded them: ``tied``, or ``tied (70 runs) / isotropic (3 runs)``. The grouping
+    holds the pinned value; printing that would misstate what the runs used."""
+    seen = Counter()
+    for st in studies.values():
+        seen.update(st.get("recorded", {}).get(field, {}))
+    if not seen:
+        return "not recorded"
+    if len(seen) == 1:
+        return next(iter(seen))
+    return " / ".join(f"{v} ({n} run{'s' * (n != 1)})" for v, n in seen.most_common())
+
+
 def format_summary(rep: dict) -> str:
     """What was grouped and the per-cell numbers, as printed by ``droplab empirical report``."""
     out = [f"{rep['n_json']} run JSON(s) -> {rep['runs']} distinct run(s) in {len(rep['studies'])} "
@@ -804,7 +831,9 @@ def format_summary(rep: dict) -> str:
     for st in rep["studies"].values():
         c = {k: v for k, v in st["config"].items() if k not in st["differs"]}
         common = c if common is None else {k: v for k, v in common.items() if c.get(k) == v}
-    out.append("common configuration: " + ", ".join(f"{k}={v}" for k, v in sorted((common or {}).items())))
+    shown = {k: (_recorded_text(rep["studies"], k) if k in IDENTITY_PINNED else v)
+             for k, v in (common or {}).items()}
+    out.append("common configuration: " + ", ".join(f"{k}={v}" for k, v in sorted(shown.items())))
     for sid, st in rep["studies"].items():
         out.append(f"{sid}: {st['label']}: {st['runs']} runs, seeds {st['seeds']}"
                    + (f"; differs in {st['differs']}" if st["differs"] else ""))

@@ -32,6 +32,7 @@ import submitit
 
 from gaussian_theory.validation import check_density, check_int, check_option, check_real
 
+from .data import describe_data
 from .options import CLUSTERS, DYNAMIC_SCORES, QUOTAS, RULES, SCORES
 from .pipeline import RunConfig, bind_data, check_out_dir, run_path
 
@@ -167,7 +168,9 @@ def sweep(base: RunConfig, densities, score_names, quotas, seeds, out_dir, *, ru
     _check_sweep_options(cluster, chunk_size, wait, executor_kw)
     out = check_out_dir(out_dir)
     base.validate()
-    base, _ = bind_data(base)  # the data's identity names the runs: load it once before skipping
+    base, ds = bind_data(base)  # the data's identity names the runs: load it once before skipping
+    for line in describe_data(ds):  # an image folder's split and any resize, said once
+        log(line)
     points = grid(base, densities, score_names, quotas, seeds, rules, log=log)
     todo = [(c, s) for c, s in points if not run_path(out, c, s).is_file()]
     ex = make_executor(cluster, out / "_submitit", **executor_kw) if todo else None

@@ -42,10 +42,8 @@ Only the validation half's recalls are used (the test half stays for judging).
 
 from __future__ import annotations
 
-import json
 import warnings
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -55,12 +53,14 @@ from .allocation import _warn_few as warn_few_samples
 from .allocation import check_class_sizes, counts_from_densities, drop_densities, total_kept
 from .intervals import class_recalls
 from .montecarlo import integer_seed
-from .query_allocation import check_logits_labels
+from .pilot_runs import PilotRun, QueryLogits, load_query_logits_file, read_pilot_runs, read_query_logits
 from .validation import as_generator, check_density, check_int, check_real, derive_seed
 
+# QueryLogits, PilotRun and the readers of runs live in gaussian_theory.pilot_runs; named here too, where
+# they have always been imported from
 __all__ = ["QueryLogits", "PilotRun", "RecallModel", "RecallForecast", "fit_recall_model",
            "imbalance_recalls", "learned_allocation", "expected_min_recall", "read_query_logits",
-           "read_pilot_runs", "pilot_design", "GAMMAS"]
+           "read_pilot_runs", "load_query_logits_file", "pilot_design", "GAMMAS"]
 
 #: The grid over which the imbalance strength gamma is profiled.
 GAMMAS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0)
@@ -76,65 +76,6 @@ MAX_STAIRCASES = 1_000
 
 
 # ----------------------------------------------------------------------------- inputs
-@dataclass(frozen=True)
-class QueryLogits:
-    """A query model's held-out validation logits ``(n, K)``, their labels ``(n,)`` and the class sizes
-    ``(K,)`` of the training set it was trained on (the reference of the densities ``n_k / N_k``);
-    ``class_counts`` (K,), the validation samples per class, is derived."""
-
-    logits: np.ndarray
-    labels: np.ndarray
-    class_sizes: np.ndarray
-    name: str = ""
-    class_counts: np.ndarray = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self):
-        z, y = check_logits_labels(self.logits, self.labels)
-        sizes = check_class_sizes(self.class_sizes)
-        if sizes.size != z.shape[1]:
-            raise ValueError(f"class_sizes has {sizes.size} entries but the logits have {z.shape[1]} classes")
-        if (sizes < 1).any():
-            raise ValueError(f"class_sizes must be positive (the query model saw every class), got "
-                             f"{sizes.tolist()}")
-        object.__setattr__(self, "logits", z)
-        object.__setattr__(self, "labels", y)
-        object.__setattr__(self, "class_sizes", sizes)
-        object.__setattr__(self, "class_counts", np.bincount(y, minlength=z.shape[1]))
-
-    @property
-    def n_classes(self) -> int:
-        return self.logits.shape[1]
-
-
-@dataclass(frozen=True)
-class PilotRun:
-    """One training run: ``counts`` (K,) samples kept per class, ``recalls`` (K,) measured validation
-    recalls, ``n_eval`` (K,) validation samples per class, and the ``query`` model of its seed."""
-
-    counts: np.ndarray
-    recalls: np.ndarray
-    n_eval: np.ndarray
-    query: QueryLogits
-    seed: int = 0
-    label: str = ""
-
-    def __post_init__(self):
-        k = self.query.n_classes
-        counts = check_class_sizes(self.counts, "counts")
-        if counts.size != k or (counts > self.query.class_sizes).any() or counts.sum() < 1:
-            raise ValueError(f"counts must be {k} integers in [0, class_sizes "
-                             f"{self.query.class_sizes.tolist()}], not all 0, got {counts.tolist()}")
-        rec = np.asarray(self.recalls, dtype=float)
-        if rec.shape != (k,) or not np.all((rec >= 0) & (rec <= 1)):
-            raise ValueError(f"recalls must be {k} numbers in [0, 1], got {self.recalls!r}")
-        n_eval = check_class_sizes(self.n_eval, "n_eval")
-        if n_eval.size != k or (n_eval < 1).any():
-            raise ValueError(f"n_eval must be {k} positive integers, got {n_eval.tolist()}")
-        object.__setattr__(self, "counts", counts)
-        object.__setattr__(self, "recalls", rec)
-        object.__setattr__(self, "n_eval", n_eval)
-
-
 def imbalance_recalls(query: QueryLogits, counts, gamma: float = 1.0) -> np.ndarray:
     r"""The confusion-aware imbalance term :math:`\mathrm{PS}_k(d;\gamma)`: the recall of each class on
     the query model's validation logits under :math:`\arg\max_j(z_{ij}+\gamma\log(d_j/\max d))`,
@@ -500,133 +441,3 @@ def pilot_design(class_sizes, *, uniform=(0.1, 0.2), staircases: int = 2, small:
         r["images"] = int(r["counts"].sum())
         r["density"] = r["images"] / int(sizes.sum())
     return runs
-
-
-# ----------------------------------------------------------------------------- reading runs
-def load_query_logits_file(path) -> dict:
-    """Every array of a query-logits ``.npz`` written by ``droplab empirical run``
-    (``OUT/query_logits/<id>.npz``), read without pickles. A missing file, or one that is not such an
-    archive (corrupt, cut short, a ``.npy``, pickled objects), is a ``ValueError`` naming it. The one
-    reader of the format (:mod:`empirical.query_logits` uses it too)."""
-    import zipfile
-    import zlib
-
-    path = Path(path)
-    where = f"query logits file {str(path)!r}"
-    if not path.is_file():
-        raise ValueError(f"{where} does not exist")
-    try:
-        z = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{where}: not a readable .npz archive ({type(exc).__name__}: {exc})") from None
-    if not isinstance(z, np.lib.npyio.NpzFile):
-        raise ValueError(f"{where}: one .npy array, expected an .npz archive of val_logits and val_labels "
-                         "(droplab empirical run writes OUT/query_logits/<id>.npz)")
-    with z:
-        try:
-            return {k: z[k] for k in z.files}
-        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
-            raise ValueError(f"{where}: its arrays cannot be read, the archive is damaged "
-                             f"({type(exc).__name__}: {exc})") from None
-
-
-def read_query_logits(path, class_sizes) -> QueryLogits:
-    """A query model's logits written by ``droplab empirical run`` (``OUT/query_logits/<id>.npz``: its
-    validation logits and labels), with the ``class_sizes`` of its training set
-    (:func:`load_query_logits_file` reads it)."""
-    z = load_query_logits_file(path)
-    if "val_logits" not in z or "val_labels" not in z:
-        raise ValueError(f"query logits file {str(path)!r} has no val_logits/val_labels arrays (keys: "
-                         f"{sorted(z)})")
-    return QueryLogits(z["val_logits"], z["val_labels"], class_sizes, name=Path(path).name)
-
-
-#: The run-configuration fields that define the training a recall model transfers over (``droplab
-#: empirical run``'s RunConfig, torch-free here): everything but the allocation, the seed and where the run
-#: ran. Fields added after runs were recorded count, when missing, as the value they held before.
-_TRAINING_FIELDS = {"dataset": None, "data_format": "auto", "model": None, "recipe": None, "epochs": None,
-                    "batch_size": None, "lr": None, "epoch_rule": "fixed", "augment": True, "shift": 4,
-                    "channels_last": None, "precision": "auto", "limit_per_class": None, "synthetic": {},
-                    "eval_limit_per_class": None, "query_epochs": None, "query_inits": None,
-                    "query_augment": False, "data_id": None}   # data_id: runs on other data never mix
-
-
-def _family(config: dict) -> str:
-    """The training configuration of a run, without its allocation (what the predictor transfers over)."""
-    return json.dumps({k: config.get(k, default) for k, default in _TRAINING_FIELDS.items()}, sort_keys=True,
-                      default=str)
-
-
-def read_pilot_runs(paths, *, seeds=None, exclude=None, query=None) -> list[PilotRun]:
-    """Runs with random within-class pruning from run JSONs (files, or folders searched recursively),
-    each with its seed's random-score query logits (``query_logits/*_random_s<seed>_*.npz`` beside the
-    JSONs, or in the folder above them). ``query``: instead of that lookup, the query model of every
-    run, a :class:`QueryLogits` or the path of its ``.npz`` (:func:`read_query_logits`). ``seeds``: keep
-    only these seeds; ``exclude(run_json) -> bool``: drop runs. Every run must share one training
-    configuration (model, recipe, epochs, ...). Uses the validation half only. A ``.json`` file that is
-    not valid JSON (e.g. a run JSON cut short) is skipped with a ``UserWarning`` naming it and why."""
-    if query is not None and not isinstance(query, (QueryLogits, str, Path)):
-        raise TypeError(f"query must be a QueryLogits or the path of a query logits .npz, got "
-                        f"{type(query).__name__}")
-    files = []
-    for p in (Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)):
-        if p.is_dir():
-            files += sorted(p.rglob("*.json"))
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise ValueError(f"runs path {str(p)!r} does not exist")
-    runs, family, queries = [], None, {}
-    for f in files:
-        try:
-            d = json.loads(f.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            warnings.warn(f"skipped {str(f)!r}: not valid JSON ({exc.msg}: line {exc.lineno}, column "
-                          f"{exc.colno}; a run JSON cut short?)", UserWarning, stacklevel=2)
-            continue
-        except UnicodeDecodeError as exc:
-            warnings.warn(f"skipped {str(f)!r}: not UTF-8 text ({exc.reason} at byte {exc.start}), so not a "
-                          "run JSON", UserWarning, stacklevel=2)
-            continue
-        if not (isinstance(d, dict) and d.get("status") == "done" and "config" in d and "final" in d):
-            continue
-        cfg = d["config"]
-        if cfg.get("score") != "random" or (seeds is not None and d.get("seed") not in seeds):
-            continue
-        if exclude is not None and exclude(d):
-            continue
-        fam = _family(cfg)
-        if family is None:
-            family = fam
-        elif fam != family:
-            raise ValueError(f"runs of more than one training configuration under {paths!r} (e.g. "
-                             f"{f.name}): pass the runs of one model, recipe and data set")
-        try:
-            seed = int(d["seed"])
-            sizes = np.asarray(d["dataset"]["class_sizes"])
-            counts = np.asarray(d["selection"]["class_counts"])
-            val = d["final"]["val"]
-            val_recalls, val_labels = np.asarray(val["recalls"], dtype=float), np.asarray(val["labels"], int)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"run JSON {str(f)!r} lacks {exc} (a run JSON of droplab empirical run has "
-                             "seed, dataset.class_sizes, selection.class_counts and final.val)") from None
-        if query is not None:
-            if isinstance(query, (str, Path)):   # read once, with the first run's class sizes
-                query = read_query_logits(query, sizes)
-            if sizes.tolist() != query.class_sizes.tolist():
-                raise ValueError(f"run JSON {str(f)!r} has class sizes {sizes.tolist()}, but the query model "
-                                 f"{query.name!r} was given for {query.class_sizes.tolist()}")
-            queries[seed] = query
-        elif seed not in queries:
-            # beside the run, or one folder up (pilots kept in a subfolder of the study's folder)
-            pattern = f"query_logits/*_random_s{seed}_*.npz"
-            matches = sorted(f.parent.glob(pattern)) or sorted(f.parent.parent.glob(pattern))
-            if not matches:
-                raise ValueError(f"no query logits of seed {seed} under {str(f.parent / 'query_logits')!r} "
-                                 "or one folder up (droplab empirical run --query-only writes them)")
-            queries[seed] = read_query_logits(matches[0], sizes)
-        n_eval = np.bincount(val_labels, minlength=len(sizes))
-        runs.append(PilotRun(counts, val_recalls, n_eval, queries[seed], seed=seed,
-                             label=d.get("method", "")))
-    return runs
-

@@ -37,7 +37,8 @@ from .options import RULES
 if TYPE_CHECKING:  # numpy and the solvers are imported when a rule runs (`droplab --help` stays fast)
     import numpy as np
 
-__all__ = ["QuotaInputs", "QuotaRule", "QUOTA_RULES", "make_rule", "quota_label", "read_allocation_file"]
+__all__ = ["QuotaInputs", "QuotaRule", "QUOTA_RULES", "make_rule", "quota_label", "read_allocation_file",
+           "allocation_names"]
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,30 @@ QUOTA_RULES: dict[str, type[QuotaRule]] = {r.name: r for r in (
 
 
 def make_rule(name: str, *, rounding: str = "paper", alpha: float = 1.0) -> QuotaRule:
-    """The rule ``name`` of :data:`QUOTA_RULES` with its settings (ValueError naming a bad one)."""
+    """The quota rule ``name`` of :data:`QUOTA_RULES` with its settings (ValueError naming a bad one).
+
+    Parameters
+    ----------
+    name : str
+        The allocation rule: ``"uniform"``, ``"drop"``, ``"probit"``, ``"minimax"``, ``"learned"``,
+        ``"counts"`` or ``"none"`` -- what :func:`~gaussian_theory.allocation.drop_counts` and
+        ``droplab allocate`` call ``allocation_rule``/``--allocation-rule`` (for the recall rules).
+    rounding : {"paper", "code"}
+        The integer rounding of the recall rules -- what ``drop_counts`` calls ``rule=`` and ``droplab
+        allocate`` ``--rounding`` (alias ``--rule``).
+    alpha : float
+        The damping exponent of ``drop`` and ``probit`` (1: the rule itself, 0: uniform).
+
+    Returns
+    -------
+    QuotaRule
+        ``rule.counts(class_sizes, density, QuotaInputs(recalls=...))`` gives the integer counts.
+
+    >>> make_rule("drop", alpha=0.7).method_label
+    'DRoP(a=0.7)'
+    >>> make_rule("probit", rounding="code").tag
+    'probit-code'
+    """
     from .validation import check_option
 
     check_option(name, "quota", tuple(QUOTA_RULES))
@@ -272,17 +296,23 @@ def quota_label(name: str, alpha: float = 1.0) -> str:
 MAX_ALLOCATION_BYTES = 2**20
 
 
-def read_allocation_file(path, option: str = "path") -> dict:
-    """An allocation computed elsewhere, from a JSON file: ``{"counts": [n_1, ..., n_K]}`` (integers) or
-    ``{"densities": [d_1, ..., d_K]}`` (numbers in [0, 1]), optionally with ``"label"`` (a name for the
-    method, e.g. ``"Learned"``) and other keys (ignored); or a bare JSON list of integer counts. What
-    ``droplab allocate --runs ... --json`` and ``droplab pilots --out`` write. Returns ``{"counts"}`` or
-    ``{"densities"}``, and ``"label"`` (None if absent); errors name ``option`` and the file."""
-    import json
+def _split_name(path):
+    """``(file, name)`` of ``FILE:NAME`` (one allocation of a file of several) when ``FILE:NAME`` itself is
+    no file; ``(path, None)`` otherwise."""
     from pathlib import Path
 
-    p = Path(path)
-    where = f"{option} {str(path)!r}"
+    text = str(path)
+    if Path(text).exists() or ":" not in text:
+        return Path(text), None
+    head, _, name = text.rpartition(":")
+    return (Path(head), name) if head and name and Path(head).is_file() else (Path(text), None)
+
+
+def _allocation_json(path, option: str):
+    import json
+
+    p = path
+    where = f"{option} {str(p)!r}"
     if p.is_dir() or not p.exists():
         raise ValueError(f"{where}: {'is a folder, expected a file' if p.is_dir() else 'no such file'}")
     with open(p, "rb") as fh:
@@ -293,8 +323,64 @@ def read_allocation_file(path, option: str = "path") -> dict:
         data = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, ValueError) as exc:
         raise ValueError(f"{where}: not a JSON allocation ({str(exc)[:80]})") from None
-    if isinstance(data, list):
-        data = {"counts": data}
+    return {"counts": data} if isinstance(data, list) else data
+
+
+def _named_allocations(data) -> dict:
+    """The allocations of a file of several (``droplab allocate --json``: ``"allocations"``; ``allocate
+    --runs --json``: ``"compared"``), by name; empty for a file of one."""
+    if not isinstance(data, dict):
+        return {}
+    table = data.get("allocations", data.get("compared"))
+    return table if isinstance(table, dict) else {}
+
+
+def allocation_names(path, option: str = "path") -> list[str]:
+    """The names of the allocations in a JSON file of several (``droplab allocate --json``), in file
+    order; ``[label]`` or ``[]`` (no label) for a file of one allocation."""
+    p, _ = _split_name(path)
+    data = _allocation_json(p, option)
+    table = _named_allocations(data)
+    if table:
+        return list(table)
+    label = data.get("label") if isinstance(data, dict) else None
+    return [label] if isinstance(label, str) else []
+
+
+def read_allocation_file(path, option: str = "path", allocation: str | None = None) -> dict:
+    """An allocation computed elsewhere, from a JSON file: ``{"counts": [n_1, ..., n_K]}`` (integers) or
+    ``{"densities": [d_1, ..., d_K]}`` (numbers in [0, 1]), optionally with ``"label"`` (a name for the
+    method, e.g. ``"Learned"``) and other keys (ignored); or a bare JSON list of integer counts; or one
+    allocation of a file of several (``droplab allocate --json`` writes every rule's under
+    ``"allocations"``, ``allocate --runs --json`` under ``"compared"``), named by ``allocation`` or as
+    ``FILE:NAME`` (names match case-insensitively: ``drop`` is ``DRoP``). What ``droplab allocate
+    --json`` and ``droplab pilots --out`` write. Returns ``{"counts"}`` or ``{"densities"}``, and
+    ``"label"`` (None if absent); errors name ``option`` and the file."""
+    p, named = _split_name(path)
+    if allocation is not None and named is not None and allocation != named:
+        raise ValueError(f"{option} {str(path)!r}: names the allocation {named!r}, and {allocation!r} was "
+                         "asked")
+    allocation = allocation if allocation is not None else named
+    where = f"{option} {str(p)!r}"
+    data = _allocation_json(p, option)
+    table = _named_allocations(data)
+    if allocation is not None:
+        names = (list(table) or [data.get("label")]) if isinstance(data, dict) else []
+        match = [n for n in names if isinstance(n, str) and n.lower() == str(allocation).lower()]
+        if not match:
+            raise ValueError(f"{where}: no allocation {allocation!r}; it holds {[n for n in names if n]}")
+        if table:
+            entry = table[match[0]]
+            if isinstance(entry, dict):   # an entry of several: its counts (its densities are what they keep)
+                key = "counts" if "counts" in entry else "densities"
+                data = {key: entry.get(key), "label": match[0]}
+            else:
+                data = entry
+    elif table and isinstance(data, dict) and "counts" not in data and "densities" not in data:
+        first = next(iter(table))
+        raise ValueError(f"{where}: holds the allocations of {len(table)} rules {list(table)}: name one "
+                         "(droplab select --allocation NAME; elsewhere FILE:NAME, e.g. "
+                         f"{str(p) + ':' + first!r})")
     if not isinstance(data, dict) or ("counts" in data) == ("densities" in data):
         raise ValueError(f"{where}: expected a JSON object with exactly one of \"counts\" or \"densities\" "
                          "(or a list of counts)")

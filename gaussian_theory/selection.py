@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arrays import as_class_labels
 from .validation import as_generator
 
 __all__ = ["rank_within_class", "select_top_k", "select_within_classes", "select_indices"]
@@ -65,21 +66,43 @@ def select_within_classes(scores, labels, counts) -> np.ndarray:
 
 
 def select_indices(labels, counts, scores=None, seed=0) -> np.ndarray:
-    """The indices to keep of a dataset with ``labels`` (n,) integers ``0..K-1``: ``counts[k]`` samples of
-    each class ``k`` (K,), the highest ``scores`` (n,) of each class if given (higher = kept), else drawn
-    at random from ``seed`` (an int or a ``numpy.random.Generator``). Sorted, int64.
+    """The indices to keep of a dataset with ``labels``: ``counts[k]`` samples of each class ``k``, the
+    highest ``scores`` of each class if given, else drawn at random from ``seed``.
 
+    Parameters
+    ----------
+    labels : array_like, shape (n,)
+        Integer class labels ``0..K-1`` (floats that are integers, such as ``1.0``, are accepted;
+        :func:`gaussian_theory.arrays.as_class_labels`).
+    counts : array_like of int, shape (K,)
+        Samples kept per class (an allocation's counts: ``droplab allocate --json``).
+    scores : array_like, shape (n,), optional
+        Higher = kept first within its class (ties to the lower index).
+    seed : int or numpy.random.Generator
+        The within-class random draw (without ``scores``). It is the only randomness of the selection:
+        give every run that should see its own subset -- each pilot run, each final run -- a seed of
+        its own (``droplab pilots --seed`` only chooses the staircases' small classes; it draws no
+        samples). The same seed and counts give the same indices; with the same seed, a smaller count
+        keeps a subset of a larger one's samples.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        The kept indices, sorted: ``Subset(dataset, idx)`` (:func:`empirical.subset.kept_subset`),
+        ``datasets.Dataset.select(idx)`` or ``x[idx]``.
+
+    Examples
+    --------
     >>> select_indices([0, 0, 1, 1, 1], [1, 2], scores=[0.1, 0.9, 0.5, 0.7, 0.2]).tolist()
     [1, 2, 3]
+    >>> select_indices([0.0, 1.0, 1.0], [1, 1], seed=3).tolist()[0]
+    0
     """
-    y = np.asarray(labels)
-    if y.ndim != 1 or y.size == 0 or y.dtype.kind not in "iu":
-        raise ValueError(f"labels must be a non-empty 1-d array of integer class labels, got shape {y.shape} "
-                         f"and dtype {y.dtype}")
+    y = as_class_labels(labels, "labels")
     c = np.asarray(counts)
     if c.ndim != 1 or c.dtype.kind not in "iu":
         raise ValueError(f"counts must be a 1-d array of integers, one per class, got {c!r}")
-    if y.min() < 0 or y.max() >= c.size:
+    if y.max() >= c.size:
         raise ValueError(f"labels must lie in 0..{c.size - 1} (one count per class), got values in "
                          f"[{int(y.min())}, {int(y.max())}]")
     if scores is None:

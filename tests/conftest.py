@@ -7,7 +7,7 @@ the session, one run of the whole suite builds the site once, with every noteboo
 
 from __future__ import annotations
 
-LAST = ("test_docs_site.py",)
+LAST = ("test_docs_site.py", "test_docs_browser.py")
 
 
 def pytest_collection_modifyitems(session, config, items):

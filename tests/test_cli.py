@@ -517,7 +517,7 @@ def test_choices_come_from_the_option_modules():
         for action in parser._actions:
             if action.choices and action.option_strings:
                 choices[(name, action.option_strings[0])] = tuple(action.choices)
-    assert choices[("droplab allocate", "--rule")] == gopt.RULES == eopt.RULES
+    assert choices[("droplab allocate", "--rounding")] == gopt.RULES == eopt.RULES   # alias --rule
     assert choices[("droplab surrogate", "--covariance")] == gopt.COVARIANCES
     assert choices[("droplab empirical run", "--rule")] == gopt.RULES
     assert choices[("droplab empirical sweep", "--rules")] == gopt.RULES
@@ -771,7 +771,7 @@ def test_allocate_from_parser_limits_are_one_line_errors(capsys, tmp_path, name,
 
 
 def test_allocate_from_folder_device_and_size_limit(capsys, tmp_path, monkeypatch):
-    import gaussian_theory.cli.allocate as allocate
+    import gaussian_theory.cli.class_table as class_table
 
     assert main(["allocate", "--from", str(tmp_path), "--density", "0.3"]) == 2  # "no such file" before
     _one_line_error(capsys, f"--from {str(tmp_path)!r}: is a folder, expected a file")
@@ -780,7 +780,7 @@ def test_allocate_from_folder_device_and_size_limit(capsys, tmp_path, monkeypatc
         _one_line_error(capsys, "--from '/dev/null': empty file")
     assert main(["allocate", "--from", str(tmp_path / "none.csv"), "--density", "0.3"]) == 2
     _one_line_error(capsys, "no such file")
-    monkeypatch.setattr(allocate, "MAX_FROM_BYTES", 2**20)  # a 64 MiB file is slow to write in a test
+    monkeypatch.setattr(class_table, "MAX_FROM_BYTES", 2**20)  # a 64 MiB file is slow to write in a test
     path, code = _allocate_file(tmp_path, "long.csv", "class,size,recall\n" + "a,5,0.5\n" * 200_000)
     assert code == 2
     _one_line_error(capsys, "larger than 1 MiB, expected CSV or JSON rows of class, size, recall")
@@ -792,7 +792,9 @@ def test_allocate_logits_bools_and_complex_numbers_are_refused(capsys, tmp_path)
     for name, bad, what in (("bool.npy", z > 0, "booleans"), ("complex.npy", z + 1j, "complex numbers")):
         np.save(tmp_path / name, bad)
         assert main(["allocate", "--logits", str(tmp_path / name), *files[2:], "--density", "0.5"]) == 2
-        _one_line_error(capsys, "--logits: logits must be real numbers, got " + what)
+        # the file is named (the loader of every array file, gaussian_theory.arrays)
+        _one_line_error(capsys, f"--logits {str(tmp_path / name)!r}: logits must be real numbers, got "
+                        + what)
 
 
 @pytest.mark.parametrize("kind, needle", [

@@ -343,9 +343,11 @@ def test_select_out_writes_exactly_the_named_file(tmp_path, capsys):
     np.save(tmp_path / "y.npy", labels)
     (tmp_path / "dir").mkdir()
     argv = ["select", "--labels", str(tmp_path / "y.npy"), "--counts", "1", "2", "3", "--out"]
-    assert main(argv + [str(tmp_path / "dir")]) == 2
-    assert "is a folder; give the file to write the kept indices to" in capsys.readouterr().err
-    assert not (tmp_path / "dir.npy").exists() and not any((tmp_path / "dir").iterdir())
+    # a folder: the index file is written inside it, and the report names that file (not DIR.npy beside it)
+    assert main(argv + [str(tmp_path / "dir")]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(f"-> {tmp_path / 'dir' / 'kept_s0.npy'}")
+    assert not (tmp_path / "dir.npy").exists()
+    assert [p.name for p in (tmp_path / "dir").iterdir()] == ["kept_s0.npy"]
     # no suffix: exactly that file (numpy.save alone would write kept.npy and the report would lie)
     assert main(argv + [str(tmp_path / "kept")]) == 0
     assert capsys.readouterr().out.rstrip().endswith(f"-> {tmp_path / 'kept'}")

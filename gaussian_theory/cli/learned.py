@@ -12,13 +12,25 @@ to a trained allocation (README, "An allocation learned from pilot runs").
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
+from . import select
 from .format import Progress, format_table, name_option
-from .inputs import input_file, load_array
+from .inputs import input_file
 
 __all__ = ["register", "load_recall_model", "forecast_table", "check_run_options"]
+
+RUN_TABLE_HELP = """\
+pilot-run table (runs of your own training loop; gaussian_theory.run_table, write_run_table writes one),
+with the query model's validation logits named by --query (and --query-labels):
+  JSON: {"class_sizes": [N_0, ..., N_K-1],
+         "runs": [{"counts": [n_0, ...], "recalls": [r_0, ...], "seed": 0, "label": "uniform-0.1"}, ...]}
+        counts: samples kept per class; recalls: per-class recalls on the validation set of --query;
+        seed, label and n_eval (validation samples per class; default: --query's) optional
+  CSV: one row per run and class, columns in any order (seed optional):
+        run,class,count,recall,size,seed
+        uniform-0.1,0,500,0.91,5000,0
+"""
 
 #: largest count the command line accepts (every integer up to 2**53 is exact in float64)
 MAX_COUNT = 2**53
@@ -53,24 +65,42 @@ def check_counts_option(counts, option: str = "--counts") -> None:
                          f"got {bad}")
 
 
-def load_recall_model(run_dirs, *, seeds=None, query=None, n_boot=100, seed=0, progress=None):
-    """The recall model fitted on the runs under ``run_dirs`` (``--runs``): with ``seeds``, only those
-    seeds' runs; ``query`` a query-logits ``.npz`` used for every run and for the predictions, instead of
-    each seed's ``query_logits/*_random_s<seed>_*.npz`` (default: those, and for the predictions the random
-    query model of the lowest seed among the runs); ``progress``: called with each stage's name (a
-    :class:`~.format.Progress`). Returns ``(model, runs)``."""
+def _query_option(query, query_labels):
+    """``--query``/``--query-labels`` as ``read_pilot_runs``'s ``query``: the path of a query-logits
+    ``.npz`` (val_logits, val_labels), or with ``--query-labels`` the pair of arrays the two files hold."""
+    from ..arrays import load_labels, load_logits
+
+    if query_labels is not None:
+        if query is None:
+            raise ValueError("--query-labels goes with --query (the logits those labels belong to)")
+        return (load_logits(query, "--query"), load_labels(query_labels, "--query-labels"),
+                Path(query).name)
+    return query
+
+
+def load_recall_model(run_dirs, *, seeds=None, query=None, query_labels=None, n_boot=100, seed=0,
+                      progress=None):
+    """The recall model fitted on the runs under ``run_dirs`` (``--runs``: run JSONs of droplab empirical
+    run, or pilot-run tables of your own runs, :mod:`gaussian_theory.run_table`): with ``seeds``, only
+    those seeds' runs; ``query`` a query-logits ``.npz`` (or, with ``query_labels``, any logits file and
+    its labels' file) used for every run and for the predictions, instead of each seed's
+    ``query_logits/*_random_s<seed>_*.npz`` (default: those, and for the predictions the random query
+    model of the lowest seed among the runs; required for a pilot-run table); ``progress``: called with
+    each stage's name (a :class:`~.format.Progress`). Returns ``(model, runs)``."""
     from ..learned_recalls import fit_recall_model, read_pilot_runs
 
-    check_run_options(n_boot=n_boot, seed=seed, query=query)
+    check_run_options(n_boot=n_boot, seed=seed, query=query if query_labels is None else None)
+    q_arg = _query_option(query, query_labels)
     if progress is not None:
         progress("reading the runs")
     try:
-        runs = read_pilot_runs(run_dirs, seeds=None if seeds is None else set(seeds), query=query)
+        runs = read_pilot_runs(run_dirs, seeds=None if seeds is None else set(seeds), query=q_arg)
     except ValueError as exc:
         raise name_option(exc, {"query logits file": "--query"}) from None
     if not runs:
         raise ValueError(f"--runs {' '.join(map(str, run_dirs))}: no finished runs with random within-class "
-                         "pruning" + (f" for seeds {seeds}" if seeds is not None else ""))
+                         "pruning" + (f" for seeds {seeds}" if seeds is not None else "")
+                         + " (droplab's run JSONs, or a pilot-run table of your own runs with --query)")
     q = runs[0].query if query is not None else min(runs, key=lambda r: r.seed).query
     if progress is not None:
         progress(f"fitting the recall model to {len(runs)} runs ({n_boot} bootstrap refits)")
@@ -102,7 +132,8 @@ def _cmd_predict(args) -> int:
     try:
         with Progress(3, enabled=not args.no_progress, desc="droplab predict") as progress:
             model, runs = load_recall_model(args.runs, seeds=args.seeds, query=args.query,
-                                            n_boot=args.n_boot, seed=args.seed, progress=progress)
+                                            query_labels=args.query_labels, n_boot=args.n_boot,
+                                            seed=args.seed, progress=progress)
             progress("predicting")
             fc = model.predict(np.asarray(args.counts), level=args.level)
     except ValueError as exc:
@@ -149,61 +180,10 @@ def _cmd_pilots(args) -> int:
                                         **({"small_classes": r["small_classes"]} if "small_classes" in r
                                            else {})}) + "\n")
             print(f"wrote {path}")
+    print("the samples each pilot keeps: droplab select --labels TRAIN_LABELS --counts-file FILE --seed S "
+          f"--out DIR/, a seed S of its own per pilot (--seed {args.seed} here chose only the staircases' "
+          "small classes)")
     return 0
-
-
-def _cmd_select(args) -> int:
-    import numpy as np
-
-    from ..quota_rules import read_allocation_file
-    from ..selection import select_indices
-
-    out = Path(args.out)
-    if out.is_dir():
-        raise ValueError(f"--out {args.out!r}: is a folder; give the file to write the kept indices to "
-                         f"(e.g. {str(out / 'kept.npy')!r})")
-    if args.counts is not None:
-        check_counts_option(args.counts)
-    if args.seed < 0:
-        raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
-    labels = load_array(args.labels, "--labels")
-    if args.counts_file is not None:
-        alloc = read_allocation_file(args.counts_file, "--counts-file")
-        if "counts" not in alloc:
-            raise ValueError(f"--counts-file {args.counts_file!r}: holds densities; select needs counts")
-        counts = np.asarray(alloc["counts"], dtype=np.int64)
-    else:
-        counts = np.asarray(args.counts, dtype=np.int64)
-    scores = None if args.scores is None else load_array(args.scores, "--scores")
-    try:
-        idx = select_indices(labels, counts, scores=scores, seed=args.seed)
-    except ValueError as exc:
-        raise name_option(exc, {"labels": "--labels", "counts": "--counts", "scores": "--scores"}) from None
-    _save_indices(out, idx)
-    kept = np.bincount(np.asarray(labels)[idx], minlength=counts.size)
-    print(f"kept {idx.size} of {np.asarray(labels).size} samples (per class: {' '.join(map(str, kept))}) -> "
-          f"{args.out}", file=sys.stderr if args.out == "/dev/stdout" else sys.stdout)
-    return 0
-
-
-def _save_indices(path, idx) -> None:
-    """``idx`` as a ``.npy`` array at exactly ``path`` (``numpy.save`` given a name would append
-    ``.npy``): written atomically for a regular file, directly to an existing device or pipe
-    (``/dev/stdout``)."""
-    import numpy as np
-
-    from ..atomic import atomic_write
-
-    if path.exists() and not path.is_file():
-        with open(path, "wb") as fh:
-            np.save(fh, idx)
-        return
-
-    def write(tmp):
-        with open(tmp, "wb") as fh:
-            np.save(fh, idx)
-
-    atomic_write(path, write)
 
 
 def register(sub) -> None:
@@ -212,15 +192,19 @@ def register(sub) -> None:
                        "the query model's validation logits + per-class learning curves + a total-n term) on "
                        "the runs with random within-class pruning under --runs (their validation recalls; "
                        "query logits from RUNS/query_logits/, or --query), then predict every class's "
-                       "recall, with an interval, for the class counts --counts.")
-    p.add_argument("--runs", nargs="+", required=True, metavar="DIR", help="folders (or files) of run JSONs")
+                       "recall, with an interval, for the class counts --counts.", epilog=RUN_TABLE_HELP)
+    p.add_argument("--runs", nargs="+", required=True, metavar="DIR",
+                   help="folders (or files) of run JSONs of droplab empirical run, or pilot-run tables of "
+                   "your own runs (JSON or CSV, with --query; format below)")
     p.add_argument("--counts", type=int, nargs="+", required=True, metavar="N",
                    help="samples kept per class, in class order")
     p.add_argument("--seeds", type=int, nargs="+", help="fit only on the runs of these seeds")
-    p.add_argument("--query", metavar="NPZ", help="query logits (.npz of val_logits, val_labels) used for "
-                   "every run and for the predictions, instead of looking up each seed's "
-                   "query_logits/*_random_s<seed>_*.npz beside the runs (default: those; predictions use the "
-                   "lowest seed's)")
+    p.add_argument("--query", metavar="FILE", help="query logits used for every run and for the predictions: "
+                   "an .npz of val_logits and val_labels, or any logits file (.npy, .npz:KEY, CSV) with "
+                   "--query-labels; instead of looking up each seed's query_logits/*_random_s<seed>_*.npz "
+                   "beside run JSONs (default: those; predictions use the lowest seed's); required for a "
+                   "pilot-run table")
+    p.add_argument("--query-labels", metavar="FILE", help="the validation labels of --query's logits")
     p.add_argument("--level", type=float, default=0.95, help="interval level")
     p.add_argument("--n-boot", type=int, default=100, help="bootstrap refits over runs (at most 10000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
@@ -241,20 +225,11 @@ def register(sub) -> None:
     p.add_argument("--small", type=float, default=0.03, help="density of the small classes")
     p.add_argument("--large", type=float, default=0.4, help="density of the other classes")
     p.add_argument("--epochs", type=int, default=8, help="epochs per run, for the price")
-    p.add_argument("--seed", type=int, default=0, help="seed of the staircases' class choice")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the staircases' class choice only (which classes are small); the samples "
+                   "each pilot keeps are drawn by droplab select --seed: give every pilot, and the final "
+                   "run, a select seed of its own")
     p.add_argument("--out", metavar="DIR", help="write one count file per pilot (pilot_<label>_s<seed>.json)")
     p.set_defaults(func=_cmd_pilots)
 
-    p = sub.add_parser("select", help="class counts -> the kept indices of a labelled dataset (.npy)",
-                       description="Keep counts[k] samples of each class k of the dataset whose labels are "
-                       "--labels: the highest --scores of each class, or at random from --seed.")
-    p.add_argument("--labels", required=True, metavar="NPY", help="(n,) integer class labels 0..K-1")
-    g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--counts", type=int, nargs="+", metavar="N", help="samples kept per class")
-    g.add_argument("--counts-file", metavar="JSON",
-                   help="an allocation file (droplab allocate --runs --json)")
-    p.add_argument("--scores", metavar="NPY", help="(n,) scores, higher = kept (default: random)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random choice")
-    p.add_argument("--out", required=True, metavar="NPY", help="the file to write the sorted kept indices "
-                   "to, a .npy array (written at exactly this path)")
-    p.set_defaults(func=_cmd_select)
+    select.register(sub)

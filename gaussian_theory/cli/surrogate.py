@@ -7,6 +7,7 @@ Also the text form of :class:`gaussian_theory.surrogate.SurrogateComparison`
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 from ..options import COVARIANCES, DEFAULT_COVARIANCE
@@ -58,8 +59,14 @@ def surrogate_report(gm: GaussianMixture, density, class_sizes, n_mc=20_000, see
     if progress is not None:
         progress("predicted recalls")
     est = gm.class_risks(n_mc=n_mc, seed=seed)
-    comp = gm.compare_allocations(d, class_sizes=sizes, n_mc=n_mc, seed=seed, progress=progress)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        comp = gm.compare_allocations(d, class_sizes=sizes, n_mc=n_mc, seed=seed, progress=progress)
     labels = gm.class_labels if gm.class_labels is not None else np.arange(gm.n_classes)
+    for w in caught:   # the library's few-samples warning names min_count= (an API argument): said below
+        if not (issubclass(w.category, UserWarning) and _FEW_SAMPLES_WORDS in str(w.message)):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    _warn_few_kept(comp, sizes, d, labels, est.recalls)
     lines = [f"surrogate: {gm!r}", f"Monte Carlo: {n_mc} draws per class (seed {seed})"]
     if calibration is not None:
         lines.append(f"calibrated: class-mean separations x {calibration.scale:.4g}, predicted accuracy "
@@ -71,8 +78,10 @@ def surrogate_report(gm: GaussianMixture, density, class_sizes, n_mc=20_000, see
         for i, (c, n, r, s) in enumerate(zip(labels, sizes, est.recalls, est.se))
     ]
     lines.append(
-        format_table(["class", "size", "predicted recall", "se", "uniform d", "DRoP d", "minimax d"], rows)
+        format_table(["class", "size", "predicted recall", "se", "uniform d", "DRoP d (pred.)", "minimax d"],
+                     rows)
     )
+    lines.append(DENSITY_NOTE)
     exact = [str(c) for c, r in zip(labels, est.risks) if r == 0] if est.method == "mc" else []
     if exact:  # 0 errors in n_mc draws: se 0 says nothing; the Wilson interval still bounds the risk
         _, high = wilson_interval(0, n_mc)
@@ -85,6 +94,46 @@ def surrogate_report(gm: GaussianMixture, density, class_sizes, n_mc=20_000, see
             for name, res in comp.items()]
     lines.append(format_table(["allocation", "worst-class risk", "average risk", "worst class"], rows))
     return "\n".join(lines)
+
+
+#: printed under the table of ``droplab surrogate``: where its density columns come from
+DENSITY_NOTE = ("DRoP d (pred.): DRoP's class densities from the surrogate's predicted recalls above, "
+                "not from measured ones (for those: droplab allocate --recalls R1 R2 ... --sizes ...); "
+                "minimax d: the surrogate's minimax densities. Each keeps the fraction d of the data.")
+#: words of the library's few-samples warning (``gaussian_theory.allocation``), replaced by the command's
+_FEW_SAMPLES_WORDS = "pass min_count= for a per-class minimum"
+
+
+def _warn_few_kept(comp: dict, sizes, density: float, labels, recalls) -> None:
+    """One UserWarning when an allocation of ``comp`` keeps fewer than
+    :data:`gaussian_theory.allocation.FEW_SAMPLES` samples of a class, in whole samples (the integer counts
+    ``droplab allocate`` would keep) and in the command line's words: ``droplab surrogate`` has no
+    per-class floor; ``droplab allocate --min-per-class`` sets one."""
+    import numpy as np
+
+    from ..allocation import FEW_SAMPLES, counts_from_densities
+
+    sizes = np.asarray(sizes, dtype=np.int64)
+    parts = []
+    for name, res in comp.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                counts = counts_from_densities(res["densities"], sizes, density)
+            except ValueError:
+                counts = np.rint(np.asarray(res["densities"]) * sizes).astype(np.int64)
+        few = np.flatnonzero((sizes > 0) & (counts < np.minimum(FEW_SAMPLES, sizes)))
+        if few.size:
+            shown = ", ".join(f"class {labels[k]}: {int(counts[k])} of {int(sizes[k])}" for k in few[:10])
+            parts.append(f"{name} ({shown}{f' and {few.size - 10} more' if few.size > 10 else ''})")
+    if not parts:
+        return
+    rec = " ".join(f"{float(r):.4g}" for r in recalls)
+    warnings.warn(f"allocations keeping fewer than {FEW_SAMPLES} samples of a class (whole samples kept of "
+                  f"the class size): {'; '.join(parts)}. droplab surrogate sets no per-class minimum; for "
+                  f"DRoP with one: droplab allocate --recalls {rec} --sizes "
+                  f"{' '.join(map(str, sizes.tolist()))} --density {density:g} --min-per-class N",
+                  UserWarning, stacklevel=2)
 
 
 def _load_array(path, name):
