@@ -632,7 +632,7 @@ def test_epochs_and_limit_help_show_their_defaults():
         assert "for quick runs (default: all of them)" in helps[name]
     # the numbers in the help are the recipes' own
     pytest.importorskip("torch")
-    from empirical.train import RECIPES
+    from empirical.recipes import RECIPES
 
     epochs = {kind: {m: r.epochs for m, r in recipes.items()} for kind, recipes in RECIPES.items()}
     white = ("whitenet-128", "whitenet-256")
