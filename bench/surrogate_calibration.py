@@ -68,7 +68,8 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from gaussian_theory.surrogate import fit_gaussian_surrogate, surrogate_risks
+from gaussian_theory.surrogate import fit_gaussian_surrogate
+from gaussian_theory.surrogate_recalls import surrogate_risks
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

@@ -112,7 +112,7 @@ class GaussianMixture:
     class_labels : sequence of length K, optional
         The original label of each class (e.g. of a fitted dataset): class ``k`` of the mixture is
         ``class_labels[k]``, the label its predictions and recalls map back to
-        (:func:`gaussian_theory.surrogate.surrogate_vs_trained`, ``empirical.bridge``), so the labels
+        (:func:`gaussian_theory.surrogate_check.surrogate_vs_trained`, ``empirical.bridge``), so the labels
         must be distinct (``ValueError`` otherwise: two classes would answer to one label).
     max_memory : int, optional
         Cap in bytes (default 4 GiB) on the covariance matrices and factors the mixture holds; a

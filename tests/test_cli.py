@@ -539,7 +539,7 @@ def test_comparison_table_is_cli_text():
     pytest.importorskip("sklearn")
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
-    import gaussian_theory.surrogate as surrogate_lib
+    import gaussian_theory.surrogate_check as surrogate_lib
     from gaussian_theory.cli.surrogate import comparison_table
     from gaussian_theory.mixture import GaussianMixture
 
