@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from empirical.dynamic import LabelsOnly
-from gaussian_theory.allocation import drop_counts, total_kept
+from gaussian_theory.allocation import drop_counts
+from gaussian_theory.apportionment import total_kept
 
 REPO = Path(__file__).resolve().parents[1]
 

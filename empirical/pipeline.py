@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gaussian_theory.allocation import total_kept
+from gaussian_theory.apportionment import total_kept
 from gaussian_theory.atomic import atomic_write
 from gaussian_theory.options import DEFAULT_COVARIANCE
 from gaussian_theory.quota_rules import make_rule, quota_label

@@ -52,7 +52,8 @@ from scipy.optimize import least_squares
 from scipy.special import expit, logit
 
 from .allocation import _warn_few as warn_few_samples
-from .allocation import check_class_sizes, counts_from_densities, drop_densities, total_kept
+from .allocation import check_class_sizes, counts_from_densities, drop_densities
+from .apportionment import total_kept
 from .intervals import class_recalls
 from .montecarlo import integer_seed
 from .query_allocation import check_logits_labels

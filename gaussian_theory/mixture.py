@@ -52,7 +52,7 @@ from scipy.linalg import solve_triangular
 from . import minimax as _minimax
 from . import two_isotropic as _two_isotropic
 from .allocation import drop_densities as _drop_densities
-from .allocation import largest_remainder, population_sizes
+from .apportionment import largest_remainder, population_sizes
 from .minimax import MinimaxAllocation, MinimaxResult
 from .montecarlo import MCDraws, check_n_mc
 from .options import RISK_METHODS
@@ -422,7 +422,7 @@ class GaussianMixture:
         r"""DRoP densities (Algorithm 1, :func:`gaussian_theory.allocation.drop_densities`) from the
         mixture's own class recalls :math:`r_k=1-R_k(\pi)` -- the query model is the Bayes rule
         trained on all the data. ``class_sizes`` default to the population
-        :func:`~gaussian_theory.allocation.population_sizes` (:math:`10^6\pi_k`; never 0 for a positive
+        :func:`~gaussian_theory.apportionment.population_sizes` (:math:`10^6\pi_k`; never 0 for a positive
         prior)."""
         try:
             n_sizes = len(class_sizes) if class_sizes is not None and np.ndim(class_sizes) == 1 else None

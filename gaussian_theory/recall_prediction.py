@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .allocation import round_half_up
+from .apportionment import round_half_up
 from .intervals import class_recalls
 from .mixture import GaussianMixture, RiskEstimate
 from .montecarlo import check_n_mc, integer_seed

@@ -365,7 +365,7 @@ class TwoGaussians:
         :math:`1-r_k=R_k(t^*(\phi_0/\phi_1))`, used as they are (forming :math:`1-(1-R_k)` would cancel
         for :math:`R_k<10^{-16}`). The class sizes are the priors themselves (a population):
         :math:`d_k=\min\{1,cR_k^{\alpha}\}` with :math:`\sum_k\phi_kd_k=d`, water-filled by
-        :func:`gaussian_theory.allocation.water_fill`, the one implementation. A zero-prior class gets
+        :func:`gaussian_theory.apportionment.water_fill`, the one implementation. A zero-prior class gets
         density 0.
 
         >>> TwoGaussians((0, 40), (1, 2)).drop_densities(0.5).round(4).tolist()  # R0/R1 = 0.498
@@ -419,7 +419,7 @@ class TwoGaussians:
 
     def _densities_from_weights(self, weights, d: float) -> np.ndarray:
         r""":math:`d_k=\min\{1,cw_k\}` with :math:`\sum_k\phi_kd_k=d` (class sizes = the priors)."""
-        from .allocation import water_fill
+        from .apportionment import water_fill
 
         phi = self.priors
         kept = water_fill(phi * weights, phi, d)

@@ -10,7 +10,8 @@ a fresh Monte Carlo evaluation.
 import numpy as np
 import pytest
 
-from gaussian_theory.allocation import counts_from_densities, drop_counts, drop_densities, total_kept
+from gaussian_theory.allocation import counts_from_densities, drop_counts, drop_densities
+from gaussian_theory.apportionment import total_kept
 from gaussian_theory.query_allocation import minimax_from_logits, query_surrogate
 from gaussian_theory.surrogate_recalls import surrogate_risks
 
