@@ -56,7 +56,8 @@ from .apportionment import largest_remainder, population_sizes
 from .minimax import MinimaxAllocation, MinimaxResult
 from .montecarlo import MCDraws, check_n_mc
 from .options import RISK_METHODS
-from .two_gaussians import TwoGaussians, log_prior_ratio, stationary_roots
+from .thresholds import log_prior_ratio, stationary_roots
+from .two_gaussians import TwoGaussians
 from .validation import (
     MAX_MEMORY,
     as_float_array,
