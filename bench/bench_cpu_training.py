@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from empirical import data, models, train
+from empirical import data, evaluation, models, recipes, train
 from empirical.augment import BatchAugment
 from empirical.pipeline import derive_seed
 
@@ -115,17 +115,17 @@ def one_epoch(ds, n, precision, channels_last, seed=0, model_name="smallcnn", re
     model = models.build_model(model_name, 10, tuple(ds.x_train.shape[1:]), generator=gen)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    rec = train.get_recipe(recipe, model_name, epochs=1)
+    rec = recipes.get_recipe(recipe, model_name, epochs=1)
     t0 = time.perf_counter()
     res = train.train_model(model, x, y, rec, generator=torch.Generator().manual_seed(seed), aug=aug,
                             augment=True, val=(xv, yv) if with_val else None, num_classes=10, progress=False,
                             precision=precision)
     wall = time.perf_counter() - t0
     t1 = time.perf_counter()
-    train.evaluate(model, xv, yv, aug, 10, precision=precision)
+    evaluation.evaluate(model, xv, yv, aug, 10, precision=precision)
     val_s = time.perf_counter() - t1
     t1 = time.perf_counter()
-    test = train.evaluate(model, xt, yt, aug, 10, precision=precision, tta=rec.tta)
+    test = evaluation.evaluate(model, xt, yt, aug, 10, precision=precision, tta=rec.tta)
     tta_s = time.perf_counter() - t1
     return {"epoch_s": wall, "img_s": n / wall, "test_acc": test["accuracy"], "val_s": val_s, "tta_s": tta_s,
             "eval_n": len(yt), "train_acc": res.history[-1]["train_acc"]}
@@ -152,7 +152,7 @@ def compare_models(ds, n, repeats, n_full=50_000, n_eval=10_000, precisions=("bf
         base = max(o["img_s"] for o in rows[("smallcnn", prec)])
         for name, recipe in STUDY.items():
             best = max(rows[(name, prec)], key=lambda o: o["img_s"])
-            epochs = train.get_recipe(recipe, name).epochs
+            epochs = recipes.get_recipe(recipe, name).epochs
             full_min = (n_full * epochs / best["img_s"] + epochs * best["val_s"]
                         + best["tta_s"] * n_eval / best["eval_n"]) / 60
             print(f"  {prec} {name:13s} ({recipe:8s} {epochs:2d} epochs) {best['img_s']:6.0f} img/s  ratio "

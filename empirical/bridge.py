@@ -14,9 +14,9 @@ small variance floor); the recalls of the fitted mixture's own Bayes rule,
 ``GaussianMixture.recalls`` (Monte Carlo), are recorded too, as ``mixture_bayes_recalls``. With
 ``"tied"`` the report adds ``calibrated_recalls``: the tied surrogate's LDA recalls after its class-mean
 separations are scaled (``calibration_scale``) so that its predicted accuracy equals the head's measured
-validation accuracy (``gaussian_theory.surrogate.calibrate_separation``) -- on held-out data the
+validation accuracy (``gaussian_theory.surrogate_recalls.calibrate_separation``) -- on held-out data the
 calibrated model predicts the recalls within a few hundredths of the measurement floor
-(``bench/surrogate_calibration.py``), where the uncalibrated ones over-predict by 0.1--0.25.
+(``droplab empirical surrogate-calibration``), where the uncalibrated ones over-predict by 0.1--0.25.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 from gaussian_theory.options import COVARIANCES
-from gaussian_theory.surrogate import calibrate_separation, fit_gaussian_surrogate, surrogate_risks
+from gaussian_theory.surrogate import fit_gaussian_surrogate
+from gaussian_theory.surrogate_recalls import calibrate_separation, surrogate_risks
 
 __all__ = ["COVARIANCES", "head_recalls", "surrogate_report"]
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gaussian_theory.allocation import drop_counts, total_kept
+from gaussian_theory.allocation import drop_counts
+from gaussian_theory.apportionment import total_kept
 
 __all__ = ["metriq_counts", "drop_cases", "compare_cases", "format_comparison"]
 

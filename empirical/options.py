@@ -61,7 +61,7 @@ EPOCH_RULES = ("fixed", "code")
 CLUSTERS = ("local", "slurm", "debug")
 #: ``--channels-last``: "auto" = on for image models.
 CHANNELS_LAST = ("auto", "on", "off")
-#: Learning-rate schedules of a training recipe (``train.Recipe.schedule``).
+#: Learning-rate schedules of a training recipe (``recipes.Recipe.schedule``).
 SCHEDULES = ("step", "onecycle", "linear-onecycle", "constant")
 
 #: Fields added to the run configuration after results were first recorded, with the value that

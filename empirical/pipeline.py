@@ -32,16 +32,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gaussian_theory.allocation import total_kept
+from gaussian_theory.apportionment import total_kept
 from gaussian_theory.atomic import atomic_write
 from gaussian_theory.options import DEFAULT_COVARIANCE
 from gaussian_theory.quota_rules import make_rule, quota_label
 from gaussian_theory.recall_prediction import prior_shift_recalls
 from gaussian_theory.validation import check_density, check_int, check_option, check_real, derive_seed
 
-from . import bridge, data, dynamic, models, scores, selection, stats, train
+from . import bridge, data, dynamic, evaluation, models, recipes, scores, selection, stats, train
 from .augment import BatchAugment
 from .classes import rank_within_class
+from .device import resolve_device, resolve_precision
 from .options import (
     DATASET_INPUTS,
     DATASETS,
@@ -172,7 +173,7 @@ class RunConfig:
                           f"{self.base_recipe().epochs})", UserWarning, stacklevel=2)
         scores.query_plan(self.score, rec, self.query_epochs, self.query_inits)
         if self.device != "auto":
-            train.resolve_device(self.device)
+            resolve_device(self.device)
         if check_data:
             data.resolve_source(self.dataset, self.data_dir, self.data_format)
         return self
@@ -215,14 +216,14 @@ class RunConfig:
                                                   and self.counts_label.strip()):
             raise ValueError(f"counts_label must be a non-empty string, got {self.counts_label!r}")
 
-    def base_recipe(self) -> train.Recipe:
-        return train.get_recipe(self.recipe, self.model, epochs=self.epochs, batch_size=self.batch_size,
+    def base_recipe(self) -> recipes.Recipe:
+        return recipes.get_recipe(self.recipe, self.model, epochs=self.epochs, batch_size=self.batch_size,
                                 lr=self.lr)
 
-    def final_recipe(self) -> train.Recipe:
+    def final_recipe(self) -> recipes.Recipe:
         r = self.base_recipe()
         if self.epoch_rule == "code" and self.density < 1:
-            r = r.with_epochs(train.epochs_correction(r.epochs, self.density))
+            r = r.with_epochs(recipes.epochs_correction(r.epochs, self.density))
         return r
 
     def to_dict(self) -> dict:
@@ -411,7 +412,7 @@ def _run_query(config: RunConfig, seed: int, t: _Tensors, out_dir: Path, *, resu
         return res
     t0 = time.perf_counter()
     plan = scores.query_plan(config.score, config.base_recipe(), config.query_epochs, config.query_inits)
-    rec: train.Recipe = plan["recipe"]
+    rec: recipes.Recipe = plan["recipe"]
     n = len(t.x)
     warn_one_step("query model", n, rec)
     # Forgetting, Dynamic Uncertainty and CoreSet score one full-length run with the same seeds: one
@@ -443,19 +444,19 @@ def _run_query(config: RunConfig, seed: int, t: _Tensors, out_dir: Path, *, resu
         if config.score in ("el2n", "grand"):
             if config.score == "el2n":
                 score_runs.append(scores.el2n_scores(
-                    train.predict(model, t.x, t.aug, precision=config.precision), t.y))
+                    evaluation.predict(model, t.x, t.aug, precision=config.precision), t.y))
             else:
                 score_runs.append(scores.grand_scores(model, t.x, t.y, t.aug, precision=config.precision))
         elif shared:
             shared_runs["forgetting"].append(trackers[0].scores())
             shared_runs["dynunc"].append(trackers[1].scores())
-            emb = train.predict(model, t.x, t.aug, features=True, precision=config.precision).cpu()
+            emb = evaluation.predict(model, t.x, t.aug, features=True, precision=config.precision).cpu()
         if i == 0:
             # The best-epoch query model's validation features and logits, kept in the query cache so
             # that surrogates and recall predictions can be refitted later without retraining.
             best = _new_model(config, t, torch.Generator(), channels_last)  # weights loaded just below
             best.load_state_dict(res.best_state)
-            feats = train.predict(best, t.x_val, t.aug, features=True, precision=config.precision)
+            feats = evaluation.predict(best, t.x_val, t.aug, features=True, precision=config.precision)
             # the logits the recalls were measured from (their argmax gives them exactly); the head on the
             # features only where a checkpoint from before they were kept was resumed
             logits = (res.best_val_logits if res.best_val_logits is not None
@@ -464,7 +465,7 @@ def _run_query(config: RunConfig, seed: int, t: _Tensors, out_dir: Path, *, resu
                            "labels": t.y_val.cpu().numpy(),
                            "head_weight": best.head.weight.detach().float().cpu().numpy(),
                            "head_bias": _head_bias(best.head)}
-            test_outputs = {"logits": train.predict(best, t.x_test, t.aug, precision=config.precision)
+            test_outputs = {"logits": evaluation.predict(best, t.x_test, t.aug, precision=config.precision)
                             .cpu().numpy(), "labels": t.y_test.cpu().numpy()}
             if config.surrogate != "off":
                 surrogate = _query_surrogate(config, seed, val_outputs, t.num_classes)
@@ -540,7 +541,7 @@ def run_query_only(config: RunConfig, seeds, out_dir, *, resume: bool = False, p
         if t is None:
             chl = (ds.is_image and config.model in models.IMAGE_MODELS) if config.channels_last is None \
                 else bool(config.channels_last)
-            t = _Tensors(ds, train.resolve_device(config.device), chl, config.shift,
+            t = _Tensors(ds, resolve_device(config.device), chl, config.shift,
                          config.eval_limit_per_class)
         query = _run_query(config, s, t, out, resume=resume, progress=progress, channels_last=chl, hooks={})
         written = write_query_logits(path, query, warn=log)
@@ -583,7 +584,7 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
     hooks = hooks or {}
     timings = {}
     timings["data_s"] = time.perf_counter() - t0 if data_seconds is None else float(data_seconds)
-    device = train.resolve_device(config.device)
+    device = resolve_device(config.device)
     chl = (ds.is_image and config.model in models.IMAGE_MODELS) if config.channels_last is None \
         else bool(config.channels_last)
     t = _Tensors(ds, device, chl, config.shift, config.eval_limit_per_class)
@@ -636,7 +637,7 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
     vo = None if query is None else query.get("val_outputs")
     if vo is not None and vo.get("logits") is not None and kept.any():
         # the population prior shift on the query model's validation logits, for the densities kept:
-        # the prediction bench/recall_prediction_check.py validates against the measured test recalls
+        # the prediction `droplab empirical check-predictions` validates against the measured test recalls
         theory = dict(theory or {})
         try:
             theory["prior_shift_recalls"] = prior_shift_recalls(
@@ -663,7 +664,7 @@ def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset
         "metrics": {"accuracy": test["accuracy"], "worst_class_accuracy": test["worst_class_accuracy"],
                     "recalls": test["recalls"], "class_densities": densities.tolist()},
         "intervals": intervals, "theory": theory, "timings": timings, "device": _device_name(device),
-        "precision": train.resolve_precision(config.precision, device), "channels_last": chl,
+        "precision": resolve_precision(config.precision, device), "channels_last": chl,
         "versions": _versions(),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
@@ -696,7 +697,7 @@ def check_kept_classes(config: RunConfig, kept, sizes, class_names) -> None:
                      "not change the run id)")
 
 
-def warn_one_step(what: str, n: int, recipe: train.Recipe) -> None:
+def warn_one_step(what: str, n: int, recipe: recipes.Recipe) -> None:
     """UserWarning when ``n`` training samples make one optimiser step per epoch at the recipe's batch
     size (the batch holds them all): the run trains for only ``recipe.epochs`` steps."""
     if n > 0 and train.steps_per_epoch(n, recipe.batch_size) == 1:
@@ -730,9 +731,9 @@ def _final_stage(config: RunConfig, seed: int, t: _Tensors, idx, rec, ckpt, chl,
     timings["final_train_epochs_s"] = res.seconds
     t0 = time.perf_counter()
     # predictions are stored so that intervals and paired comparisons can be recomputed from the JSON
-    test = train.evaluate(model, t.x_test, t.y_test, t.aug, t.num_classes, precision=config.precision,
+    test = evaluation.evaluate(model, t.x_test, t.y_test, t.aug, t.num_classes, precision=config.precision,
                           return_predictions=True, tta=rec.tta)
-    val = train.evaluate(model, t.x_val, t.y_val, t.aug, t.num_classes, precision=config.precision,
+    val = evaluation.evaluate(model, t.x_val, t.y_val, t.aug, t.num_classes, precision=config.precision,
                          return_predictions=True, tta=rec.tta)
     timings["eval_s"] = time.perf_counter() - t0
     return res, test, val, dyn

@@ -26,7 +26,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .train import Recipe, _autocast, resolve_precision
+from .device import autocast, resolve_precision
+from .recipes import Recipe
 
 __all__ = ["SCORES", "SCORE_LABELS", "SHARED_QUERY_SCORES", "query_plan", "random_scores", "el2n_scores",
            "grand_scores", "ForgettingTracker", "DynamicUncertaintyTracker", "kcenter_greedy",
@@ -103,7 +104,7 @@ def grand_scores(model, x: torch.Tensor, y: torch.Tensor, aug=None, chunk: int |
 
     ``chunk``: samples per pass (default: ~2e8 gradient entries for vmap, 128 for layerwise).
     ``precision`` (layerwise only): ``"fp32"``, or ``"bf16"``/``"auto"`` as in training
-    (:func:`empirical.train.resolve_precision`): the passes and the per-layer products run under bf16
+    (:func:`empirical.device.resolve_precision`): the passes and the per-layer products run under bf16
     autocast, the norms are summed in float32.
     """
     if method not in ("auto", "layerwise", "vmap"):
@@ -182,7 +183,7 @@ def _grand_layerwise(model, layers, x, y, aug, chunk, precision) -> np.ndarray:
             xb = x[i:i + chunk]
             xb = aug(xb) if aug is not None else xb.float()
             seen.clear()
-            with torch.enable_grad(), _autocast(xb.device, precision):
+            with torch.enable_grad(), autocast(xb.device, precision):
                 logits = model(xb)
                 if reused:
                     break

@@ -26,7 +26,7 @@ def quota_counts(quota: str, class_sizes, density: float, recalls=None, rule: st
     seed; ``info`` receives what the rule predicted (:meth:`gaussian_theory.quota_rules.QuotaRule.counts`).
 
     Class ``densities`` must keep the budget of ``density``: their kept total :math:`\sum_kd_kN_k` may
-    differ from :math:`\mathrm{round}(dN)` (:func:`~gaussian_theory.allocation.total_kept`) by rounding
+    differ from :math:`\mathrm{round}(dN)` (:func:`~gaussian_theory.apportionment.total_kept`) by rounding
     only (:func:`check_densities_budget`); other densities, all-zero ones included, are a ``ValueError``
     naming both numbers (they would otherwise be rescaled, or replaced, without a word)."""
     if quota not in QUOTAS:
@@ -52,7 +52,8 @@ def check_densities_budget(densities, class_sizes, density) -> float:
     (:func:`gaussian_theory.allocation.counts_from_densities`), which names them."""
     import numpy as np
 
-    from gaussian_theory.allocation import check_class_sizes, total_kept
+    from gaussian_theory.allocation import check_class_sizes
+    from gaussian_theory.apportionment import total_kept
     from gaussian_theory.validation import check_density
 
     sizes = check_class_sizes(class_sizes)

@@ -123,7 +123,7 @@ def accuracy_intervals(predictions, labels, num_classes=None, *, level: float = 
                        seed=0, class_names=None) -> dict:
     """Intervals for average and worst-class accuracy of one run on its test images.
 
-    Classes without test images are left out of the worst class (as in ``train.evaluate``). Returns
+    Classes without test images are left out of the worst class (as in ``evaluation.evaluate``). Returns
     ``{"method", "level", "n_boot", "seed", "n_per_class", "accuracy": {"estimate", "low", "high"},
     "worst_class_accuracy": {...}, "worst_class": k, "worst_class_name", "recalls": {"estimate", "low",
     "high"}}`` (recall lists hold ``None`` for classes without test images).

@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from gaussian_theory.surrogate import fit_gaussian_surrogate, surrogate_risks
+from gaussian_theory.surrogate import fit_gaussian_surrogate
+from gaussian_theory.surrogate_recalls import surrogate_risks
 
 from .titles import query_title
 

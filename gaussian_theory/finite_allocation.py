@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .allocation import round_half_up
+from .apportionment import round_half_up
 from .learners import LEARNERS, MIN_PER_CLASS, learn_thresholds
 from .simulation import (
     _BYTES_PER_ELEMENT,

@@ -50,7 +50,8 @@ from scipy.optimize import least_squares
 from scipy.special import expit, logit
 
 from .allocation import _warn_few as warn_few_samples
-from .allocation import check_class_sizes, counts_from_densities, drop_densities, total_kept
+from .allocation import check_class_sizes, counts_from_densities, drop_densities
+from .apportionment import total_kept
 from .intervals import class_recalls
 from .montecarlo import integer_seed
 from .pilot_runs import PilotRun, QueryLogits, load_query_logits_file, read_pilot_runs, read_query_logits

@@ -26,7 +26,7 @@ import numpy as np
 from scipy.special import expit
 
 from .options import LEARNERS
-from .two_gaussians import log_prior_ratio_from_prior0, optimal_threshold_from_params
+from .thresholds import log_prior_ratio_from_prior0, optimal_threshold_from_params
 
 __all__ = [
     "LEARNERS", "MIN_PER_CLASS", "class1_mask", "plugin_thresholds", "learn_plugin", "learn_erm",
@@ -47,7 +47,7 @@ def class1_mask(boundary, width):
 # ----------------------------------------------------------------------------- plug-in
 def plugin_thresholds(mu0, mu1, s0, s1, phi0) -> np.ndarray:
     r"""Vectorised :math:`t^*(\phi_0/\phi_1)` for arrays of (estimated) parameters: eq. 3 via
-    :func:`gaussian_theory.two_gaussians.optimal_threshold_from_params`, the function behind
+    :func:`gaussian_theory.thresholds.optimal_threshold_from_params`, the function behind
     :meth:`TwoGaussians.optimal_threshold` (any order of the means, :math:`\phi_0\in[0,1]`)."""
     return optimal_threshold_from_params(mu0, mu1, s0, s1, log_prior_ratio_from_prior0(phi0))
 

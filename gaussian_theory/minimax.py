@@ -25,10 +25,11 @@ import numpy as np
 from scipy.optimize import brentq, minimize
 from scipy.special import softmax
 
-from .allocation import water_fill
+from .apportionment import water_fill
 from .montecarlo import MCDraws, check_n_mc, integer_seed
 from .options import RISK_METHODS
-from .two_gaussians import TwoGaussians, priors_from_log_ratio
+from .thresholds import priors_from_log_ratio
+from .two_gaussians import TwoGaussians
 from .validation import check_density, check_int, check_option, check_real, derive_seed
 
 __all__ = ["MinimaxResult", "MinimaxAllocation", "minimax", "minimax_densities"]

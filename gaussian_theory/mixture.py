@@ -52,11 +52,12 @@ from scipy.linalg import solve_triangular
 from . import minimax as _minimax
 from . import two_isotropic as _two_isotropic
 from .allocation import drop_densities as _drop_densities
-from .allocation import largest_remainder, population_sizes
+from .apportionment import largest_remainder, population_sizes
 from .minimax import MinimaxAllocation, MinimaxResult
 from .montecarlo import MCDraws, check_n_mc
 from .options import RISK_METHODS
-from .two_gaussians import TwoGaussians, log_prior_ratio, stationary_roots
+from .thresholds import log_prior_ratio, stationary_roots
+from .two_gaussians import TwoGaussians
 from .validation import (
     MAX_MEMORY,
     as_float_array,
@@ -112,7 +113,7 @@ class GaussianMixture:
     class_labels : sequence of length K, optional
         The original label of each class (e.g. of a fitted dataset): class ``k`` of the mixture is
         ``class_labels[k]``, the label its predictions and recalls map back to
-        (:func:`gaussian_theory.surrogate.surrogate_vs_trained`, ``empirical.bridge``), so the labels
+        (:func:`gaussian_theory.surrogate_check.surrogate_vs_trained`, ``empirical.bridge``), so the labels
         must be distinct (``ValueError`` otherwise: two classes would answer to one label).
     max_memory : int, optional
         Cap in bytes (default 4 GiB) on the covariance matrices and factors the mixture holds; a
@@ -422,7 +423,7 @@ class GaussianMixture:
         r"""DRoP densities (Algorithm 1, :func:`gaussian_theory.allocation.drop_densities`) from the
         mixture's own class recalls :math:`r_k=1-R_k(\pi)` -- the query model is the Bayes rule
         trained on all the data. ``class_sizes`` default to the population
-        :func:`~gaussian_theory.allocation.population_sizes` (:math:`10^6\pi_k`; never 0 for a positive
+        :func:`~gaussian_theory.apportionment.population_sizes` (:math:`10^6\pi_k`; never 0 for a positive
         prior)."""
         try:
             n_sizes = len(class_sizes) if class_sizes is not None and np.ndim(class_sizes) == 1 else None

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .allocation import round_half_up
+from .apportionment import round_half_up
 from .learners import class1_mask
 from .options import SCORE_KEEPS
 from .validation import as_float_array, as_pair, check_density

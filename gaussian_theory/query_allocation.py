@@ -6,7 +6,7 @@ theory's budget-constrained minimax allocation (:mod:`gaussian_theory.minimax`) 
 every class's recall responds to the class priors; here that model is the calibrated tied Gaussian
 surrogate of the logits (:func:`gaussian_theory.surrogate.fit_gaussian_surrogate` with
 ``covariance="tied"`` and ``calibrate_to`` the logits' own accuracy: held-out per-class recall error
-0.03-0.04 on CIFAR-10, ``bench/surrogate_calibration.py``), with priors set to the training class
+0.03-0.04 on CIFAR-10, ``droplab empirical surrogate-calibration``), with priors set to the training class
 proportions :math:`N_k/N`. Pruning class :math:`k` to density :math:`d_k` turns them into
 :math:`\propto N_kd_k` (the population prior shift), and :func:`minimax_from_logits` minimises the
 surrogate's worst class risk over the :math:`d_k` at dataset density :math:`d`.

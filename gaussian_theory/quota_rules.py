@@ -224,7 +224,8 @@ class ExplicitCounts(QuotaRule):
     def counts(self, class_sizes, density, inputs=None, *, min_count=0, seed=0, info=None):
         import numpy as np
 
-        from .allocation import check_class_sizes, counts_from_densities, total_kept
+        from .allocation import check_class_sizes, counts_from_densities
+        from .apportionment import total_kept
         from .validation import check_density, check_int
 
         inputs = inputs or QuotaInputs()

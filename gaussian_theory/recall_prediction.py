@@ -26,7 +26,7 @@ three models predict the recall :math:`r_k(d)` of every class after such a pruni
   samples get a noisier fit. The learner is plug-in LDA (class means, pooled covariance, priors
   :math:`\propto n_k`) in the surrogate's K-dimensional logit space.
 
-Limits (measured in ``bench/recall_prediction_check.py``): all three model the final network as the
+Limits (measured by ``droplab empirical check-predictions``): all three model the final network as the
 query network with other priors (or other LDA estimates on its logits); none models how a deep
 network's *representation* degrades when a class keeps fewer samples, which on MNIST-1D dominated
 the change after DRoP pruning (issue 13).
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .allocation import round_half_up
+from .apportionment import round_half_up
 from .intervals import class_recalls
 from .mixture import GaussianMixture, RiskEstimate
 from .montecarlo import check_n_mc, integer_seed

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import ndtri
 
-from .allocation import largest_remainder
+from .apportionment import largest_remainder
 from .learners import (
     LEARNERS,
     MIN_PER_CLASS,

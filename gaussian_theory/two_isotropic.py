@@ -15,7 +15,7 @@ from scipy.integrate import quad
 from scipy.special import ndtr
 from scipy.stats import chi, chi2, ncx2
 
-from .two_gaussians import log_prior_ratio
+from .thresholds import log_prior_ratio
 
 __all__ = ["exact_risks", "rotated_risks"]
 

@@ -185,3 +185,48 @@ def check_class_densities(densities, priors: np.ndarray, name: str = "densities"
     if float(d @ priors) <= 0:
         raise ValueError(f"{name} keep no data (sum of priors x densities is 0), got {densities!r}")
     return d
+
+
+#: Largest class size (and total) accepted: every integer up to 2**53 is exact in float64, in which the
+#: budgets and quotas are computed; beyond it counts would silently be off by a few units.
+MAX_SIZE = 2**53
+
+
+def as_vector(value, name: str, what: str) -> np.ndarray:
+    """A non-empty 1-D float vector, one entry per class."""
+    if isinstance(value, (numbers.Number, str, bytes)):
+        raise TypeError(f"{name} must be a sequence of {what}, got {value!r}")
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be numeric, got {value!r}") from exc
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence, got {value!r}")
+    return arr
+
+
+def first_bad(arr: np.ndarray, bad: np.ndarray, name: str, rule: str) -> None:
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name} must {rule}, got {name}[{k}] = {float(arr[k])!r}")
+
+
+def has_bool(value) -> bool:
+    """Whether ``value`` (a bool, an array or a sequence) holds booleans (numpy's or Python's), which
+    ``numpy.asarray(..., dtype=float)`` would silently read as 0 and 1."""
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and getattr(dtype, "kind", None) == "b":
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype == object and any(isinstance(v, (bool, np.bool_)) for v in value.flat)
+    if isinstance(value, (list, tuple)):
+        return any(isinstance(v, (bool, np.bool_)) for v in value)
+    return False
+
+
+def short_value(value, limit: int = 120) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for an error message."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"

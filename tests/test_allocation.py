@@ -387,13 +387,8 @@ import mpmath  # noqa: E402
 from scipy.optimize import brentq  # noqa: E402
 from scipy.special import ndtri  # noqa: E402
 
-from gaussian_theory.allocation import (  # noqa: E402
-    FEW_SAMPLES,
-    allocation_weights,
-    largest_remainder,
-    population_sizes,
-    water_fill,
-)
+from gaussian_theory.allocation import FEW_SAMPLES, allocation_weights  # noqa: E402
+from gaussian_theory.apportionment import largest_remainder, population_sizes, water_fill  # noqa: E402
 
 
 def quiet(fn, *args, **kwargs):
@@ -803,7 +798,7 @@ def test_edge_optimum_survives_integer_counts(case):
     ],
 )
 def test_water_fill_refuses_negative_nan_and_mismatched_bins(args, needle):
-    from gaussian_theory.allocation import water_fill
+    from gaussian_theory.apportionment import water_fill
 
     with pytest.raises(ValueError) as info:
         water_fill(*args)
@@ -813,7 +808,7 @@ def test_water_fill_refuses_negative_nan_and_mismatched_bins(args, needle):
 
 
 def test_total_kept_and_rounding_helpers_check_their_range():
-    from gaussian_theory.allocation import largest_remainder, round_half_up, total_kept
+    from gaussian_theory.apportionment import largest_remainder, round_half_up, total_kept
 
     assert total_kept(5, 0.5) == 3 and total_kept(0, 0.5) == 0
     with pytest.raises(ValueError, match=r"n_samples must be an integer in \[0, 9007199254740992\], got -5"):

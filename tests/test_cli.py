@@ -539,7 +539,7 @@ def test_comparison_table_is_cli_text():
     pytest.importorskip("sklearn")
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
-    import gaussian_theory.surrogate as surrogate_lib
+    import gaussian_theory.surrogate_check as surrogate_lib
     from gaussian_theory.cli.surrogate import comparison_table
     from gaussian_theory.mixture import GaussianMixture
 
@@ -632,7 +632,7 @@ def test_epochs_and_limit_help_show_their_defaults():
         assert "for quick runs (default: all of them)" in helps[name]
     # the numbers in the help are the recipes' own
     pytest.importorskip("torch")
-    from empirical.train import RECIPES
+    from empirical.recipes import RECIPES
 
     epochs = {kind: {m: r.epochs for m, r in recipes.items()} for kind, recipes in RECIPES.items()}
     white = ("whitenet-128", "whitenet-256")

@@ -151,7 +151,7 @@ def test_every_function_has_a_parameter_table(site):
     assert tables >= 300
     api = site["pages"]["api/gaussian_theory/allocation/index.html"]
     soup = bs4.BeautifulSoup(api, "html.parser")
-    heading = soup.find(id="gaussian_theory.allocation.water_fill")
+    heading = soup.find(id="gaussian_theory.apportionment.water_fill")
     table = heading.find_next("table")
     names = [code.get_text() for code in table.select("tbody tr td:first-child code")]
     assert names == ["weights", "caps", "budget", "floors"]                # the signature's, in order

@@ -43,15 +43,15 @@ def test_bad_model_arguments():
 
 def test_options_match_the_implementations():
     # empirical.options lists the CLI's choices without importing torch; each must be implemented.
-    from empirical import options, selection, train
+    from empirical import options, recipes, selection
     from empirical.models import build_model
 
-    assert tuple(train.RECIPES) == options.RECIPE_KINDS
-    assert all(set(train.RECIPES[k]) == set(options.MODELS) for k in ("paper", "fast"))
+    assert tuple(recipes.RECIPES) == options.RECIPE_KINDS
+    assert all(set(recipes.RECIPES[k]) == set(options.MODELS) for k in ("paper", "fast"))
     # the airbench recipe is tuned for the whitenet architecture, and says so for any other model
-    assert set(train.RECIPES["airbench"]) == {"whitenet-128", "whitenet-256"}
+    assert set(recipes.RECIPES["airbench"]) == {"whitenet-128", "whitenet-256"}
     with pytest.raises(ValueError, match="--recipe airbench serves whitenet-128, whitenet-256"):
-        train.get_recipe("airbench", "smallcnn")
+        recipes.get_recipe("airbench", "smallcnn")
     assert selection.QUOTAS == options.QUOTAS
     for name in options.MODELS:
         shape = (3, 32, 32) if name in options.IMAGE_MODELS else (8,)

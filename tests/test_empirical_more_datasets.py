@@ -315,7 +315,7 @@ def test_one_channel_augmentation_shifts_flips_and_normalises():
 
 @need_torch
 def test_recipes_of_the_new_models():
-    from empirical.train import get_recipe
+    from empirical.recipes import get_recipe
 
     for name, epochs, batch in (("cnn1d", 12, 128), ("smallcnn-gray", 5, 256)):
         assert (get_recipe("fast", name).epochs, get_recipe("fast", name).batch_size) == (epochs, batch)

@@ -337,7 +337,7 @@ def test_cli_recipe_overrides_one_line_errors(tmp_path, capsys, argv, expect):
 
 
 def test_recipe_error_does_not_print_the_recipe():
-    from empirical.train import get_recipe
+    from empirical.recipes import get_recipe
 
     with pytest.raises(ValueError, match=r"^recipe 'fast': lr must be > 0.*got lr=-1\.0, weight_d") as exc:
         get_recipe("fast", "linear", lr=-1.0)
@@ -435,7 +435,7 @@ def test_whitenet_airbench_trains_resumes_and_exports_query_logits(tmp_path):
 
 
 def test_airbench_recipe_numbers():
-    from empirical.train import airbench_lr, get_recipe
+    from empirical.recipes import airbench_lr, get_recipe
 
     r = get_recipe("airbench", "whitenet-256")
     assert (r.epochs, r.batch_size, r.momentum, r.label_smoothing) == (10, 512, 0.85, 0.2)

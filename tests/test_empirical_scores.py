@@ -7,7 +7,7 @@ torch = pytest.importorskip("torch")
 
 from empirical import scores  # noqa: E402
 from empirical.models import build_model  # noqa: E402
-from empirical.train import get_recipe  # noqa: E402
+from empirical.recipes import get_recipe  # noqa: E402
 
 
 def test_el2n_formula():

@@ -6,7 +6,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from empirical import selection  # noqa: E402
-from gaussian_theory.allocation import drop_counts, total_kept, uniform_counts  # noqa: E402
+from gaussian_theory.allocation import drop_counts, uniform_counts  # noqa: E402
+from gaussian_theory.apportionment import total_kept  # noqa: E402
 
 
 def test_quota_counts_delegate_to_allocation():

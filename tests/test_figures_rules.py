@@ -153,7 +153,8 @@ def test_fig3_boundary_holds_up_to_the_jump():
 def test_fig6_rules_and_out_of_sample_minimax():
     """Small budget: the recall-based rules match allocation.drop_densities on the full-data errors;
     every allocation is scored on the same draws; the minimax solver beats uniform."""
-    from gaussian_theory.allocation import drop_densities, population_sizes
+    from gaussian_theory.allocation import drop_densities
+    from gaussian_theory.apportionment import population_sizes
     from gaussian_theory.figures import compute_many_classes, many_classes_mixture
 
     mix = many_classes_mixture(4, separation=2.5)

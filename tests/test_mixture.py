@@ -11,6 +11,7 @@ import pytest
 from scipy.special import ndtr
 
 import gaussian_theory.allocation as allocation
+import gaussian_theory.apportionment as apportionment
 import gaussian_theory.minimax as mm
 from gaussian_theory.mixture import GaussianMixture
 from gaussian_theory.montecarlo import MCDraws
@@ -199,13 +200,13 @@ def test_sample_counts_and_moments():
 
 
 def test_drop_densities_default_population_keeps_a_tiny_class():
-    # The default class sizes are allocation.population_sizes(priors): 10^6 pi_k rounded, but never 0
+    # The default class sizes are apportionment.population_sizes(priors): 10^6 pi_k rounded, but never 0
     # for a positive prior (np.round(10^6 pi_k) gave the 1e-7 class size 0, hence density 0).
     gm = GaussianMixture([[0.0], [1.0], [2.0]], priors=[0.5, 0.4999999, 1e-7])
     recalls = gm.recalls(n_mc=2000, seed=0)
     d = gm.drop_densities(0.5, n_mc=2000, seed=0)
     assert d[2] > 0
-    want = allocation.drop_densities(recalls, allocation.population_sizes(gm.priors), 0.5)
+    want = allocation.drop_densities(recalls, apportionment.population_sizes(gm.priors), 0.5)
     np.testing.assert_array_equal(d, want)
 
 

@@ -10,9 +10,10 @@ a fresh Monte Carlo evaluation.
 import numpy as np
 import pytest
 
-from gaussian_theory.allocation import counts_from_densities, drop_counts, drop_densities, total_kept
+from gaussian_theory.allocation import counts_from_densities, drop_counts, drop_densities
+from gaussian_theory.apportionment import total_kept
 from gaussian_theory.query_allocation import minimax_from_logits, query_surrogate
-from gaussian_theory.surrogate import surrogate_risks
+from gaussian_theory.surrogate_recalls import surrogate_risks
 
 
 def _logits(n_per_class=400, k=4, margin=(3.0, 2.5, 2.0, 1.5), seed=0):

@@ -9,7 +9,8 @@ import pytest
 from gaussian_theory.allocation import drop_densities
 from gaussian_theory.cli import main
 from gaussian_theory.mixture import GaussianMixture
-from gaussian_theory.surrogate import fit_gaussian_surrogate, surrogate_vs_trained
+from gaussian_theory.surrogate import fit_gaussian_surrogate
+from gaussian_theory.surrogate_check import surrogate_vs_trained
 
 MNIST1D = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist1d" / "mnist1d_data.pkl"
 TRUE = GaussianMixture(
@@ -250,7 +251,7 @@ def test_huge_surrogate_fit_is_priced_first():
     with pytest.raises(ValueError, match="n_mc must be at most"):
         fit_gaussian_surrogate(*_two_blobs(), calibrate_to=0.9, n_mc=10**12)
     with pytest.raises(ValueError, match="n_mc must be at most"):
-        from gaussian_theory.surrogate import surrogate_risks
+        from gaussian_theory.surrogate_recalls import surrogate_risks
 
         surrogate_risks(fit_gaussian_surrogate(*_two_blobs(), covariance="diagonal"), n_mc=10**12)
 

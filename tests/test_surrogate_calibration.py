@@ -4,13 +4,8 @@ import numpy as np
 import pytest
 
 from gaussian_theory.mixture import GaussianMixture
-from gaussian_theory.surrogate import (
-    DEFAULT_COVARIANCE,
-    calibrate_separation,
-    fit_gaussian_surrogate,
-    ledoit_wolf_covariance,
-    surrogate_risks,
-)
+from gaussian_theory.surrogate import DEFAULT_COVARIANCE, fit_gaussian_surrogate, ledoit_wolf_covariance
+from gaussian_theory.surrogate_recalls import calibrate_separation, surrogate_risks
 
 
 def _tied_truth(k=4, p=6, seed=0):
@@ -187,9 +182,9 @@ def test_cli_surrogate_calibrated(tmp_path, capsys):
 
 def test_tied_draws_streamed_beyond_the_memory_bound(monkeypatch):
     # Past MAX_BYTES the draws are regenerated class by class from the same per-class seeds: same numbers.
-    from gaussian_theory import surrogate
+    from gaussian_theory import surrogate_recalls
 
     gm = _tied_truth(seed=2)
     kept = surrogate_risks(gm, n_mc=5000, seed=4)
-    monkeypatch.setattr(surrogate._TiedDraws, "MAX_BYTES", 0)
+    monkeypatch.setattr(surrogate_recalls._TiedDraws, "MAX_BYTES", 0)
     np.testing.assert_array_equal(surrogate_risks(gm, n_mc=5000, seed=4).risks, kept.risks)

@@ -686,7 +686,7 @@ def test_drop_densities_unchanged_for_representable_errors():
 
 # ----------------------------------------------------------------------------- issue 9 / issue 10
 def test_log_prior_ratio_round_trip():
-    from gaussian_theory.two_gaussians import log_prior_ratio, priors_from_log_ratio
+    from gaussian_theory.thresholds import log_prior_ratio, priors_from_log_ratio
     p = np.array([[0.5, 0.5], [0.2, 0.8], [1e-300, 1.0], [1.0, 1e-20], [0.0, 1.0], [1.0, 0.0]])
     lr = log_prior_ratio(p)
     np.testing.assert_allclose(lr[:4], [0.0, math.log(0.25), math.log(1e-300), math.log(1e20)], rtol=1e-15)

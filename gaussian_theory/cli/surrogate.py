@@ -1,7 +1,7 @@
 """``droplab surrogate``: a Gaussian surrogate of real features predicts the class recalls and compares
 pruning allocations before any training (README, "Finite samples, many classes, real features").
 
-Also the text form of :class:`gaussian_theory.surrogate.SurrogateComparison`
+Also the text form of :class:`gaussian_theory.surrogate_check.SurrogateComparison`
 (:func:`comparison_table`): the library returns the numbers, this module prints them.
 """
 
@@ -16,7 +16,7 @@ from .inputs import load_array
 
 if TYPE_CHECKING:  # numpy and the library are imported when the command runs (`droplab --help` is fast)
     from ..mixture import GaussianMixture
-    from ..surrogate import SurrogateComparison
+    from ..surrogate_check import SurrogateComparison
 
 __all__ = ["MIN_N_MC", "comparison_table", "surrogate_report", "register"]
 
@@ -47,7 +47,7 @@ def surrogate_report(gm: GaussianMixture, density, class_sizes, n_mc=20_000, see
                      progress=None) -> str:
     """The text ``droplab surrogate`` prints: predicted recalls, then uniform/DRoP/minimax allocations
     (of the training set's ``class_sizes``) with the class risks the surrogate predicts after each.
-    ``calibration``: the :class:`~gaussian_theory.surrogate.Calibration` that gave ``gm``, if any;
+    ``calibration``: the :class:`~gaussian_theory.surrogate_recalls.Calibration` that gave ``gm``, if any;
     ``progress``: called with the name of each step as it starts (a :class:`~.format.Progress`), or None."""
     import numpy as np
 
@@ -176,7 +176,8 @@ def _cmd_surrogate(args) -> int:
 def _surrogate_text(args, x, y, progress) -> str:
     import numpy as np
 
-    from ..surrogate import calibrate_separation, fit_gaussian_surrogate
+    from ..surrogate import fit_gaussian_surrogate
+    from ..surrogate_recalls import calibrate_separation
 
     progress("fitting the surrogate")
     gm = fit_gaussian_surrogate(x, y, covariance=args.covariance, reg=args.reg)

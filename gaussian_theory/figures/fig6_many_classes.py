@@ -49,9 +49,10 @@ def many_classes_mixture(n_classes: int | None = None, separation: float | None 
 def _allocations(mixture, d: float, errors: np.ndarray, alpha: float, n_mc: int, seed: int) -> dict:
     """``{method: (class densities, in-sample worst-class risk or NaN)}`` at dataset density ``d``: the
     recall-based rules from the full-data Bayes rule's class ``errors`` (class sizes
-    :func:`~gaussian_theory.allocation.population_sizes` of the priors), and the capped minimax solver
+    :func:`~gaussian_theory.apportionment.population_sizes` of the priors), and the capped minimax solver
     (fitted on draws derived from, and independent of, ``seed``'s)."""
-    from ..allocation import drop_densities, population_sizes
+    from ..allocation import drop_densities
+    from ..apportionment import population_sizes
 
     sizes = population_sizes(mixture.priors)
     nan = float("nan")
