@@ -159,7 +159,7 @@ def add_subcommands(sub) -> None:
                    help="the pilot runs of droplab pilots (default: RUNS/pilots; its allocations/ holds the "
                    "learned allocation files of --study)")
     r.add_argument("--n-boot", type=_nonnegative_int, default=0,
-                   help="bootstrap refits of the learned model (default 0: point predictions need none)")
+                   help="bootstrap refits of the learned model; point predictions need none (default 0)")
     r.add_argument("--markdown", action="store_true",
                    help="print the tables only (no errors per held-out run)")
     r.add_argument("--study", action="store_true",
@@ -183,11 +183,11 @@ def add_subcommands(sub) -> None:
                    help="also MNIST-1D: the mnist1d_data.pkl pickle or its folder (cross-validated MLP)")
     r.add_argument("--splits", type=_positive_int, default=10, help="random halvings (default 10)")
     r.add_argument("--n-mc", type=_positive_int, default=20_000,
-                   help="Monte Carlo draws per class (default 20000; at most 4000 above 64 dimensions)")
+                   help="Monte Carlo draws per class, at most 4000 above 64 dimensions (default 20000)")
     r.add_argument("--seed", type=_nonnegative_int, default=0,
                    help="seed of the folds and the halvings (default 0)")
     r.add_argument("--threads", type=_positive_int, default=1,
-                   help="BLAS threads (default 1: more threads than free cores slow scikit-learn's MLP)")
+                   help="BLAS threads; more threads than free cores slow scikit-learn's MLP (default 1)")
     r.set_defaults(func=_cmd_surrogate_calibration)
 
     r = sub.add_parser("metriq-compare", help="droplab's DRoP counts against datacull's MetriQ on the same "

@@ -149,7 +149,7 @@ def test_every_function_has_a_parameter_table(site):
     from the signature (docs/hooks/griffe_rst.py), with types and defaults."""
     tables = sum(len(re.findall(r"<th>Default</th>", html)) for html in _api_pages(site).values())
     assert tables >= 300
-    api = site["pages"]["api/gaussian_theory/allocation/index.html"]
+    api = site["pages"]["api/gaussian_theory/apportionment/index.html"]
     soup = bs4.BeautifulSoup(api, "html.parser")
     heading = soup.find(id="gaussian_theory.apportionment.water_fill")
     table = heading.find_next("table")
@@ -164,7 +164,7 @@ def test_doctests_render_as_code(site):
     for page, html in _api_pages(site).items():
         assert "<blockquote>\n<blockquote>" not in html, page
         assert "&gt;&gt;&gt;" not in re.sub(r"<(pre|code)\b.*?</\1>", "", html, flags=re.S), page
-    api = site["pages"]["api/gaussian_theory/two_gaussians/index.html"]
+    api = site["pages"]["api/gaussian_theory/thresholds/index.html"]
     assert re.search(r'<div class="highlight"><pre><span></span><code><span class="gp">&gt;&gt;&gt; </span>'
                      r'.{0,200}log_prior_ratio', api, re.S)
 
