@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the names; at run time __geta
     from .pilot_runs import PilotRun, QueryLogits, read_pilot_runs
     from .quota_rules import make_rule, read_allocation_file
     from .recall_prediction import finite_sample_recalls, predict_recalls, prior_shift_recalls
+    from .recommend import recommend
     from .run_table import read_run_table, write_run_table
     from .selection import select_indices
     from .simulation import RandomPruning, ScorePruning, SSPPruning, simulate
@@ -39,7 +40,7 @@ _SOURCES = {
     "make_rule": "quota_rules", "read_allocation_file": "quota_rules", "select_indices": "selection",
     "read_run_table": "run_table", "write_run_table": "run_table", "PilotRun": "pilot_runs",
     "QueryLogits": "pilot_runs", "read_pilot_runs": "pilot_runs", "fit_recall_model": "learned_recalls",
-    "learned_allocation": "learned_recalls",
+    "learned_allocation": "learned_recalls", "recommend": "recommend",
 }
 
 #: The package version, defined here only (pyproject.toml reads it: ``[tool.setuptools.dynamic]``).
@@ -54,7 +55,7 @@ __all__ = [
     "load_logits", "load_labels", "as_class_labels", "allocate_from_logits", "class_sizes_from_labels",
     "class_recalls", "make_rule", "read_allocation_file", "select_indices",
     "read_run_table", "write_run_table", "PilotRun", "QueryLogits", "read_pilot_runs", "fit_recall_model",
-    "learned_allocation",
+    "learned_allocation", "recommend",
     "__version__",
 ]
 

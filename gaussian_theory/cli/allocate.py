@@ -29,6 +29,7 @@ from .allocate_report import (
     empty_class_warnings,
     logits_text,
     plain_result,
+    recommendation_text,
     rule_label,
     runs_report,
     write_result,
@@ -93,6 +94,9 @@ def _cmd_allocate_logits(args) -> int:
                          "training labels")
     if args.trials < 1:
         raise ValueError(f"--trials must be a positive integer, got {args.trials}")
+    if args.max_accuracy_loss is not None and not (math.isfinite(args.max_accuracy_loss)
+                                                   and args.max_accuracy_loss >= 0):
+        raise ValueError(f"--max-accuracy-loss must be a finite number >= 0, got {args.max_accuracy_loss:g}")
     if args.seed < 0:
         raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
     z, y = load_logits(args.logits, "--logits"), load_labels(args.labels, "--labels")
@@ -108,7 +112,11 @@ def _cmd_allocate_logits(args) -> int:
                                           trials=args.trials, seed=args.seed)
         except (ValueError, TypeError) as exc:
             raise _name_option(exc) from None
-    _emit(args, logits_text(result), {"mode": "logits", **result})
+    from ..recommend import recommend
+
+    rec = recommend(result, predictor=args.predictor, max_accuracy_loss=args.max_accuracy_loss)
+    _emit(args, logits_text(result) + "\n\n" + recommendation_text(rec),
+          {"mode": "logits", **result, "recommendation": rec})
     for msg in _library_warnings(caught) + [c for c in result["cautions"] if " keeps 0 samples " in c]:
         warn(msg)
     return 0
@@ -182,6 +190,12 @@ def _cmd_allocate(args) -> int:
         if val is not None:
             raise ValueError(f"{opt} goes with --runs")
     _check_common(args)
+    if args.logits is None:
+        for opt, val in (("--max-accuracy-loss", args.max_accuracy_loss),
+                         ("--predictor", None if args.predictor == "prior_shift" else args.predictor)):
+            if val is not None:
+                raise ValueError(f"{opt} goes with --logits (the recommendation is made from predicted "
+                                 "recalls)")
     if args.logits is not None or args.labels is not None or args.train_labels is not None:
         if args.train_labels is not None and args.logits is None:
             raise ValueError("--train-labels goes with --logits and --labels (the class sizes of the "
@@ -285,6 +299,12 @@ def register(sub) -> None:
     p.add_argument("--query-labels", metavar="FILE", help="with --runs: the labels of --query's logits")
     p.add_argument("--seeds", type=int, nargs="+", metavar="S",
                    help="with --runs: fit only on these seeds' runs (one practitioner's pilots)")
+    p.add_argument("--predictor", choices=("prior_shift", "finite_sample"), default="prior_shift",
+                   help="with --logits: the predicted recalls the recommendation ranks by (default: "
+                   "%(default)s)")
+    p.add_argument("--max-accuracy-loss", type=float, metavar="X",
+                   help="with --logits: recommend only among allocations predicted to lose at most X "
+                   "balanced accuracy against class-stratified pruning (Uniform); default: no cap")
     p.add_argument("--json", action="store_true",
                    help="print the allocations as one JSON object instead of the tables: every rule's "
                    "\"counts\" under \"allocations\" (--runs: the learned counts at the top, the others "

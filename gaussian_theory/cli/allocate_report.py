@@ -243,3 +243,18 @@ def write_result(path, result: dict) -> None:
 
     text = json.dumps(result) + "\n"
     atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def recommendation_text(rec: dict) -> str:
+    """The recommendation of :func:`gaussian_theory.recommend.recommend` as text: the predicted worst class
+    and balanced accuracy of every allocation, the recommended one marked."""
+    rows = [[("-> " if r["allocation"] == rec["recommended"] else "   ") + r["allocation"],
+             f"{r['worst_class']} ({r['worst_recall']:.3f})", f"{r['mean_recall']:.3f}",
+             f"{r['accuracy_loss']:+.3f}", "yes" if r["eligible"] else "no"] for r in rec["table"]]
+    cap = "no cap" if rec["max_accuracy_loss"] is None else f"at most {rec['max_accuracy_loss']:g}"
+    return "\n".join([
+        f"recommended before training ({rec['predictor'].replace('_', ' ')} predictions; accuracy loss "
+        f"against {rec['baseline']}: {cap})",
+        format_table(["allocation", "worst class", "balanced acc.", "loss", "eligible"], rows),
+        f"recommended: {rec['reason']}. A prediction from the query model, not a measurement: check it on "
+        "your own runs."])

@@ -1,0 +1,113 @@
+"""The recommendation made before training (gaussian_theory.recommend; `droplab allocate --logits`).
+
+Checked against a brute-force reading of the same predictions: the recommended allocation is the one whose
+smallest predicted recall is the largest, among those within the accuracy cap.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from gaussian_theory.own_data import allocate_from_logits
+from gaussian_theory.recommend import recommend
+
+
+def _result(rows: dict) -> dict:
+    return {"allocations": {k: {"predicted": {"prior_shift": v, "finite_sample": v[::-1]}}
+                            for k, v in rows.items()}}
+
+
+def _logits(seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(4), 80)
+    z = rng.standard_normal((320, 4)) + np.array([3, 2, 1.2, 0.6])[y, None] * np.eye(4)[y]
+    return z, y
+
+
+def test_the_recommendation_is_the_brute_force_maximin_of_the_predictions():
+    z, y = _logits()
+    res = allocate_from_logits(z, y, 0.3, class_sizes=[500, 500, 500, 100], trials=4, n_mc=4000, n_eval=2000)
+    for predictor in ("prior_shift", "finite_sample"):
+        for cap in (None, 0.0, 0.01, 0.05):
+            rec = recommend(res, predictor=predictor, max_accuracy_loss=cap)
+            preds = {a: np.asarray(v["predicted"][predictor]) for a, v in res["allocations"].items()}
+            base = preds["Uniform"].mean()
+            ok = {a: p for a, p in preds.items()
+                  if a == "Uniform" or cap is None or base - p.mean() <= cap + 1e-12}
+            best = max(p.min() for p in ok.values())
+            assert preds[rec["recommended"]].min() == best
+            assert rec["recommended"] in ok
+            assert {r["allocation"] for r in rec["table"] if r["eligible"]} == set(ok)
+
+
+def test_ties_go_to_the_higher_mean_then_the_earlier_allocation():
+    res = _result({"Uniform": [0.5, 0.9], "A": [0.5, 0.95], "B": [0.5, 0.95]})
+    assert recommend(res)["recommended"] == "A"
+    assert recommend(_result({"Uniform": [0.5, 0.9], "A": [0.5, 0.9]}))["recommended"] == "Uniform"
+
+
+def test_an_allocation_that_deletes_a_class_is_not_recommended():
+    # a deleted class is predicted recall 0 (prior shift: log 0 = -inf), so any rule keeping every class wins
+    res = _result({"Uniform": [0.9, 0.4, 0.8], "DRoP": [0.0, 0.8, 0.9]})
+    rec = recommend(res)
+    assert rec["recommended"] == "Uniform" and "0.400" in rec["reason"]
+
+
+def test_the_cap_keeps_the_baseline_eligible_and_is_reported():
+    res = _result({"Uniform": [0.9, 0.6, 0.8], "DRoP": [0.85, 0.7, 0.7]})
+    assert recommend(res)["recommended"] == "DRoP"
+    capped = recommend(res, max_accuracy_loss=0.01)
+    assert capped["recommended"] == "Uniform" and "at most 0.01" in capped["reason"]
+    row = {r["allocation"]: r for r in capped["table"]}
+    assert row["DRoP"]["accuracy_loss"] == pytest.approx(0.05 / 3) and not row["DRoP"]["eligible"]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"predictor": "oracle"}, "predictor must be one of"),
+    ({"max_accuracy_loss": -0.1}, "max_accuracy_loss"),
+    ({"max_accuracy_loss": float("nan")}, "max_accuracy_loss"),
+    ({"baseline": "Random"}, "baseline must be one of"),
+])
+def test_bad_arguments_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        recommend(_result({"Uniform": [0.5, 0.6]}), **kwargs)
+
+
+def test_results_without_predictions_are_refused():
+    with pytest.raises(ValueError, match="no predicted prior_shift recalls"):
+        recommend({"allocations": {"Uniform": {"counts": [1, 2]}}})
+    with pytest.raises(ValueError, match="allocate_from_logits' result"):
+        recommend({"allocations": {}})
+    with pytest.raises(ValueError, match="allocate_from_logits' result"):
+        recommend([0.5, 0.6])
+
+
+def test_the_command_prints_and_writes_the_recommendation(tmp_path, capsys):
+    from gaussian_theory.cli import main
+
+    z, y = _logits(1)
+    np.save(tmp_path / "z.npy", z)
+    np.save(tmp_path / "y.npy", y)
+    np.save(tmp_path / "t.npy", np.repeat(np.arange(4), [500, 500, 500, 100]))
+    out = tmp_path / "alloc.json"
+    args = ["allocate", "--logits", str(tmp_path / "z.npy"), "--labels", str(tmp_path / "y.npy"),
+            "--train-labels", str(tmp_path / "t.npy"), "--density", "0.3", "--trials", "2",
+            "--max-accuracy-loss", "0.02", "--out", str(out)]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "recommended before training" in text and "at most 0.02" in text
+    saved = json.loads(out.read_text())
+    rec = saved["recommendation"]
+    assert rec["recommended"] in saved["allocations"] and rec["max_accuracy_loss"] == 0.02
+    assert text.count("-> ") == 1 and f"-> {rec['recommended']}" in text
+
+
+def test_the_command_refuses_recommendation_options_without_logits(capsys):
+    from gaussian_theory.cli import main
+
+    base = ["allocate", "--recalls", "0.9", "0.8", "--sizes", "100", "100", "--density", "0.5"]
+    assert main([*base, "--max-accuracy-loss", "0.01"]) == 2
+    assert "--max-accuracy-loss goes with --logits" in capsys.readouterr().err
+    assert main([*base, "--predictor", "finite_sample"]) == 2
+    assert "--predictor goes with --logits" in capsys.readouterr().err
