@@ -1,5 +1,5 @@
-"""The analyses of a folder of runs as ``droplab empirical`` sub-commands: ``check-predictions``, ``loao``,
-``surrogate-calibration`` and ``metriq-compare``.
+"""The analyses of a folder of runs as ``droplab empirical`` sub-commands: ``check-predictions``,
+``check-recommendation``, ``loao``, ``surrogate-calibration`` and ``metriq-compare``.
 
 :func:`add_subcommands` adds them to the sub-parsers of ``droplab empirical`` (:mod:`empirical.cli`); each
 command's work is in its library module (imported when the command runs, so ``droplab --help`` stays
@@ -7,6 +7,7 @@ fast):
 
 =========================  ==============================================================================
 ``check-predictions``      :mod:`empirical.prediction_check` (and :mod:`empirical.prediction_figure`)
+``check-recommendation``   :mod:`empirical.recommendation_check`
 ``loao``                   :mod:`empirical.loao` (and :mod:`empirical.learned_study` with ``--study``)
 ``surrogate-calibration``  :mod:`empirical.surrogate_calibration`
 ``metriq-compare``         :mod:`empirical.metriq_compare`
@@ -116,6 +117,16 @@ def _cmd_metriq_compare(args) -> int:
     return 0
 
 
+def _cmd_check_recommendation(args) -> int:
+    from .recommendation_check import check_recommendation, format_recommendation_check
+
+    if args.max_accuracy_loss is not None and not args.max_accuracy_loss >= 0:
+        raise ValueError(f"--max-accuracy-loss must be a number >= 0, got {args.max_accuracy_loss:g}")
+    check = check_recommendation(args.runs, args.query, max_accuracy_loss=args.max_accuracy_loss)
+    print(format_recommendation_check(check), end="")
+    return 0
+
+
 # ----------------------------------------------------------------------------- the parsers
 def add_subcommands(sub) -> None:
     """Add ``check-predictions``, ``loao``, ``surrogate-calibration`` and ``metriq-compare`` to ``sub``, the
@@ -142,6 +153,23 @@ def add_subcommands(sub) -> None:
                    "change and worst-class recall, one column per predictor) and recall_prediction.csv "
                    "(the points, one row each) into DIR, e.g. figures/empirical")
     r.set_defaults(func=_cmd_check_predictions)
+
+    r = sub.add_parser("check-recommendation",
+                       help="the rule droplab allocate --logits recommends, scored on a folder of runs",
+                       description="For every (seed, density, floor) of RUNS with a Random+DRoP run and "
+                       "other "
+                       "Random-score allocations: the recommendation made before training (the highest "
+                       "worst-class recall predicted by the prior shift on the seed's query logits) against "
+                       "the measured worst-class test accuracies: regret against the best allocation in "
+                       "hindsight and difference against DRoP, 95%% t-intervals over groups "
+                       "(empirical/recommendation_check.py).")
+    r.add_argument("runs", metavar="RUNS", help="a folder of run JSONs (not searched recursively)")
+    r.add_argument("--query", metavar="DIR",
+                   help="folder of the query logits (default: RUNS/query_logits)")
+    r.add_argument("--max-accuracy-loss", type=float, metavar="X",
+                   help="recommend only among allocations predicted to lose at most X balanced accuracy "
+                   "against the Random run (default: no cap)")
+    r.set_defaults(func=_cmd_check_recommendation)
 
     r = sub.add_parser("loao", help="leave one allocation out: the learned recall model on allocations it "
                        "never saw",

@@ -1,0 +1,79 @@
+"""droplab empirical check-recommendation (empirical.recommendation_check) on a synthetic study.
+
+The recommendation of each group is recomputed independently: the prior shift written out by hand
+(argmax of logit + log d_k) and the maximin over the allocations' predicted recalls.
+"""
+
+import json
+
+import numpy as np
+import pytest
+from _synthetic_runs import write_study
+
+from empirical.recommendation_check import check_recommendation, format_recommendation_check
+
+
+def _by_hand(root, seed, density):
+    from _synthetic_runs import query_logits
+
+    z, y = query_logits(seed)
+    for f in sorted(root.glob(f"*_d{density:g}_s{seed}.json")):
+        run = json.loads(f.read_text())
+        d = np.asarray(run["selection"]["class_counts"], float) / np.asarray(run["dataset"]["class_sizes"])
+        with np.errstate(divide="ignore"):
+            pred = np.argmax(z + np.log(d / d.max()), axis=1)
+        worst = min(np.mean(pred[y == k] == k) for k in range(z.shape[1]))
+        yield run, worst
+
+
+def test_each_group_recommends_the_maximin_of_the_prior_shift_and_is_scored_on_its_runs(tmp_path):
+    root = write_study(tmp_path / "runs", seeds=(0, 1, 2), densities=(0.3, 0.5), pilots=False)
+    check = check_recommendation(root)
+    assert len(check.rows) == 6
+    for row in check.rows:
+        runs = list(_by_hand(root, row["seed"], row["density"]))
+        names = {r["method"]: (r, w) for r, w in runs}
+        top = max(w for _, w in runs)
+        label = {"Random": "Random", "Random+DRoP": "DRoP", "Random+DRoP(a=0.7)": "DRoP(a=0.7)",
+                 "Random+Probit": "probit", "Random+Minimax": "minimax", "Random+Learned": "counts"}
+        chosen = [m for m, (_, w) in names.items() if w == top]
+        assert row["recommended"] in {label[m] for m in chosen}
+        measured = {label[m]: r["metrics"]["worst_class_accuracy"] for m, (r, _) in names.items()}
+        assert row["measured"] == pytest.approx(measured)
+        assert row["regret"] == pytest.approx(max(measured.values()) - measured[row["recommended"]])
+        assert row["vs_drop"] == pytest.approx(measured[row["recommended"]] - measured["DRoP"])
+        assert row["regret"] >= 0
+    text = format_recommendation_check(check)
+    assert "6 groups" in text and "regret of always choosing one allocation" in text
+
+
+def test_a_cap_on_the_accuracy_loss_only_narrows_the_choice(tmp_path):
+    root = write_study(tmp_path / "runs", seeds=(0, 1), densities=(0.5,), pilots=False)
+    free = check_recommendation(root)
+    none_allowed = check_recommendation(root, max_accuracy_loss=0.0)
+    for a, b in zip(free.rows, none_allowed.rows):
+        assert b["recommended"] in a["measured"]
+    assert "cap 0" in format_recommendation_check(none_allowed)
+
+
+def test_folders_without_what_it_needs_are_named(tmp_path):
+    with pytest.raises(ValueError, match="does not exist or is not a folder"):
+        check_recommendation(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no \\(seed, density\\) with a Random\\+DRoP run"):
+        check_recommendation(tmp_path / "empty")
+    root = write_study(tmp_path / "runs", seeds=(0,), pilots=False)
+    for f in (root / "query_logits").glob("*.npz"):
+        f.unlink()
+    with pytest.raises(ValueError, match="query logits"):
+        check_recommendation(root)
+
+
+def test_the_command(tmp_path, capsys):
+    from empirical.cli_analyses import main
+
+    root = write_study(tmp_path / "runs", seeds=(0, 1), densities=(0.5,), pilots=False)
+    assert main(["check-recommendation", str(root), "--max-accuracy-loss", "0.05"]) == 0
+    assert "recommendation before training" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="--max-accuracy-loss must be a number >= 0"):
+        main(["check-recommendation", str(root), "--max-accuracy-loss", "-1"])
