@@ -161,7 +161,7 @@ def add_subcommands(sub) -> None:
                        "Random-score allocations: the recommendation made before training (the highest "
                        "worst-class recall predicted by the prior shift on the seed's query logits) against "
                        "the measured worst-class test accuracies: regret against the best allocation in "
-                       "hindsight and difference against DRoP, 95%% t-intervals over groups "
+                       "hindsight and difference against DRoP, 95% t-intervals over groups "
                        "(empirical/recommendation_check.py).")
     r.add_argument("runs", metavar="RUNS", help="a folder of run JSONs (not searched recursively)")
     r.add_argument("--query", metavar="DIR",

@@ -1,15 +1,14 @@
-"""Input files of the ``droplab`` command line: one check of a path given to an option, one reader of a
-``.npy`` array, each failure a one-line ``ValueError`` naming the option and the file.
+"""Input files of the ``droplab`` command line: one check of a path given to an option and a bounded read,
+each failure a one-line ``ValueError`` naming the option and the file (arrays: :mod:`gaussian_theory.arrays`).
 
-Imports only the standard library at module level (numpy when an array is read), so that building the
-parser stays fast.
+Imports only the standard library, so that building the parser stays fast.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["input_file", "read_limited", "load_array"]
+__all__ = ["input_file", "read_limited"]
 
 
 def input_file(path, option: str) -> Path:
@@ -38,20 +37,3 @@ def read_limited(path, option: str, max_bytes: int, what: str) -> bytes:
     if len(raw) > max_bytes:
         raise ValueError(f"{option} {str(path)!r}: larger than {max_bytes // 2**20} MiB, expected {what}")
     return raw
-
-
-def load_array(path, option: str):
-    """A numpy array from a ``.npy`` file (no pickles); one-line errors naming ``option`` and the file."""
-    import numpy as np
-
-    p = input_file(path, option)
-    where = f"{option} {str(path)!r}"
-    try:
-        arr = np.load(p, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise ValueError(f"{where}: not a readable .npy array ({exc})") from None
-    if not isinstance(arr, np.ndarray):  # an .npz archive
-        names = list(arr.files)
-        arr.close()
-        raise ValueError(f"{where}: expected one .npy array, got an .npz archive of {names}")
-    return arr

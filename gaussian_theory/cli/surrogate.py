@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from ..options import COVARIANCES, DEFAULT_COVARIANCE
 from .format import Progress, format_table, memory_words, name_option
-from .inputs import load_array
 
 if TYPE_CHECKING:  # numpy and the library are imported when the command runs (`droplab --help` is fast)
     from ..mixture import GaussianMixture
@@ -137,7 +136,11 @@ def _warn_few_kept(comp: dict, sizes, density: float, labels, recalls) -> None:
 
 
 def _load_array(path, name):
-    return load_array(path, f"--{name}")
+    """One array of a file, read as ``droplab allocate`` reads its files (:mod:`gaussian_theory.arrays`:
+    ``.npy``, ``.npz``, CSV)."""
+    from ..arrays import load_array_file
+
+    return load_array_file(path, f"--{name}")
 
 
 #: library argument -> the ``droplab surrogate`` option that supplies it
