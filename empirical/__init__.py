@@ -2,11 +2,15 @@
 
 Query model → per-class validation recalls → class quotas from :mod:`gaussian_theory.allocation`
 (the one DRoP implementation) → top-k by score within each class → final training → average and
-worst-class accuracy. Modules: :mod:`~empirical.data` (readers), :mod:`~empirical.augment`
-(on-device batched augmentation), :mod:`~empirical.models`, :mod:`~empirical.train`,
-:mod:`~empirical.scores`, :mod:`~empirical.selection`, :mod:`~empirical.bridge` (Gaussian
-surrogate), :mod:`~empirical.pipeline`, :mod:`~empirical.report`, :mod:`~empirical.sweep` and
-:mod:`~empirical.cli` (``droplab empirical ...``).
+worst-class accuracy. Modules: :mod:`~empirical.data` (which dataset, and its identity) with its readers
+(:mod:`~empirical.cifar_readers`, :mod:`~empirical.image_folder`, :mod:`~empirical.small_datasets`) and
+container (:mod:`~empirical.dataset`), :mod:`~empirical.augment` (on-device batched augmentation),
+:mod:`~empirical.models`, :mod:`~empirical.recipes`, :mod:`~empirical.train`, :mod:`~empirical.evaluation`,
+:mod:`~empirical.scores`, :mod:`~empirical.selection`, :mod:`~empirical.subset` (kept indices to a torch
+``Subset``), :mod:`~empirical.bridge` (Gaussian surrogate), :mod:`~empirical.pipeline`, the reports
+(:mod:`~empirical.report` and the modules it uses), the analyses of a folder of runs
+(:mod:`~empirical.cli_analyses`), :mod:`~empirical.sweep` and :mod:`~empirical.cli`
+(``droplab empirical ...``).
 """
 
 __all__ = ["RunConfig", "run_one", "run_many"]

@@ -303,7 +303,8 @@ def _statistics_kwargs(args) -> dict:
 
 
 def _cmd_report(args) -> int:
-    from .report import format_summary, make_report
+    from .report import make_report
+    from .report_tables import format_summary
 
     rep = make_report(args.paths, args.out, plots=not args.no_plots, n_boot=args.n_boot,
                       heatmap_density=args.heatmap_density, baselines=args.baseline or (),
@@ -322,7 +323,8 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    from .report import compare_markdown, summarise_paths
+    from .report import summarise_paths
+    from .report_tables import compare_markdown
 
     labels = [entry[0] for entry in args.regime]
     for entry in args.regime:      # every argument checked before any JSON is read

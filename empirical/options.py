@@ -17,7 +17,7 @@ __all__ = ["DATASETS", "FORMATS", "IMAGE_MODELS", "SIGNAL_MODELS", "MODELS", "DA
 
 DATASETS = ("cifar10", "cifar100", "imagefolder", "gaussian", "mnist1d", "fashion-mnist")
 #: Layouts of ``--data-dir``: ``mnist1d`` is the MNIST-1D pickle (``mnist1d_data.pkl``), ``idx`` the four
-#: official IDX ``.gz`` files of Fashion-MNIST (``empirical.data``).
+#: official IDX ``.gz`` files of Fashion-MNIST (``empirical.small_datasets``).
 FORMATS = ("auto", "pickle", "binary", "imagefolder", "jpeg-index", "mnist1d", "idx")
 IMAGE_MODELS = ("resnet18", "vgg16", "vgg19", "smallcnn", "smallcnn-gray", "whitenet-128", "whitenet-256")
 #: Models of 1-D signals (N, C, L), e.g. MNIST-1D.

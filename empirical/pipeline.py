@@ -42,7 +42,9 @@ from gaussian_theory.validation import check_density, check_int, check_option, c
 from . import bridge, data, dynamic, evaluation, models, recipes, scores, selection, stats, train
 from .augment import BatchAugment
 from .classes import rank_within_class
+from .dataset import ArrayDataset
 from .device import resolve_device, resolve_precision
+from .image_folder import check_image_size
 from .options import (
     DATASET_INPUTS,
     DATASETS,
@@ -107,8 +109,9 @@ class RunConfig:
     #: The data's identity (:func:`empirical.data.data_identity`), filled in from the data when it is
     #: loaded (:func:`bind_data`); None for the synthetic data and the CIFAR-10 JPEG copy.
     data_id: str | None = None
-    #: ``[H, W]``: resize an image folder's images to this size (:func:`empirical.data.read_image_folder`);
-    #: None (the default): images are used at their stored size, which must be one.
+    #: ``[H, W]``: resize an image folder's images to this size
+    #: (:func:`empirical.image_folder.read_image_folder`); None (the default): images are used at their
+    #: stored size, which must be one.
     image_size: list | None = None
     #: Train even when the selection keeps no sample of some class (it deletes the class). Off by default:
     #: such a selection is a ValueError before the final training. A permission, not a setting: it
@@ -180,7 +183,7 @@ class RunConfig:
 
     def _validate_image_size(self) -> None:
         """``image_size`` as ``[H, W]`` (one integer: a square); only for data read as images from files."""
-        size = data.check_image_size(self.image_size, "image_size (--image-size)")
+        size = check_image_size(self.image_size, "image_size (--image-size)")
         if size is not None and DATASET_INPUTS.get(self.dataset) != "image":
             raise ValueError(f"image_size (--image-size) resizes images, but dataset {self.dataset!r} holds "
                              f"{DATASET_INPUTS.get(self.dataset)}s: leave it out, got {self.image_size!r}")
@@ -276,7 +279,7 @@ def run_path(out_dir, config: RunConfig, seed: int) -> Path:
     return Path(out_dir) / f"{config.run_id(seed)}.json"
 
 
-def load_data(config: RunConfig) -> data.ArrayDataset:
+def load_data(config: RunConfig) -> ArrayDataset:
     """Load the configured dataset (resized to ``image_size`` when set; then ``limit_per_class``: the first
     n of each class)."""
     ds = data.load_dataset(config.dataset, config.data_dir, config.data_format, image_size=config.image_size,
@@ -287,8 +290,8 @@ def load_data(config: RunConfig) -> data.ArrayDataset:
     return ds
 
 
-def bind_data(config: RunConfig, dataset: data.ArrayDataset | None = None
-              ) -> tuple[RunConfig, data.ArrayDataset]:
+def bind_data(config: RunConfig, dataset: ArrayDataset | None = None
+              ) -> tuple[RunConfig, ArrayDataset]:
     """``(config with its data_id, dataset)``: load the configured data (or take ``dataset``) and put its
     identity (:func:`empirical.data.data_identity`) into the configuration, so that the run id, the query
     id and the checkpoints name the data. A configuration whose ``data_id`` is already set (e.g. read from
@@ -302,7 +305,7 @@ def bind_data(config: RunConfig, dataset: data.ArrayDataset | None = None
     return (config if config.data_id == did else dataclasses.replace(config, data_id=did)), ds
 
 
-def check_classes_present(ds: data.ArrayDataset) -> None:
+def check_classes_present(ds: ArrayDataset) -> None:
     """ValueError naming every class with no training sample, and where the data came from: such a class
     would be trained on nothing (and give NaN class densities), whatever the selection."""
     sizes = np.bincount(ds.y_train, minlength=ds.num_classes)
@@ -315,9 +318,9 @@ def check_classes_present(ds: data.ArrayDataset) -> None:
                          "add its samples or remove the class")
 
 
-def dataset_record(ds: data.ArrayDataset) -> dict:
+def dataset_record(ds: ArrayDataset) -> dict:
     """The run JSON's ``dataset`` provenance: where the data came from and whether it is the original
-    (:attr:`empirical.data.ArrayDataset.meta` ``origin``), and the sha256 of the arrays used; for an image
+    (:attr:`empirical.dataset.ArrayDataset.meta` ``origin``), and the sha256 of the arrays used; for an image
     folder, how its held-out folders were split (``split``) and what was resized (``resize``: None when
     nothing was asked)."""
     return {"origin": ds.meta.get("origin", {"copy": "in-memory" if not ds.source else "synthetic"}),
@@ -356,7 +359,7 @@ def _versions() -> dict:
 class _Tensors:
     """The dataset's splits as tensors on the training device."""
 
-    def __init__(self, ds: data.ArrayDataset, device: torch.device, channels_last: bool, shift: int,
+    def __init__(self, ds: ArrayDataset, device: torch.device, channels_last: bool, shift: int,
                  eval_limit_per_class: int | None = None):
         if ds.x_val is None:  # validation: the first half of each class of the test set
             val_idx, test_idx = data.validation_split(ds.y_test, ds.num_classes)
@@ -469,11 +472,15 @@ def _run_query(config: RunConfig, seed: int, t: _Tensors, out_dir: Path, *, resu
                             .cpu().numpy(), "labels": t.y_test.cpu().numpy()}
             if config.surrogate != "off":
                 surrogate = _query_surrogate(config, seed, val_outputs, t.num_classes)
-    recalls = np.nanmean(np.asarray(per_init, dtype=float), axis=0)
+    # the mean over the inits that saw each class (nanmean's arithmetic); 0 for a class no validation
+    # sample holds, without nanmean's "Mean of empty slice" warning
+    inits_recalls = np.asarray(per_init, dtype=float)
+    seen = (~np.isnan(inits_recalls)).sum(axis=0)
+    recalls = np.where(seen > 0, np.nansum(inits_recalls, axis=0) / np.maximum(seen, 1), 0.0)
     out = {
         "query_id": qid, "recipe": rec.to_dict(), "inits": plan["inits"], "augment": config.query_augment,
         "best_epochs": best_epochs, "val_accuracy": val_acc, "recalls_per_init": per_init,
-        "recalls": np.nan_to_num(recalls, nan=0.0).tolist(), "history": histories,
+        "recalls": recalls.tolist(), "history": histories,
         "scores": np.mean(score_runs, axis=0) if score_runs else None, "embeddings": emb,
         "surrogate": surrogate, "seconds": time.perf_counter() - t0, "cached": False,
         "val_outputs": val_outputs, "test_outputs": test_outputs,
@@ -553,7 +560,7 @@ def run_query_only(config: RunConfig, seeds, out_dir, *, resume: bool = False, p
 
 
 # ----------------------------------------------------------------------------- one run
-def run_one(config: RunConfig, seed: int, out_dir, *, dataset: data.ArrayDataset | None = None,
+def run_one(config: RunConfig, seed: int, out_dir, *, dataset: ArrayDataset | None = None,
             resume: bool = False, progress: bool = True, hooks: dict | None = None,
             keep_checkpoints: bool = False, force: bool = False, data_seconds: float | None = None,
             query_logits=None) -> dict:
@@ -804,10 +811,14 @@ def _theory_summary(config: RunConfig, query, recalls, sizes) -> dict | None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         pc = selection.quota_counts("drop", sizes, config.density, pred, config.rule)
+    # The DRoP counts of the measured recalls: a diagnostic too. A DRoP run's selection warned about its
+    # starved classes already; a run of another quota kept no such allocation, so no warning here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        measured = selection.quota_counts("drop", sizes, config.density, recalls, config.rule)
     theory = {**query["surrogate"], "measured_recalls": query["recalls"],
               "predicted_drop_counts": pc.tolist(), "predicted_drop_densities": (pc / sizes).tolist(),
-              "measured_drop_counts": selection.quota_counts("drop", sizes, config.density, recalls,
-                                                             config.rule).tolist()}
+              "measured_drop_counts": measured.tolist()}
     if caught:
         theory["predicted_drop_warnings"] = [str(w.message) for w in caught]
     return theory

@@ -3,8 +3,8 @@ r"""Across-seed statistics of paired comparisons: one interval, a verdict, power
 Numpy and scipy only (no torch): usable on recorded run JSONs. The inputs are **per-seed paired
 differences** :math:`d_i = m(A, i) - m(B, i)`, :math:`i = 1..n`: a metric :math:`m` (worst-class or
 average test accuracy) of method A minus that of a baseline B (Random, or e.g. Random+DRoP) trained
-with the same seed, at the same density, in the same study (:func:`empirical.report.seed_differences`
-builds them from runs).
+with the same seed, at the same density, in the same study
+(:func:`empirical.report_comparisons.seed_differences` builds them from runs).
 
 **One interval per comparison: the paired t interval over seeds.** With :math:`\bar d`, :math:`s` the
 mean and standard deviation of the :math:`d_i`,
@@ -363,7 +363,7 @@ def power_rows(differences: Mapping, delta: float = 0.02, margin: float = DEFAUL
     ----------
     differences : mapping
         ``{(study, density, method, baseline): {seed: difference}}`` (or a sequence of differences),
-        e.g. the worst-class entries of :func:`empirical.report.seed_differences`.
+        e.g. the worst-class entries of :func:`empirical.report_comparisons.seed_differences`.
     delta : float
         The gain to detect (``seeds_for_delta``), not 0.
     margin : float

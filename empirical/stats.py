@@ -52,7 +52,7 @@ The interval ends are then the exact quantiles :math:`\min\{x: F(x)\ge q\}` (``i
 definition the sampled bootstrap uses; :math:`F` is read with a :math:`10^{-9}` tolerance, far above
 the FFT's rounding, about :math:`10^{-11}`). Otherwise (classes of different sizes) the worst-class
 difference is sampled: ``n_boot`` multinomial draws of the four counts per class (no loop over
-resamples; in chunks of bounded memory) from the given seed; :func:`empirical.report.paired_rows`
+resamples; in chunks of bounded memory) from the given seed; :func:`empirical.report_comparisons.paired_rows`
 derives that seed from the comparison's identity (study, density, method, baseline, seed), so a
 report is reproducible run to run and different comparisons draw independent streams.
 """

@@ -10,6 +10,7 @@ densities each recall vector implies.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,9 @@ class SurrogateComparison:
     ``surrogate_on_data``: recalls of that same Bayes rule on the real test features; ``trained``:
     test recalls of the trained classifier. ``spearman``/``pearson``/``mae`` compare ``predicted``
     with ``trained``; ``drop_*`` are the DRoP densities at ``density`` from each recall vector and
-    ``drop_l1`` their mean absolute difference.
+    ``drop_l1`` their mean absolute difference (a comparison, not an allocation to train: without
+    :func:`~gaussian_theory.allocation.drop_densities`' few-samples warning, whose ``min_count=`` this
+    function does not take).
     """
 
     classes: np.ndarray
@@ -155,8 +158,10 @@ def surrogate_vs_trained(
 
     predicted = est.recalls
     sizes = np.array([(ytr == c).sum() for c in classes])
-    drop_p = drop_densities(predicted, sizes, d)
-    drop_t = drop_densities(np.nan_to_num(trained, nan=1.0), sizes, d)
+    with warnings.catch_warnings():  # two allocations compared, neither trained: see SurrogateComparison
+        warnings.simplefilter("ignore", UserWarning)
+        drop_p = drop_densities(predicted, sizes, d)
+        drop_t = drop_densities(np.nan_to_num(trained, nan=1.0), sizes, d)
     return SurrogateComparison(
         classes=classes,
         train_sizes=sizes,

@@ -7,8 +7,8 @@ from scipy.special import ndtr
 torch = pytest.importorskip("torch")
 
 from empirical import bridge  # noqa: E402
-from empirical.data import make_gaussian_dataset  # noqa: E402
 from empirical.pipeline import RunConfig, run_one  # noqa: E402
+from empirical.small_datasets import make_gaussian_dataset  # noqa: E402
 
 
 def test_head_recalls_match_the_closed_form():

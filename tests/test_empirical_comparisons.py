@@ -157,7 +157,8 @@ def _runs(folder, spread=True):
 
 
 def test_comparison_rows_are_paired_t_intervals_with_verdicts(tmp_path):
-    from empirical.report import collect, comparison_rows, group_runs, paired_rows
+    from empirical.report_comparisons import comparison_rows, paired_rows
+    from empirical.report_runs import collect, group_runs
 
     _runs(tmp_path / "res")
     runs = group_runs(collect(tmp_path / "res", with_paths=True))["runs"]
@@ -223,7 +224,8 @@ def test_report_against_another_baseline_and_compare(tmp_path, capsys):
 def test_sampled_paired_intervals_take_their_seed_from_the_comparison(tmp_path):
     """Where a paired interval is sampled (classes of different test sizes), its seed is derived from the
     base seed and the comparison's identity: the same base seed gives the same numbers."""
-    from empirical.report import collect, group_runs, paired_rows
+    from empirical.report_comparisons import paired_rows
+    from empirical.report_runs import collect, group_runs
 
     for seed in range(2):
         for quota in ("none", "drop"):

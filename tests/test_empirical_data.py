@@ -13,7 +13,7 @@ PIL = pytest.importorskip("PIL")
 
 from PIL import Image  # noqa: E402
 
-from empirical import data  # noqa: E402
+from empirical import cifar_readers, data  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10"
 
@@ -34,7 +34,7 @@ def make_cifar_pickles(root: Path, dataset="cifar10", n=20, seed=0):
     if dataset == "cifar10":
         names = ([f"data_batch_{i}" for i in range(1, 6)], ["test_batch"])
         key, k = b"labels", 10
-        label_names = [c.encode() for c in data.CIFAR10_CLASSES]
+        label_names = [c.encode() for c in cifar_readers.CIFAR10_CLASSES]
         meta = ("batches.meta", {b"label_names": label_names, b"num_vis": 3072})
     else:
         names = (["train"], ["test"])
@@ -65,8 +65,8 @@ def test_cifar10_pickle_folder_parent_and_targz(tmp_path):
         np.testing.assert_array_equal(ds.x_train, xs["train"])
         np.testing.assert_array_equal(ds.y_train, ys["train"])
         np.testing.assert_array_equal(ds.x_test, xs["test"])
-        assert ds.class_names == list(data.CIFAR10_CLASSES)
-        assert ds.mean == data.CIFAR_STATS["cifar10"][0]
+        assert ds.class_names == list(cifar_readers.CIFAR10_CLASSES)
+        assert ds.mean == cifar_readers.CIFAR_STATS["cifar10"][0]
     assert data.resolve_source("cifar10", tgz)[0] == "pickle"
 
 
@@ -106,7 +106,7 @@ def make_jpeg_copy(root: Path, n_train_per_class=2, n_test_per_class=2, seed=0):
         y = y[perm]
         paths, counters = [], np.zeros(10, dtype=int)
         for lab in y:
-            p = f"{split}/{data.CIFAR10_CLASSES[lab]}/{counters[lab]:04d}.jpg"
+            p = f"{split}/{cifar_readers.CIFAR10_CLASSES[lab]}/{counters[lab]:04d}.jpg"
             counters[lab] += 1
             img = np.full((32, 32, 3), 20 * lab + (5 if split == "test" else 0), dtype=np.uint8)
             buf = io.BytesIO()
@@ -115,8 +115,8 @@ def make_jpeg_copy(root: Path, n_train_per_class=2, n_test_per_class=2, seed=0):
             paths.append(p)
         index[f"{split}_jpeg_path"] = np.array(paths)
         index[f"y_{split}"] = y.astype(np.uint8)
-    index["label_names"] = np.array(data.CIFAR10_CLASSES)
-    np.savez(root / data.JPEG_INDEX, **index)
+    index["label_names"] = np.array(cifar_readers.CIFAR10_CLASSES)
+    np.savez(root / cifar_readers.JPEG_INDEX, **index)
     with tarfile.open(root / "cifar10_jpeg.tar.gz", "w:gz") as tf:
         for p in sorted(members):
             info = tarfile.TarInfo(p)
@@ -133,15 +133,15 @@ def test_jpeg_copy_reader_canonical_order(tmp_path):
     # each image's constant colour encodes its label: the canonical order is respected
     np.testing.assert_allclose(ds.x_train[:, 0, 16, 16], 20 * ds.y_train, atol=3)
     np.testing.assert_allclose(ds.x_test[:, 1, 16, 16], 20 * ds.y_test + 5, atol=3)
-    sub = data.read_cifar10_jpeg(tmp_path / "jp", train_indices=[3, 0], test_indices=[])
+    sub = cifar_readers.read_cifar10_jpeg(tmp_path / "jp", train_indices=[3, 0], test_indices=[])
     np.testing.assert_array_equal(sub.y_train, index["y_train"][[3, 0]])
     assert sub.x_test.shape[0] == 0
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="shared/data/cifar10 not present")
 def test_shared_cifar10_jpeg_copy():
-    ix = np.load(SHARED / data.JPEG_INDEX)
-    ds = data.read_cifar10_jpeg(SHARED, train_indices=np.arange(64), test_indices=np.arange(8))
+    ix = np.load(SHARED / cifar_readers.JPEG_INDEX)
+    ds = cifar_readers.read_cifar10_jpeg(SHARED, train_indices=np.arange(64), test_indices=np.arange(8))
     assert ds.x_train.shape == (64, 3, 32, 32)
     np.testing.assert_array_equal(ds.y_train, ix["y_train"][:64])
     exact = ix["exact_train_x"][:64].transpose(0, 3, 1, 2).astype(float)   # original pixels

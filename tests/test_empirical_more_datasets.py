@@ -7,12 +7,14 @@ import gzip
 import hashlib
 import json
 import pickle
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from empirical import data
+from empirical import data, small_datasets
 from empirical.options import DATASETS, FORMATS, MODELS
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -60,7 +62,7 @@ def make_idx(folder: Path, n=30, m=20, size=28, seed=0) -> dict:
     for split, k in (("train", n), ("test", m)):
         x = rng.integers(0, 256, (k, size, size), dtype=np.uint8)
         y = (np.arange(k) % 10).astype(np.uint8)
-        img, lab = data.FASHION_MNIST_FILES[split]
+        img, lab = small_datasets.FASHION_MNIST_FILES[split]
         (folder / img).write_bytes(idx_bytes(x))
         (folder / lab).write_bytes(idx_bytes(y))
         arrays[split] = (x, y)
@@ -75,9 +77,9 @@ def test_options_list_the_new_datasets_formats_and_models():
 
 # ----------------------------------------------------------------------------- MNIST-1D reader
 def test_mnist1d_reader_from_file_folder_and_parent(tmp_path):
-    d = make_mnist1d(tmp_path / "mnist1d" / data.MNIST1D_FILE)
+    d = make_mnist1d(tmp_path / "mnist1d" / small_datasets.MNIST1D_FILE)
     prints = set()
-    for src in (tmp_path / "mnist1d" / data.MNIST1D_FILE, tmp_path / "mnist1d", tmp_path):
+    for src in (tmp_path / "mnist1d" / small_datasets.MNIST1D_FILE, tmp_path / "mnist1d", tmp_path):
         assert data.resolve_source("mnist1d", src)[0] == "mnist1d"
         ds = data.load_dataset("mnist1d", src)
         assert ds.name == "mnist1d" and not ds.is_image
@@ -86,7 +88,7 @@ def test_mnist1d_reader_from_file_folder_and_parent(tmp_path):
         np.testing.assert_array_equal(ds.x_train[:, 0], d["x"].astype(np.float32))
         np.testing.assert_array_equal(ds.y_test, d["y_test"])
         assert ds.class_names == [str(k) for k in range(10)]
-        assert ds.source == f"mnist1d:{tmp_path / 'mnist1d' / data.MNIST1D_FILE}"
+        assert ds.source == f"mnist1d:{tmp_path / 'mnist1d' / small_datasets.MNIST1D_FILE}"
         # made-up data: read, but not called the original
         assert ds.meta["origin"]["copy"] == "unverified" and ds.meta["origin"]["checksum"] == "md5"
         assert data.data_identity(ds) == "sha256:" + ds.fingerprint()[:16]
@@ -111,9 +113,9 @@ def test_mnist1d_reader_from_file_folder_and_parent(tmp_path):
     ({"x": np.full((60, 40), np.nan)}, r"'x' holds non-finite values"),
 ])
 def test_mnist1d_reader_names_what_is_wrong(tmp_path, override, message):
-    make_mnist1d(tmp_path / data.MNIST1D_FILE, **override)
+    make_mnist1d(tmp_path / small_datasets.MNIST1D_FILE, **override)
     with pytest.raises(ValueError, match=message):
-        data.read_mnist1d(tmp_path)
+        small_datasets.read_mnist1d(tmp_path)
 
 
 class Evil:
@@ -126,17 +128,17 @@ def test_mnist1d_reader_refuses_other_objects_and_bad_files(tmp_path, capsys):
     f.write_bytes(pickle.dumps({"x": Evil()}))
     with pytest.raises(ValueError, match=r"not a MNIST-1D pickle \(UnpicklingError: global builtins.print is "
                                          r"not allowed"):
-        data.read_mnist1d(f)
+        small_datasets.read_mnist1d(f)
     assert "ran code" not in capsys.readouterr().out
     f.write_bytes(pickle.dumps([np.zeros(3)]))
     with pytest.raises(ValueError, match="expected a dict with keys"):
-        data.read_mnist1d(f)
+        small_datasets.read_mnist1d(f)
     f.write_bytes(pickle.dumps({"x": np.zeros((4, 40))})[:-20])  # truncated
     with pytest.raises(ValueError, match="is not a MNIST-1D pickle"):
-        data.read_mnist1d(f)
+        small_datasets.read_mnist1d(f)
     f.write_bytes(b"not a pickle at all")
     with pytest.raises(ValueError, match="is not a MNIST-1D pickle"):
-        data.read_mnist1d(f)
+        small_datasets.read_mnist1d(f)
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ValueError, match="no MNIST-1D pickle in"):
@@ -146,7 +148,7 @@ def test_mnist1d_reader_refuses_other_objects_and_bad_files(tmp_path, capsys):
 # ----------------------------------------------------------------------------- Fashion-MNIST reader
 def test_idx_reader_from_folder_parent_and_file(tmp_path):
     arrays = make_idx(tmp_path / "fashion-mnist")
-    first = tmp_path / "fashion-mnist" / data.FASHION_MNIST_FILES["train"][0]
+    first = tmp_path / "fashion-mnist" / small_datasets.FASHION_MNIST_FILES["train"][0]
     for src in (tmp_path / "fashion-mnist", tmp_path, first):
         assert data.resolve_source("fashion-mnist", src)[0] == "idx"
         ds = data.load_dataset("fashion-mnist", src)
@@ -155,13 +157,14 @@ def test_idx_reader_from_folder_parent_and_file(tmp_path):
         assert ds.x_test.shape == (20, 1, 28, 28)
         np.testing.assert_array_equal(ds.x_train[:, 0], arrays["train"][0])
         np.testing.assert_array_equal(ds.y_test, arrays["test"][1])
-        assert ds.class_names == list(data.FASHION_MNIST_CLASSES) and ds.class_names[0] == "T-shirt/top"
+        assert ds.class_names == list(small_datasets.FASHION_MNIST_CLASSES)
+        assert ds.class_names[0] == "T-shirt/top"
         x = ds.x_train.astype(np.float64) / 255
         np.testing.assert_allclose(ds.mean, [x.mean()], rtol=1e-12)
         np.testing.assert_allclose(ds.std, [x.std()], rtol=1e-9)
         origin = ds.meta["origin"]
         assert origin["copy"] == "unverified" and origin["files_checked"] == 4
-        assert origin["files_differing"] == sorted(data.FASHION_MNIST_MD5)
+        assert origin["files_differing"] == sorted(small_datasets.FASHION_MNIST_MD5)
         assert ds.source == f"idx:{tmp_path / 'fashion-mnist'}"
         assert data.data_identity(ds).startswith("sha256:")
     with pytest.raises(ValueError, match="format 'idx' is Fashion-MNIST's four IDX files, not 'cifar10'"):
@@ -173,15 +176,15 @@ def test_idx_reader_from_folder_parent_and_file(tmp_path):
 def test_idx_origin_is_original_when_every_md5_matches(tmp_path, monkeypatch):
     folder = tmp_path / "f"
     make_idx(folder)
-    md5 = {n: hashlib.md5((folder / n).read_bytes()).hexdigest() for n in data.FASHION_MNIST_MD5}
-    monkeypatch.setattr(data, "FASHION_MNIST_MD5", md5)
-    assert data.read_fashion_mnist(folder).meta["origin"]["copy"] == "original"
+    md5 = {n: hashlib.md5((folder / n).read_bytes()).hexdigest() for n in small_datasets.FASHION_MNIST_MD5}
+    monkeypatch.setattr(small_datasets, "FASHION_MNIST_MD5", md5)
+    assert small_datasets.read_fashion_mnist(folder).meta["origin"]["copy"] == "original"
 
 
 def test_idx_reader_names_what_is_wrong(tmp_path):
     folder = tmp_path / "f"
     make_idx(folder)
-    train_img, train_lab = (folder / n for n in data.FASHION_MNIST_FILES["train"])
+    train_img, train_lab = (folder / n for n in small_datasets.FASHION_MNIST_FILES["train"])
     good_img, good_lab = train_img.read_bytes(), train_lab.read_bytes()
     # a missing file
     train_lab.unlink()
@@ -192,36 +195,36 @@ def test_idx_reader_names_what_is_wrong(tmp_path):
     train_lab.write_bytes(good_lab)
     train_img.write_bytes(good_lab)
     with pytest.raises(ValueError, match="IDX magic number 2049, expected 2051"):
-        data.read_fashion_mnist(folder)
+        small_datasets.read_fashion_mnist(folder)
     # a truncated data block, a truncated header, trailing bytes
     raw = gzip.decompress(good_img)
     for body, message in ((raw[:-5], "truncated"), (raw[:10], "truncated IDX header"),
                           (raw + b"\0", "trailing bytes"), (b"\0\0", "too short for an IDX header")):
         train_img.write_bytes(gzip.compress(body))
         with pytest.raises(ValueError, match=message):
-            data.read_fashion_mnist(folder)
+            small_datasets.read_fashion_mnist(folder)
     # a cut gzip stream, not gzip at all
     train_img.write_bytes(good_img[: len(good_img) // 2])
     with pytest.raises(ValueError, match="not a readable gzip file"):
-        data.read_fashion_mnist(folder)
+        small_datasets.read_fashion_mnist(folder)
     train_img.write_bytes(b"plain bytes")
     with pytest.raises(ValueError, match="not a readable gzip file"):
-        data.read_fashion_mnist(folder)
+        small_datasets.read_fashion_mnist(folder)
     # images and labels of different lengths, a label outside 0-9
     train_img.write_bytes(good_img)
     train_lab.write_bytes(idx_bytes(np.zeros(29, np.uint8)))
     with pytest.raises(ValueError, match="holds 30 images but .* 29 labels"):
-        data.read_fashion_mnist(folder)
+        small_datasets.read_fashion_mnist(folder)
     train_lab.write_bytes(idx_bytes(np.full(30, 10, np.uint8)))
     with pytest.raises(ValueError, match="label 10 outside 0-9"):
-        data.read_fashion_mnist(folder)
+        small_datasets.read_fashion_mnist(folder)
 
 
 def test_read_idx_parses_the_header_big_endian():
     x = np.arange(2 * 3 * 300, dtype=np.int64).reshape(2, 3, 300) % 256
-    np.testing.assert_array_equal(data.read_idx(idx_bytes(x), 2051, "x"), x)
+    np.testing.assert_array_equal(small_datasets.read_idx(idx_bytes(x), 2051, "x"), x)
     with pytest.raises(ValueError, match="x: IDX magic number 2051, expected 2049"):
-        data.read_idx(idx_bytes(x), 2049, "x")
+        small_datasets.read_idx(idx_bytes(x), 2049, "x")
 
 
 # ----------------------------------------------------------------------------- the shared copies
@@ -324,9 +327,29 @@ def test_recipes_of_the_new_models():
 
 # ----------------------------------------------------------------------------- end to end
 # tiny runs: DRoP leaves some of the few samples per class nearly empty, or empty (an undertrained query
-# model), and says so; the runs allow it explicitly (allow_empty_classes, refused by default)
-tiny = pytest.mark.filterwarnings("ignore:.*keep fewer than 5 samples:UserWarning",
-                                  "ignore:.*keeps no sample of class:UserWarning")
+# model), and says so; the runs allow it explicitly (allow_empty_classes, refused by default). Which
+# classes depends on the undertrained query model, so _tiny_run asserts that what the run said is what
+# its selection did.
+def _said_what_it_did(said, saved):
+    """The run's warnings against its JSON: the few-samples warning exactly when a class keeps fewer than
+    5 (of at least 5), the empty-class warning exactly when one keeps none, a one-step-per-epoch warning
+    exactly when the kept samples fit one batch (and each such warning true), and nothing else."""
+    from empirical.train import steps_per_epoch
+
+    kept, sizes = np.array(saved["selection"]["class_counts"]), np.array(saved["dataset"]["class_sizes"])
+    few = [m for m in said if "keep fewer than 5 samples" in m]
+    empty = [m for m in said if "keeps no sample of class" in m]
+    one_step = [m for m in said if "is a single optimiser step" in m]
+    assert bool(few) == bool(((sizes > 0) & (kept < np.minimum(5, sizes))).any()), (few, kept)
+    assert bool(empty) == bool(((sizes > 0) & (kept == 0)).any()), (empty, kept)
+    for m in one_step:
+        batch, n = map(int, re.search(r"the batch size (\d+) is at least the (\d+) training", m).groups())
+        assert steps_per_epoch(n, batch) == 1, m
+    final = [m for m in one_step if m.startswith("final training:")]
+    assert bool(final) == (steps_per_epoch(int(kept.sum()), saved["final"]["recipe"]["batch_size"]) == 1)
+    assert len(few) + len(empty) + len(one_step) == len(said), said
+
+
 def _tiny_run(tmp_path, dataset, data_dir, model, **kw):
     from empirical.pipeline import RunConfig, run_one
 
@@ -334,8 +357,11 @@ def _tiny_run(tmp_path, dataset, data_dir, model, **kw):
     c = RunConfig(dataset=dataset, data_dir=str(data_dir), model=model, density=0.5,
                   quota="drop", recipe="fast", epochs=2, query_epochs=1, batch_size=32, device="cpu",
                   precision="fp32", **kw)
-    r = run_one(c, 0, tmp_path / "out", progress=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = run_one(c, 0, tmp_path / "out", progress=False)
     saved = json.loads((tmp_path / "out" / f"{r['run_id']}.json").read_text())
+    _said_what_it_did([str(w.message) for w in caught], saved)
     assert saved["status"] == "done" and saved["method"].endswith("+DRoP")
     assert saved["config"]["data_id"] is not None and saved["config"]["data_id"].startswith("sha256:")
     assert len(saved["metrics"]["recalls"]) == 10 and 0 <= saved["metrics"]["accuracy"] <= 1
@@ -344,9 +370,8 @@ def _tiny_run(tmp_path, dataset, data_dir, model, **kw):
 
 
 @need_torch
-@tiny
 def test_tiny_runs_on_tiny_files(tmp_path):
-    make_mnist1d(tmp_path / "m" / data.MNIST1D_FILE, n=100, m=60)
+    make_mnist1d(tmp_path / "m" / small_datasets.MNIST1D_FILE, n=100, m=60)
     saved = _tiny_run(tmp_path / "a", "mnist1d", tmp_path / "m", "cnn1d")
     assert saved["dataset"]["image"] is False and saved["dataset"]["origin"]["copy"] == "unverified"
     assert saved["channels_last"] is False
@@ -356,7 +381,6 @@ def test_tiny_runs_on_tiny_files(tmp_path):
 
 
 @need_torch
-@tiny
 @need_mnist1d
 def test_tiny_run_on_shared_mnist1d(tmp_path):
     saved = _tiny_run(tmp_path, "mnist1d", MNIST1D, "cnn1d", limit_per_class=20)
@@ -365,7 +389,6 @@ def test_tiny_run_on_shared_mnist1d(tmp_path):
 
 
 @need_torch
-@tiny
 @need_fashion
 def test_tiny_run_on_shared_fashion_mnist(tmp_path):
     saved = _tiny_run(tmp_path, "fashion-mnist", FASHION, "smallcnn-gray", limit_per_class=20,
@@ -375,11 +398,10 @@ def test_tiny_run_on_shared_fashion_mnist(tmp_path):
 
 
 @need_torch
-@tiny
 @pytest.mark.parametrize("score", ["el2n", "grand", "coreset"])
 def test_query_scores_on_signals(tmp_path, score):
     # GraNd has no closed-form per-layer gradient norms for Conv1d: it falls back to per-sample vmap
-    make_mnist1d(tmp_path / "m" / data.MNIST1D_FILE, n=100, m=60)
+    make_mnist1d(tmp_path / "m" / small_datasets.MNIST1D_FILE, n=100, m=60)
     saved = _tiny_run(tmp_path, "mnist1d", tmp_path / "m", "cnn1d", score=score,
                       query_inits=1 if score != "coreset" else None)
     assert saved["method"].startswith({"el2n": "EL2N", "grand": "GraNd", "coreset": "CoreSet"}[score])

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from empirical import data
+from empirical import cifar_readers, data, small_datasets
+from empirical.dataset import ArrayDataset
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 ORIGINAL = SHARED / "cifar10-bin"
@@ -22,10 +23,10 @@ ORIGINAL_FINGERPRINT = "e6216b9018fcebdb2fc8d67681111ecdcbcb1599320d6cfc1c4f6ff4
 def make_binary(root: Path, n=20, seed=0, meta=True):
     """A tiny copy of the binary version's layout: 5 train batches and a test batch of ``n`` records."""
     rng = np.random.default_rng(seed)
-    folder = root / data.BINARY_FOLDER
+    folder = root / cifar_readers.BINARY_FOLDER
     folder.mkdir(parents=True)
     xs, ys = {"train": [], "test": []}, {"train": [], "test": []}
-    for split, names in (("train", data.BINARY_TRAIN), ("test", data.BINARY_TEST)):
+    for split, names in (("train", cifar_readers.BINARY_TRAIN), ("test", cifar_readers.BINARY_TEST)):
         for name in names:
             y = rng.integers(0, 10, n).astype(np.uint8)
             x = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
@@ -33,7 +34,7 @@ def make_binary(root: Path, n=20, seed=0, meta=True):
             xs[split].append(x.reshape(n, 3, 32, 32))
             ys[split].append(y)
     if meta:
-        (folder / "batches.meta.txt").write_text("\n".join(data.CIFAR10_CLASSES) + "\n\n")
+        (folder / "batches.meta.txt").write_text("\n".join(cifar_readers.CIFAR10_CLASSES) + "\n\n")
     join = {k: np.concatenate(v) for k, v in xs.items()}
     return folder, join, {k: np.concatenate(v) for k, v in ys.items()}
 
@@ -44,7 +45,7 @@ def test_binary_version_from_folder_parent_archive_and_folder_with_archive(tmp_p
     arc_dir.mkdir()
     tgz = arc_dir / "cifar-10-binary.tar.gz"
     with tarfile.open(tgz, "w:gz") as tf:
-        tf.add(folder, arcname=data.BINARY_FOLDER)
+        tf.add(folder, arcname=cifar_readers.BINARY_FOLDER)
     prints = set()
     for src in (folder, folder.parent, tgz, arc_dir):
         assert data.resolve_source("cifar10", src)[0] == "binary"
@@ -53,10 +54,10 @@ def test_binary_version_from_folder_parent_archive_and_folder_with_archive(tmp_p
         np.testing.assert_array_equal(ds.y_train, ys["train"])
         np.testing.assert_array_equal(ds.x_test, xs["test"])
         np.testing.assert_array_equal(ds.y_test, ys["test"])
-        assert ds.x_train.shape == (100, 3, 32, 32) and ds.class_names == list(data.CIFAR10_CLASSES)
+        assert ds.x_train.shape == (100, 3, 32, 32) and ds.class_names == list(cifar_readers.CIFAR10_CLASSES)
         # made-up bytes: read, but not called the original
         assert ds.meta["origin"]["copy"] == "unverified"
-        assert ds.meta["origin"]["files_differing"] == sorted(data.CIFAR10_BINARY_SHA1)
+        assert ds.meta["origin"]["files_differing"] == sorted(cifar_readers.CIFAR10_BINARY_SHA1)
         prints.add(ds.fingerprint())
     assert len(prints) == 1   # one fingerprint whatever the layout
     assert data.data_identity(ds) == "sha256:" + prints.pop()[:16]
@@ -64,11 +65,11 @@ def test_binary_version_from_folder_parent_archive_and_folder_with_archive(tmp_p
 
 def test_binary_version_checksums_say_original_only_when_all_match(tmp_path, monkeypatch):
     folder, _, _ = make_binary(tmp_path / "raw")
-    own = {n: hashlib.sha1((folder / n).read_bytes()).hexdigest() for n in data.CIFAR10_BINARY_SHA1}
-    monkeypatch.setattr(data, "CIFAR10_BINARY_SHA1", own)
-    assert data.read_cifar_binary(folder).meta["origin"]["copy"] == "original"
+    own = {n: hashlib.sha1((folder / n).read_bytes()).hexdigest() for n in cifar_readers.CIFAR10_BINARY_SHA1}
+    monkeypatch.setattr(cifar_readers, "CIFAR10_BINARY_SHA1", own)
+    assert cifar_readers.read_cifar_binary(folder).meta["origin"]["copy"] == "original"
     (folder / "test_batch.bin").write_bytes((folder / "test_batch.bin").read_bytes()[:-3073])
-    origin = data.read_cifar_binary(folder).meta["origin"]
+    origin = cifar_readers.read_cifar_binary(folder).meta["origin"]
     assert origin["copy"] == "unverified" and origin["files_differing"] == ["test_batch.bin"]
 
 
@@ -76,10 +77,10 @@ def test_binary_version_bad_input_is_named(tmp_path):
     folder, _, _ = make_binary(tmp_path / "raw")
     (folder / "data_batch_3.bin").write_bytes(b"\x00" * 100)
     with pytest.raises(ValueError, match=r"data_batch_3.bin: 100 bytes is not a whole number of 3073-byte"):
-        data.read_cifar_binary(folder)
+        cifar_readers.read_cifar_binary(folder)
     (folder / "data_batch_3.bin").write_bytes(np.full(3073, 11, np.uint8).tobytes())
     with pytest.raises(ValueError, match="label byte 11 outside 0-9"):
-        data.read_cifar_binary(folder)
+        cifar_readers.read_cifar_binary(folder)
     (folder / "data_batch_3.bin").unlink()
     with pytest.raises(ValueError, match="no CIFAR-10 binary batches"):
         data.resolve_source("cifar10", folder, "binary")
@@ -87,17 +88,17 @@ def test_binary_version_bad_input_is_named(tmp_path):
         data.resolve_source("cifar100", folder, "binary")
     part = tmp_path / "part.tar.gz"
     with tarfile.open(part, "w:gz") as tf:
-        tf.add(folder, arcname=data.BINARY_FOLDER)
+        tf.add(folder, arcname=cifar_readers.BINARY_FOLDER)
     with pytest.raises(ValueError, match=r"lacks the CIFAR-10 binary batches \['data_batch_3.bin'\]"):
         data.load_dataset("cifar10", part)
 
 
 def test_in_memory_synthetic_and_jpeg_data_stay_out_of_the_identity():
-    ds = data.make_gaussian_dataset(n_train_per_class=5, n_test_per_class=5)
+    ds = small_datasets.make_gaussian_dataset(n_train_per_class=5, n_test_per_class=5)
     assert data.data_identity(ds) is None
     assert data.data_identity(ds.subset(train_idx=[0, 1])) is None
     img = np.zeros((2, 3, 4, 4), np.uint8)
-    jpeg_like = data.ArrayDataset("cifar10", img, [0, 1], img, [0, 1], ["a", "b"], source="jpeg-index:/x")
+    jpeg_like = ArrayDataset("cifar10", img, [0, 1], img, [0, 1], ["a", "b"], source="jpeg-index:/x")
     assert data.data_identity(jpeg_like) is None
 
 
@@ -113,15 +114,15 @@ def test_shared_original_cifar10_is_bit_exact():
     assert ds.fingerprint() == ORIGINAL_FINGERPRINT
     mean = (ds.x_train / 255.0).mean(axis=(0, 2, 3))
     np.testing.assert_allclose(mean, [0.49140, 0.48216, 0.44653], atol=5e-6)   # shared/data/README.md
-    if (JPEG / data.JPEG_INDEX).is_file():
-        ix = np.load(JPEG / data.JPEG_INDEX)
+    if (JPEG / cifar_readers.JPEG_INDEX).is_file():
+        ix = np.load(JPEG / cifar_readers.JPEG_INDEX)
         np.testing.assert_array_equal(ds.y_train, ix["y_train"])
         np.testing.assert_array_equal(ds.y_test, ix["y_test"])
         exact = ix["exact_train_x"].transpose(0, 3, 1, 2)
         np.testing.assert_array_equal(ds.x_train[ix["exact_train_idx"]], exact)
 
 
-@pytest.mark.skipif(not HAVE_ORIGINAL or not (JPEG / data.JPEG_INDEX).is_file(),
+@pytest.mark.skipif(not HAVE_ORIGINAL or not (JPEG / cifar_readers.JPEG_INDEX).is_file(),
                     reason="shared/data/cifar10-bin or shared/data/cifar10 absent")
 def test_runs_on_the_original_pixels_and_on_the_jpeg_copy_never_share_an_id():
     pytest.importorskip("torch")

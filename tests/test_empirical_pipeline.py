@@ -1,5 +1,6 @@
 """End to end: the pipeline on synthetic data, resume after a kill, quotas, CLI, report, sweep."""
 
+import contextlib
 import json
 import os
 
@@ -28,13 +29,27 @@ def cfg(**kw):
 STARVED = {"allow_empty_classes": True}
 
 
+def starves(cls=0, few=True):
+    """What a run whose selection keeps no sample of class ``cls`` (allowed by STARVED) says, both
+    asserted: the pipeline's "keeps no sample ... training without them" and (``few``, a quota rule's
+    counts) the allocation's few-samples warning. Any other warning stays an error (pyproject)."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(pytest.warns(UserWarning, match=rf"keeps no sample of class\(es\) {cls} .*training "
+                                                        "without them"))
+    if few:
+        stack.enter_context(pytest.warns(UserWarning,
+                                         match=rf"keep fewer than 5 samples \(class {cls}: 0 of"))
+    return stack
+
+
 @pytest.mark.parametrize("score, quota, rule", [
     ("random", "drop", "paper"), ("el2n", "drop", "code"), ("forgetting", "uniform", "paper"),
     ("coreset", "none", "paper"), ("dynunc", "drop", "paper"), ("grand", "none", "paper")])
 def test_pipeline_end_to_end(tmp_path, score, quota, rule):
     c = cfg(score=score, quota=quota, rule=rule, query_inits=2 if score in ("el2n", "grand") else None,
             **STARVED)
-    r = run_one(c, 0, tmp_path, progress=False)
+    with starves() if quota == "drop" else contextlib.nullcontext():  # DRoP keeps none of class 0
+        r = run_one(c, 0, tmp_path, progress=False)
     saved = json.loads((tmp_path / f"{c.run_id(0)}.json").read_text())
     assert saved["status"] == "done" and saved["method"] == r["method"]
     sizes = np.array(saved["dataset"]["class_sizes"])
@@ -45,7 +60,8 @@ def test_pipeline_end_to_end(tmp_path, score, quota, rule):
     assert len(m["recalls"]) == 4 and saved["timings"]["total_s"] > 0 and saved["versions"]["torch"]
     if quota == "drop":
         # the quotas used are exactly drop_counts on the recorded recalls
-        expect = drop_counts(saved["query"]["recalls"], sizes, c.density, rule=rule)
+        with pytest.warns(UserWarning, match=r"keep fewer than 5 samples \(class 0: 0 of 100\)"):
+            expect = drop_counts(saved["query"]["recalls"], sizes, c.density, rule=rule)
         np.testing.assert_array_equal(saved["quota"]["counts"], expect)
         np.testing.assert_array_equal(kept, expect)
         th = saved["theory"]
@@ -117,7 +133,8 @@ def test_image_pipeline_on_tiny_cifar_pickles(tmp_path):
     c = RunConfig(dataset="cifar10", data_dir=str(folder), model="smallcnn", score="el2n", quota="drop",
                   density=0.5, epochs=2, query_epochs=1, query_inits=1, batch_size=32, device="cpu",
                   epoch_rule="code", **STARVED)
-    r = run_one(c, 0, tmp_path / "out", progress=False)
+    with starves():
+        r = run_one(c, 0, tmp_path / "out", progress=False)
     assert r["final"]["epochs"] == 3  # floor(0.75 * 2 / 0.5)
     assert r["selection"]["n_selected"] == 50 and r["dataset"]["n_val"] == 10 and r["dataset"]["n_test"] == 10
     assert ">= 2" in r["theory"]["error"]  # one validation image per class: no surrogate fit
@@ -265,7 +282,8 @@ def test_minimax_quota_reuses_the_query_model_and_records_its_prediction(tmp_pat
     from empirical import selection
     from gaussian_theory.query_allocation import minimax_from_logits
 
-    drop = run_one(cfg(quota="drop", **STARVED), 0, tmp_path, progress=False)
+    with starves():
+        drop = run_one(cfg(quota="drop", **STARVED), 0, tmp_path, progress=False)
     c = cfg(quota="minimax", **STARVED)
     assert c.query_id(0) == cfg(quota="drop").query_id(0)    # the same query model, cached
     r = run_one(c, 0, tmp_path, progress=False)
@@ -412,11 +430,13 @@ def test_whitenet_airbench_trains_resumes_and_exports_query_logits(tmp_path):
 
     c = _airbench_tiny(tmp_path)
     assert c.final_recipe().lookahead and c.final_recipe().tta == 2
-    full = run_one(c, 0, tmp_path / "a", progress=False)
+    with starves():
+        full = run_one(c, 0, tmp_path / "a", progress=False)
     assert full["final"]["recipe"]["flip"] == "alternating" and len(full["final"]["history"]) == 3
-    with pytest.raises(Killed):
+    with starves(), pytest.raises(Killed):
         run_one(c, 0, tmp_path / "b", progress=False, hooks={"final_epoch_end": _kill_at(2)})
-    resumed = run_one(c, 0, tmp_path / "b", progress=False, resume=True)
+    with starves():
+        resumed = run_one(c, 0, tmp_path / "b", progress=False, resume=True)
     assert resumed["final"]["resumed_from_epoch"] == 2
     assert resumed["metrics"] == full["metrics"] and resumed["query"]["recalls"] == full["query"]["recalls"]
     # the query model's held-out logits, written by the run and (cached) by --query-only; the data (CIFAR
@@ -456,17 +476,20 @@ def test_the_surrogate_is_a_diagnostic_outside_the_ids(tmp_path):
         c = RunConfig(**grid, density=0.5, score="random", quota="drop", surrogate=surrogate)
         assert c.run_id(0) == "cifar10_smallcnn_random_drop-paper_d0.5_fast_s0_ce82a5db"
         assert c.query_id(0) == "cifar10_smallcnn_random_s0_28ad30584c"
-    tied = run_one(cfg(score="random", quota="drop", **STARVED), 0, tmp_path, progress=False)
+    with starves():
+        tied = run_one(cfg(score="random", quota="drop", **STARVED), 0, tmp_path, progress=False)
     assert tied["theory"]["covariance"] == "tied"
-    iso = run_one(cfg(score="random", quota="drop", density=0.3, surrogate="isotropic", **STARVED), 0,
-                  tmp_path, progress=False)
+    with starves():
+        iso = run_one(cfg(score="random", quota="drop", density=0.3, surrogate="isotropic", **STARVED), 0,
+                      tmp_path, progress=False)
     assert iso["query"]["cached"] and iso["theory"]["covariance"] == "isotropic"
     assert iso["query"]["recalls"] == tied["query"]["recalls"]
 
 
 def test_eval_limit_per_class_shrinks_both_halves(tmp_path):
     c = cfg(score="random", quota="drop", eval_limit_per_class=5, epochs=2, query_epochs=1, **STARVED)
-    r = run_one(c, 0, tmp_path, progress=False)
+    with starves():
+        r = run_one(c, 0, tmp_path, progress=False)
     assert r["dataset"]["n_val"] == r["dataset"]["n_test"] == 4 * 5
     assert len(r["final"]["test"]["labels"]) == 20
     assert c.run_id(0) != cfg(score="random", quota="drop", epochs=2, query_epochs=1).run_id(0)
@@ -485,7 +508,7 @@ def test_explicit_counts_and_densities_train_what_was_asked(tmp_path):
     other = cfg(score="random", quota="counts", class_counts=[20, 40, 60, 80], epochs=2)
     assert other.run_id(0) != c.run_id(0) and run_one(other, 0, tmp_path, progress=False)["method"] == \
         "Random+Counts"
-    with pytest.warns(UserWarning, match="class 3: 0 of 100"):
+    with starves(3):
         dens = run_one(cfg(score="random", quota="counts", class_densities=[1.0, 0.5, 0.5, 0.0], epochs=2,
                            **STARVED), 0, tmp_path, progress=False)
     assert dens["selection"]["class_counts"] == [100, 50, 50, 0]
@@ -518,13 +541,15 @@ def test_query_logits_file_reproduces_the_allocation_without_training(tmp_path):
     from empirical.query_logits import recalls_from_file, recompute_query
 
     c = cfg(score="random", quota="drop", density=0.3, **STARVED)
-    trained = run_one(c, 0, tmp_path / "a", progress=False)
+    with starves():
+        trained = run_one(c, 0, tmp_path / "a", progress=False)
     rec = trained["query"]["logits"]
     assert rec["source"] == "trained" and rec["path"] == query_logits_path(tmp_path / "a", c, 0).name
     check = recompute_query(trained, tmp_path / "a")
     assert check["ok"] and check["level"] == "logits" and check["recall_diff"] == 0
     for given in (tmp_path / "a" / "query_logits", tmp_path / "a" / "query_logits" / rec["path"]):
-        from_file = run_one(c, 0, tmp_path / "b", progress=False, query_logits=given, force=True)
+        with starves():
+            from_file = run_one(c, 0, tmp_path / "b", progress=False, query_logits=given, force=True)
         assert not (tmp_path / "b" / "_query").exists()   # no query model trained
         assert from_file["query"]["recalls"] == trained["query"]["recalls"]
         assert from_file["quota"]["counts"] == trained["quota"]["counts"]
@@ -553,7 +578,8 @@ def test_a_retrained_query_model_that_differs_is_said_and_stored_beside(tmp_path
     from empirical.pipeline import query_logits_path
 
     c = cfg(score="random", quota="drop", **STARVED)
-    first = run_one(c, 0, tmp_path, progress=False)
+    with starves():
+        first = run_one(c, 0, tmp_path, progress=False)
     committed = query_logits_path(tmp_path, c, 0)
     z = dict(np.load(committed))
     z["val_logits"] = z["val_logits"][:, ::-1].copy()          # as if trained elsewhere
@@ -562,7 +588,7 @@ def test_a_retrained_query_model_that_differs_is_said_and_stored_beside(tmp_path
     import shutil
 
     shutil.rmtree(tmp_path / "_query")                            # retrain the query model
-    with pytest.warns(UserWarning, match="was retrained and its logits differ from"):
+    with starves(), pytest.warns(UserWarning, match="was retrained and its logits differ from"):
         again = run_one(c, 0, tmp_path, progress=False, force=True)
     rec = again["query"]["logits"]
     assert rec["differs_from"]["path"] == committed.name

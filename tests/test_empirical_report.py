@@ -12,7 +12,9 @@ import shutil
 import numpy as np
 import pytest
 
-from empirical.report import collect, configuration, group_runs, make_report, paired_rows
+from empirical.report import make_report
+from empirical.report_comparisons import paired_rows
+from empirical.report_runs import collect, configuration, group_runs
 from empirical.stats import accuracy_intervals
 
 NAMES = ["cat", "dog", "ship", "frog"]
@@ -273,7 +275,7 @@ def test_report_without_random_baseline_says_so(tmp_path):
     matplotlib warning (it drew an empty legend before), and so does the caption."""
     import warnings
 
-    from empirical.report_figures import NO_BASELINE, accuracy_figure
+    from empirical.report_figures_accuracy import NO_BASELINE, accuracy_figure
 
     for d in (0.3, 0.5):
         for seed in (0, 1):
@@ -318,7 +320,7 @@ def test_scorer_study_recall_changes_densities_and_repair(tmp_path):
     """The paper's scorer study: per class, the recall change against Random of the same seed and the kept
     density; per scorer, the classes pruned hardest and the paired worst-class effect of DRoP quotas on the
     scorer (exact, from the synthetic counts); its CSVs, table and figure are written."""
-    from empirical.report_figures import scorer_figure
+    from empirical.report_figures_classes import scorer_figure
 
     dens = {"none": [0.2, 0.9, 0.3, 0.6], "drop": [0.8, 0.4, 0.1, 0.7]}
     for seed in (0, 1):
@@ -358,7 +360,8 @@ def test_scorer_study_recall_changes_densities_and_repair(tmp_path):
 def test_compare_regimes_side_by_side(results, capsys):
     """`droplab empirical compare`: one row per density and method of either regime's main study, with each
     regime's paired differences (the summary's numbers) or a dash where the regime lacks the cell."""
-    from empirical.report import compare_markdown, summarise_paths
+    from empirical.report import summarise_paths
+    from empirical.report_tables import compare_markdown
     from gaussian_theory.cli import main
 
     a = summarise_paths([results / "results"], n_boot=100)["summary"]
@@ -427,7 +430,7 @@ def test_hostile_run_json_is_refused_naming_the_file(tmp_path, capsys, case, mat
 
 
 def test_compare_refuses_an_empty_regime_label(results, capsys):
-    from empirical.report import compare_markdown
+    from empirical.report_tables import compare_markdown
     from gaussian_theory.cli import main
 
     assert main(["empirical", "compare", "--regime", "", str(results / "results")]) == 2

@@ -9,7 +9,7 @@ import pytest
 from test_empirical_report import N_TEST, fake_run, write
 
 from empirical.report import make_report
-from empirical.report_figures import pareto_caption, pareto_figure, pareto_front
+from empirical.report_figures_pareto import pareto_caption, pareto_figure, pareto_front
 
 
 # ----------------------------------------------------------------------------- the front, on its own

@@ -217,9 +217,11 @@ def test_prune_and_drop_densities_use_allocation():
     recalls = gm.recalls(n_mc=20_000, seed=0)
     want = allocation.drop_densities(recalls, np.round(gm.priors * 1_000_000), 0.4)
     np.testing.assert_array_equal(gm.drop_densities(0.4, n_mc=20_000, seed=0), want)
+    # class sizes other than the priors' proportions, large enough that every class keeps 5 or more
+    # (at [10, 10, 10] two would keep 3.9 and 2.0: the few-samples warning, tested in test_allocation)
     np.testing.assert_array_equal(
-        gm.drop_densities(0.4, class_sizes=[10, 10, 10], n_mc=20_000, seed=0),
-        allocation.drop_densities(recalls, [10, 10, 10], 0.4),
+        gm.drop_densities(0.4, class_sizes=[100, 100, 100], n_mc=20_000, seed=0),
+        allocation.drop_densities(recalls, [100, 100, 100], 0.4),
     )
     dens = gm.minimax_densities(0.4, n_mc=20_000)
     assert dens @ gm.priors == pytest.approx(0.4)

@@ -73,11 +73,19 @@ PACKAGES = ("gaussian_theory", "empirical")
 #: the order of the API pages in the navigation: the theory from the paper's closed forms up to the
 #: figures, the pipeline from a run to its report; a module not listed follows, alphabetically
 API_ORDER = (
-    "two_gaussians", "two_isotropic", "allocation", "quota_rules", "selection", "symbolic", "pruning",
+    # gaussian_theory: the paper's model, the allocations, the own-data route, the theory's tools
+    "two_gaussians", "thresholds", "two_isotropic", "allocation", "apportionment", "quota_rules",
+    "selection", "own_data", "arrays", "recommend", "pilot_runs", "run_table", "symbolic", "pruning",
     "learners", "simulation", "finite_allocation", "mixture", "minimax", "montecarlo", "surrogate",
-    "query_allocation", "recall_prediction", "learned_recalls", "pipeline", "query_logits", "scores",
-    "dynamic", "train", "models", "data", "augment", "bridge", "stats", "power", "classes", "report",
-    "report_figures", "sweep", "intervals", "validation", "options", "atomic", "figures",
+    "surrogate_recalls", "surrogate_check", "query_allocation", "recall_prediction", "learned_recalls",
+    # empirical: a run's trip, then the reports and the analyses of a folder of runs
+    "pipeline", "data", "dataset", "cifar_readers", "image_folder", "small_datasets", "query_logits",
+    "scores", "dynamic", "recipes", "train", "evaluation", "device", "models", "augment", "subset",
+    "bridge", "stats", "power", "classes", "report", "report_runs", "report_rows", "report_comparisons",
+    "report_scorers", "report_tables", "report_figures", "report_figures_accuracy",
+    "report_figures_classes", "report_figures_pareto", "report_figures_labels", "prediction_check",
+    "prediction_figure", "recommendation_check", "loao", "learned_study", "surrogate_calibration",
+    "metriq_compare", "titles", "sweep", "intervals", "validation", "options", "atomic", "figures",
 )
 API_NAV_TITLE = "API reference"
 GALLERY = "gallery.md"

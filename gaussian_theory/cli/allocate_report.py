@@ -153,12 +153,14 @@ def logits_text(result: dict) -> str:
                                      for i, (c, n, r) in enumerate(zip(classes, sizes, rec))]), ""]
     out[-1:] = [*notes, ""] if notes else [""]
     pred = {a: allocs[a]["predicted"] for a in names}
-    se = max(float(np.nanmax(p["finite_sample_se"])) for p in pred.values())
+    ses = np.concatenate([np.ravel(np.asarray(p["finite_sample_se"], dtype=float)) for p in pred.values()])
+    # one trial gives no standard error (NaN): say so rather than nanmax's "All-NaN" RuntimeWarning
+    se = f"standard error <= {ses[np.isfinite(ses)].max():.2g}" if np.isfinite(ses).any() else \
+        "no standard error from one trial"
     fields = (("prior_shift", "predicted recall after pruning, prior shift: argmax_j (logit_j + log d_j) on "
                               "the validation logits"),
               ("finite_sample", "predicted recall after pruning, finite sample: LDA refitted on round(d_k "
-                                f"N_k) surrogate samples ({result['trials']} trials; standard error <= "
-                                f"{se:.2g})"))
+                                f"N_k) surrogate samples ({result['trials']} trials; {se})"))
     for attr, title in fields:
         out += [title, format_table(["class", *cols], [[c, *(pred[a][attr][i] for a in names)]
                                                        for i, c in enumerate(classes)]), ""]
