@@ -54,14 +54,12 @@ from .allocation import check_class_sizes, counts_from_densities, drop_densities
 from .apportionment import total_kept
 from .intervals import class_recalls
 from .montecarlo import integer_seed
-from .pilot_runs import PilotRun, QueryLogits, load_query_logits_file, read_pilot_runs, read_query_logits
+from .pilot_runs import PilotRun, QueryLogits
 from .validation import as_generator, check_density, check_int, check_real, derive_seed
 
-# QueryLogits, PilotRun and the readers of runs live in gaussian_theory.pilot_runs; named here too, where
-# they have always been imported from
-__all__ = ["QueryLogits", "PilotRun", "RecallModel", "RecallForecast", "fit_recall_model",
-           "imbalance_recalls", "learned_allocation", "expected_min_recall", "read_query_logits",
-           "read_pilot_runs", "load_query_logits_file", "pilot_design", "GAMMAS"]
+# QueryLogits, PilotRun and the readers of runs: gaussian_theory.pilot_runs
+__all__ = ["RecallModel", "RecallForecast", "fit_recall_model", "imbalance_recalls", "learned_allocation",
+           "expected_min_recall", "pilot_design", "GAMMAS"]
 
 #: The grid over which the imbalance strength gamma is profiled.
 GAMMAS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0)

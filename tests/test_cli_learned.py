@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from gaussian_theory.cli import main
-from gaussian_theory.learned_recalls import QueryLogits, fit_recall_model, read_pilot_runs
+from gaussian_theory.learned_recalls import fit_recall_model
+from gaussian_theory.pilot_runs import QueryLogits, read_pilot_runs
 
 K, M = 4, 200
 SIZES = [1000] * K

@@ -20,14 +20,11 @@ from gaussian_theory.cli.allocate import read_class_table
 from gaussian_theory.learned_recalls import (
     MAX_N_BOOT,
     MAX_STAIRCASES,
-    PilotRun,
-    QueryLogits,
     fit_recall_model,
     imbalance_recalls,
     pilot_design,
-    read_pilot_runs,
-    read_query_logits,
 )
+from gaussian_theory.pilot_runs import PilotRun, QueryLogits, read_pilot_runs, read_query_logits
 
 # a tiny image folder's runs: 3 classes of 40 training images, 10 validation images per class
 K, M, N = 3, 10, 40

@@ -8,14 +8,12 @@ import pytest
 from scipy.special import expit, logit
 
 from gaussian_theory.learned_recalls import (
-    PilotRun,
-    QueryLogits,
     expected_min_recall,
     fit_recall_model,
     imbalance_recalls,
     learned_allocation,
-    read_pilot_runs,
 )
+from gaussian_theory.pilot_runs import PilotRun, QueryLogits, read_pilot_runs
 from gaussian_theory.recall_prediction import prior_shift_recalls
 
 K, M = 4, 500

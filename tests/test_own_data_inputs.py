@@ -339,7 +339,7 @@ def test_own_data_names_are_exported():
                  "PilotRun", "QueryLogits", "fit_recall_model", "read_pilot_runs", "read_allocation_file"):
         assert name in gaussian_theory.__all__ and callable(getattr(gaussian_theory, name)), name
     # where they were imported from before
-    from gaussian_theory.learned_recalls import PilotRun, read_pilot_runs
+    from gaussian_theory.pilot_runs import PilotRun, read_pilot_runs
 
     assert PilotRun is gaussian_theory.PilotRun and read_pilot_runs is gaussian_theory.read_pilot_runs
 

@@ -87,7 +87,8 @@ def load_recall_model(run_dirs, *, seeds=None, query=None, query_labels=None, n_
     ``query_logits/*_random_s<seed>_*.npz`` (default: those, and for the predictions the random query
     model of the lowest seed among the runs; required for a pilot-run table); ``progress``: called with
     each stage's name (a :class:`~.format.Progress`). Returns ``(model, runs)``."""
-    from ..learned_recalls import fit_recall_model, read_pilot_runs
+    from ..learned_recalls import fit_recall_model
+    from ..pilot_runs import read_pilot_runs
 
     check_run_options(n_boot=n_boot, seed=seed, query=query if query_labels is None else None)
     q_arg = _query_option(query, query_labels)
