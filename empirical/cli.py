@@ -22,6 +22,11 @@ import sys
 import warnings
 
 from .cli_analyses import add_subcommands
+from .cli_types import density as _density
+from .cli_types import nonnegative_float as _nonnegative_float
+from .cli_types import nonnegative_int as _nonnegative_int
+from .cli_types import positive_float as _positive_float
+from .cli_types import positive_int as _positive_int
 from .options import (
     CHANNELS_LAST,
     CLUSTERS,
@@ -50,37 +55,6 @@ _DATA_HELP = ("CIFAR python pickles (the cifar-10-batches-py / cifar-100-python 
               "(mnist1d_data.pkl, or a folder holding it), for fashion-mnist the folder of its four official "
               "IDX .gz files. The run JSON records whether the data is "
               "the original (published checksums) and the sha256 of its arrays")
-
-
-def _argument_type(name: str, convert, accept, parse_error: str, range_error: str):
-    """An argparse ``type``: ``convert(s)`` then ``accept(value)``; each failure an ArgumentTypeError
-    with its message (``{s!r}`` is the command-line text)."""
-
-    def parse(s: str):
-        try:
-            v = convert(s)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(parse_error.format(s=s)) from exc
-        if not accept(v):
-            raise argparse.ArgumentTypeError(range_error.format(s=s))
-        return v
-
-    parse.__name__ = name
-    return parse
-
-
-_density = _argument_type("density", float, lambda d: 0 < d <= 1,
-                          "density must be a number in (0, 1], got {s!r}",
-                          "density must lie in (0, 1], got {s!r}")
-_nonnegative_float = _argument_type("nonnegative_float", float, lambda v: v >= 0 and v != float("inf"),
-                                    "expected a number >= 0, got {s!r}",
-                                    "expected a finite number >= 0, got {s!r}")
-_positive_int = _argument_type("positive_int", int, lambda v: v >= 1,
-                               "must be a positive integer, got {s!r}",
-                               "must be a positive integer, got {s!r}")
-_nonnegative_int = _argument_type("nonnegative_int", int, lambda v: v >= 0,
-                                  "must be a non-negative integer, got {s!r}",
-                                  "must be a non-negative integer, got {s!r}")
 
 
 _QUERY_EPOCHS_HELP = ("query-model epochs. Default, per --score: random (the DRoP recalls) = the recipe's "
@@ -394,9 +368,6 @@ seed, so --chunk-size K puts runs sharing it in one task, which trains it once.
 """
 
 
-_positive_float = _argument_type("positive_float", float, lambda v: 0 < v < float("inf"),
-                                 "expected a number > 0, got {s!r}",
-                                 "expected a finite number > 0, got {s!r}")
 
 
 def _add_statistics_args(r: argparse.ArgumentParser) -> None:

@@ -26,27 +26,11 @@ from __future__ import annotations
 import argparse
 import time
 
+from .cli_types import nonnegative_float as _nonnegative_float
+from .cli_types import nonnegative_int as _nonnegative_int
+from .cli_types import positive_int as _positive_int
+
 __all__ = ["add_subcommands", "main"]
-
-
-def _positive_int(s: str) -> int:
-    try:
-        v = int(s)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {s!r}") from exc
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {s!r}")
-    return v
-
-
-def _nonnegative_int(s: str) -> int:
-    try:
-        v = int(s)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {s!r}") from exc
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {s!r}")
-    return v
 
 
 # ----------------------------------------------------------------------------- the commands
@@ -120,8 +104,6 @@ def _cmd_metriq_compare(args) -> int:
 def _cmd_check_recommendation(args) -> int:
     from .recommendation_check import check_recommendation, format_recommendation_check
 
-    if args.max_accuracy_loss is not None and not args.max_accuracy_loss >= 0:
-        raise ValueError(f"--max-accuracy-loss must be a number >= 0, got {args.max_accuracy_loss:g}")
     check = check_recommendation(args.runs, args.query, max_accuracy_loss=args.max_accuracy_loss)
     print(format_recommendation_check(check), end="")
     return 0
@@ -166,7 +148,7 @@ def add_subcommands(sub) -> None:
     r.add_argument("runs", metavar="RUNS", help="a folder of run JSONs (not searched recursively)")
     r.add_argument("--query", metavar="DIR",
                    help="folder of the query logits (default: RUNS/query_logits)")
-    r.add_argument("--max-accuracy-loss", type=float, metavar="X",
+    r.add_argument("--max-accuracy-loss", type=_nonnegative_float, metavar="X",
                    help="recommend only among allocations predicted to lose at most X balanced accuracy "
                    "against the Random run (default: no cap)")
     r.set_defaults(func=_cmd_check_recommendation)

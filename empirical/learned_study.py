@@ -18,8 +18,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import t as student
 
+from .power import paired_t_interval
 from .stats import paired_difference_interval
 
 __all__ = ["OTHERS", "format_study"]
@@ -29,9 +29,8 @@ OTHERS = ("Random+DRoP", "Random+DRoP(a=0.7)", "Random")
 
 
 def _ci(v) -> str:
-    v = np.asarray(v)
-    h = student.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size)
-    return f"{v.mean():+.3f} [{v.mean() - h:+.3f}, {v.mean() + h:+.3f}]"
+    r = paired_t_interval(v)
+    return f"{r['mean']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]"
 
 
 def _compute_line(learned_run: dict, runs, densities, pilot_images: dict) -> str:

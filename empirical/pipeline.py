@@ -35,6 +35,7 @@ import torch
 from gaussian_theory.apportionment import total_kept
 from gaussian_theory.atomic import atomic_write
 from gaussian_theory.options import DEFAULT_COVARIANCE
+from gaussian_theory.own_data import empty_classes
 from gaussian_theory.quota_rules import make_rule, quota_label
 from gaussian_theory.recall_prediction import prior_shift_recalls
 from gaussian_theory.validation import check_density, check_int, check_option, check_real, derive_seed
@@ -687,11 +688,11 @@ def check_kept_classes(config: RunConfig, kept, sizes, class_names) -> None:
     class): ValueError naming the classes, the counts and the two ways out, unless
     ``config.allow_empty_classes``; then a UserWarning naming them."""
     kept, sizes = np.asarray(kept), np.asarray(sizes)
-    empty = np.flatnonzero((kept == 0) & (sizes > 0))
-    if not empty.size:
+    empty = empty_classes(kept, sizes)
+    if not empty:
         return
     shown = ", ".join(f"{k} ({class_names[k]!r}, {int(sizes[k])} samples)" for k in empty[:20])
-    more = f" and {empty.size - 20} more" if empty.size > 20 else ""
+    more = f" and {len(empty) - 20} more" if len(empty) > 20 else ""
     what = (f"the selection of quota {config.quota!r} (score {config.score!r}) at density {config.density:g} "
             f"keeps no sample of class(es) {shown}{more} (kept per class {kept.tolist()})")
     if config.allow_empty_classes:

@@ -40,6 +40,7 @@ import numpy as np
 from scipy.stats import pearsonr, spearmanr
 
 from gaussian_theory.allocation import uniform_counts
+from gaussian_theory.pilot_runs import load_query_logits_file
 from gaussian_theory.recall_prediction import predict_recalls
 
 from .titles import study_title
@@ -134,8 +135,8 @@ def load_query_logits(qdir, qid: str) -> dict | None:
     qdir = Path(qdir)
     npz = qdir / f"{qid}.npz"
     if npz.is_file():
-        with np.load(npz) as z:
-            return {"logits": z["val_logits"], "labels": z["val_labels"]}
+        z = load_query_logits_file(npz)
+        return {"logits": z["val_logits"], "labels": z["val_labels"]}
     pt = qdir / f"{qid}.pt"
     if not pt.is_file():
         return None

@@ -43,7 +43,7 @@ from .classes import class_recalls
 from .options import RECALL_QUOTAS
 
 __all__ = ["logits_digest", "query_arrays", "write_query_logits", "read_query_logits", "recalls_from_file",
-           "recompute_query", "SAME_QUERY_KEYS"]
+           "recompute_query", "run_logits_file", "SAME_QUERY_KEYS"]
 
 #: The arrays that say whether two files hold the same query model (every file has them).
 SAME_QUERY_KEYS = ("val_logits", "val_labels", "val_recalls")
@@ -190,10 +190,20 @@ def read_query_logits(path, query_id: str, val_labels) -> dict:
             "record": {"path": path.name, "sha256": logits_digest(z), "source": "file", "recalls": level}}
 
 
-def recompute_query(run: dict, folder) -> dict:
+def run_logits_file(run: dict, qdir) -> Path:
+    """The query-logits file of a recorded run in the folder ``qdir``: the one the run names
+    (``query.logits.path``, possibly a ``.retrained-<digest>.npz``) or, for runs recorded before runs named
+    it, ``<query id>.npz``. The path may not exist."""
+    q = run.get("query") or {}
+    path = (q.get("logits") or {}).get("path")
+    return Path(qdir) / (path if path else f"{q.get('query_id', '')}.npz")
+
+
+def recompute_query(run: dict, folder, qdir=None) -> dict:
     """Recompute a recorded run's query recalls and class quotas from committed files only.
 
-    ``run``: a run JSON (dict); ``folder``: its results folder (holding ``query_logits/``). The logits
+    ``run``: a run JSON (dict); ``folder``: its results folder (holding ``query_logits/``, or give the
+    logits folder as ``qdir``). The logits
     file is the one the run names (``query.logits.path``) or, for runs recorded before runs named it,
     ``query_logits/<query id>.npz``. Returns ``{"ok": bool, "reason": str, "level": "logits" | "stored"
     | None, "file": path or None, "recall_diff": max |recorded - recomputed|, "counts_equal": bool}``.
@@ -204,8 +214,7 @@ def recompute_query(run: dict, folder) -> dict:
         return {"ok": True, "reason": "no recall quota", "level": None, "file": None, "recall_diff": 0.0,
                 "counts_equal": True}
     rec = q.get("logits") or {}
-    qdir = Path(folder) / "query_logits"
-    f = qdir / rec["path"] if rec.get("path") else qdir / f"{q['query_id']}.npz"
+    f = run_logits_file(run, Path(folder) / "query_logits" if qdir is None else qdir)
     if not f.is_file():
         return {"ok": False, "reason": f"no committed logits file {f.name}", "level": None, "file": None,
                 "recall_diff": float("nan"), "counts_equal": False}

@@ -31,10 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
+from gaussian_theory.pilot_runs import load_query_logits_file
 from gaussian_theory.recall_prediction import prior_shift_recalls
 from gaussian_theory.recommend import recommend
 
-from .prediction_check import allocation_name, kept_densities, load_query_logits
+from .power import paired_t_interval
+from .prediction_check import allocation_name, kept_densities
+from .query_logits import recompute_query, run_logits_file
 
 __all__ = ["RecommendationCheck", "check_recommendation", "format_recommendation_check"]
 
@@ -43,7 +46,8 @@ __all__ = ["RecommendationCheck", "check_recommendation", "format_recommendation
 class RecommendationCheck:
     """The scored recommendations of one folder: one row per group (``seed``, ``density``, ``floor``,
     ``recommended``, ``best``, ``measured`` {allocation: worst-class test accuracy}, ``regret``,
-    ``vs_drop``) and the prediction errors over allocations (``mae_worst``, ``mae_mean``, ``n_pairs``)."""
+    ``vs_drop``), the prediction errors over allocations (``mae_worst``, ``mae_mean``, ``n_pairs``) and the
+    groups left out, with why (``skipped``: an allocation not recomputable from the committed logits)."""
 
     folder: str
     max_accuracy_loss: float | None
@@ -51,6 +55,7 @@ class RecommendationCheck:
     mae_worst: float
     mae_mean: float
     n_pairs: int
+    skipped: list
 
 
 def _groups(folder: Path) -> dict:
@@ -72,25 +77,25 @@ def _groups(folder: Path) -> dict:
     return {k: v for k, v in groups.items() if "DRoP" in v and len(v) > 1}
 
 
-def _query_logits(runs: dict, qdir: Path):
-    q = runs["DRoP"].get("query") or {}
-    path = (q.get("logits") or {}).get("path")
-    if path and (qdir / path).is_file():
-        with np.load(qdir / path) as z:
-            return z["val_logits"], z["val_labels"]
-    arrays = load_query_logits(qdir, q.get("query_id", ""))
-    return (None, None) if arrays is None else (arrays["logits"], arrays["labels"])
+def _query_logits(runs: dict, folder: Path, qdir: Path):
+    """The seed's query logits and labels, or the reason the group cannot be scored: every recall-quota
+    run of the group must recompute exactly from the committed logits file it names
+    (:func:`empirical.query_logits.recompute_query`), so the recommendation is made from the logits that
+    chose those allocations, not from a retrained look-alike."""
+    for name, run in runs.items():
+        check = recompute_query(run, folder, qdir)
+        if not check["ok"]:
+            return None, f"{name}: {check['reason']}"
+    f = run_logits_file(runs["DRoP"], qdir)
+    if not f.is_file():
+        return None, f"no query logits file {f.name}"
+    z = load_query_logits_file(f)
+    return (z["val_logits"], z["val_labels"]), None
 
 
 def _t_interval(x) -> tuple[float, float, float]:
-    from scipy.stats import t
-
-    x = np.asarray(x, dtype=float)
-    m = float(x.mean())
-    if x.size < 2:
-        return m, float("nan"), float("nan")
-    h = float(t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
-    return m, m - h, m + h
+    r = paired_t_interval(x)
+    return r["mean"], r["low"], r["high"]
 
 
 def check_recommendation(results, query=None, *, max_accuracy_loss=None) -> RecommendationCheck:
@@ -119,11 +124,13 @@ def check_recommendation(results, query=None, *, max_accuracy_loss=None) -> Reco
     if not folder.is_dir():
         raise ValueError(f"runs folder {str(folder)!r} does not exist or is not a folder")
     qdir = Path(query) if query is not None else folder / "query_logits"
-    rows, err_worst, err_mean = [], [], []
+    rows, skipped, err_worst, err_mean = [], [], [], []
     for (seed, density, floor), runs in sorted(_groups(folder).items()):
-        z, y = _query_logits(runs, qdir)
-        if z is None:
+        arrays, why = _query_logits(runs, folder, qdir)
+        if arrays is None:
+            skipped.append(f"seed {seed}, d = {density:g}, floor {floor}: {why}")
             continue
+        z, y = arrays
         allocations, measured = {}, {}
         for name, run in runs.items():
             pred = prior_shift_recalls(z, y, kept_densities(run))
@@ -141,9 +148,10 @@ def check_recommendation(results, query=None, *, max_accuracy_loss=None) -> Reco
                      "vs_drop": measured[chosen] - measured["DRoP"]})
     if not rows:
         raise ValueError(f"runs folder {str(folder)!r}: no (seed, density) with a Random+DRoP run, another "
-                         f"Random-score allocation and the query logits (looked in {str(qdir)!r})")
+                         f"Random-score allocation and the query logits that chose them (looked in "
+                         f"{str(qdir)!r}){'; ' + skipped[0] if skipped else ''}")
     return RecommendationCheck(str(folder), max_accuracy_loss, rows, float(np.mean(err_worst)),
-                               float(np.mean(err_mean)), len(err_worst))
+                               float(np.mean(err_mean)), len(err_worst), skipped)
 
 
 def format_recommendation_check(check: RecommendationCheck) -> str:
@@ -184,4 +192,7 @@ def format_recommendation_check(check: RecommendationCheck) -> str:
             "recommended one)",
             f"prediction error over {check.n_pairs} allocation x group pairs: worst class MAE "
             f"{check.mae_worst:.3f}, balanced accuracy vs measured accuracy MAE {check.mae_mean:.3f}"]
+    if check.skipped:
+        out += [f"left out, {len(check.skipped)} group(s) whose allocations do not recompute from the "
+                "committed query logits:", *(f"  {s}" for s in check.skipped)]
     return "\n".join(out) + "\n"

@@ -85,9 +85,10 @@ def write_study(root, seeds=(0, 1, 2), densities=(0.5,), *, minimax: bool = True
     for seed in seeds:
         z, y = query_logits(seed)
         qid = f"gaussian_mlp_random_s{seed}_0123456789"
-        np.savez(root / "query_logits" / f"{qid}.npz", val_logits=z, val_labels=y)
-        q = QueryLogits(z, y, SIZES)
         val_rec = np.array([np.mean(z[y == k].argmax(1) == k) for k in range(K)])
+        # the arrays the pipeline writes (empirical.query_logits.query_arrays), val_recalls among them
+        np.savez(root / "query_logits" / f"{qid}.npz", val_logits=z, val_labels=y, val_recalls=val_rec)
+        q = QueryLogits(z, y, SIZES)
         for d in densities:
             total = int(round(d * sum(SIZES)))
             write_run(root, seed, d, "none", "Random", uniform_counts(SIZES, d), q, qid, with_query=False)
