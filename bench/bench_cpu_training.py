@@ -47,7 +47,7 @@ import torch
 
 from empirical import data, evaluation, models, recipes, train
 from empirical.augment import BatchAugment
-from empirical.pipeline import derive_seed
+from gaussian_theory.validation import derive_seed
 
 
 def training_flops_per_image(model_name: str, batch: int = 64) -> float:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from .cli_types import density as _density
 from .cli_types import nonnegative_float as _nonnegative_float
 from .cli_types import nonnegative_int as _nonnegative_int
 from .cli_types import positive_int as _positive_int
@@ -109,6 +110,32 @@ def _cmd_check_recommendation(args) -> int:
     return 0
 
 
+def _cmd_gaussian_optimum(args) -> int:
+    import json
+
+    from gaussian_theory.atomic import atomic_write
+
+    from .cli_run_args import synthetic_from_args
+    from .gaussian_study import optimum_file
+
+    doc = optimum_file(args.density, synthetic_from_args(args), n_mc=args.n_mc, seed=args.seed)
+    recalls = " ".join(f"{v:.4f}" for v in doc["population_recalls"])
+    print(f"d = {args.density:g}: densities {' '.join(f'{v:.4f}' for v in doc['densities'])}\n"
+          f"population recalls {recalls} (worst {doc['population_worst_class_recall']:.4f})")
+    if args.out:
+        text = json.dumps(doc, indent=1) + "\n"
+        atomic_write(args.out, lambda tmp: open(tmp, "w").write(text))
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _cmd_gaussian_regret(args) -> int:
+    from .gaussian_study import format_population_scores, population_scores
+
+    print(format_population_scores(population_scores(args.runs, n_mc=args.n_mc, seed=args.seed)), end="")
+    return 0
+
+
 # ----------------------------------------------------------------------------- the parsers
 def add_subcommands(sub) -> None:
     """Add ``check-predictions``, ``loao``, ``surrogate-calibration`` and ``metriq-compare`` to ``sub``, the
@@ -152,6 +179,39 @@ def add_subcommands(sub) -> None:
                    help="recommend only among allocations predicted to lose at most X balanced accuracy "
                    "against the Random run (default: no cap)")
     r.set_defaults(func=_cmd_check_recommendation)
+
+    from .cli_run_args import add_gaussian_args
+
+    r = sub.add_parser("gaussian-optimum",
+                       help="the worst-class-optimal class densities of the synthetic gaussian dataset",
+                       description="The class densities at --density minimising the worst class risk of the "
+                       "Bayes rule trained on the pruned population of --dataset gaussian (the same "
+                       "--gaussian-* options as droplab empirical run), certified on fresh Monte Carlo "
+                       "draws; "
+                       "--out writes them as a --counts file (label Optimum) that droplab empirical run "
+                       "--quota counts trains (empirical/gaussian_study.py).")
+    r.add_argument("--density", type=_density, required=True, help="fraction of the training set kept")
+    add_gaussian_args(r)
+    r.add_argument("--n-mc", type=_positive_int, default=50_000,
+                   help="Monte Carlo draws per class of the optimiser (default 50000)")
+    r.add_argument("--seed", type=_nonnegative_int, default=0,
+                   help="seed of the Monte Carlo draws (default 0)")
+    r.add_argument("--out", metavar="FILE", help="write the allocation file (JSON)")
+    r.set_defaults(func=_cmd_gaussian_optimum)
+
+    r = sub.add_parser("gaussian-regret",
+                       help="each gaussian-dataset run's allocation scored by the exact theory",
+                       description="For every run of RUNS on the synthetic gaussian dataset: the population "
+                       "worst-class recall of the Bayes rule trained on the class densities it kept, and its "
+                       "regret against the worst-class-optimal densities (droplab empirical "
+                       "gaussian-optimum), averaged per method and density, next to the measured "
+                       "worst-class test accuracy (empirical/gaussian_study.py).")
+    r.add_argument("runs", metavar="RUNS", nargs="+", help="folders or files of run JSONs")
+    r.add_argument("--n-mc", type=_positive_int, default=200_000,
+                   help="Monte Carlo draws per class of each allocation's risks (default 200000)")
+    r.add_argument("--seed", type=_nonnegative_int, default=0,
+                   help="seed of the draws, common to every allocation (default 0)")
+    r.set_defaults(func=_cmd_gaussian_regret)
 
     r = sub.add_parser("loao", help="leave one allocation out: the learned recall model on allocations it "
                        "never saw",

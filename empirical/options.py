@@ -13,7 +13,7 @@ __all__ = ["DATASETS", "FORMATS", "IMAGE_MODELS", "SIGNAL_MODELS", "MODELS", "DA
            "SCORES", "QUERY_SCORES", "DYNAMIC_SCORES", "QUOTAS", "RECIPE_KINDS", "PRECISIONS",
            "RECALL_QUOTAS", "QUERY_QUOTAS", "RULES", "COVARIANCES", "DEFAULT_COVARIANCE", "SURROGATES",
            "EPOCH_RULES", "CLUSTERS", "CHANNELS_LAST", "IDENTITY_NEUTRAL", "IDENTITY_PINNED",
-           "IDENTITY_EXCLUDED", "SCHEDULES"]
+           "IDENTITY_EXCLUDED", "SCHEDULES", "GAUSSIAN_DEFAULTS"]
 
 DATASETS = ("cifar10", "cifar100", "imagefolder", "gaussian", "mnist1d", "fashion-mnist")
 #: Layouts of ``--data-dir``: ``mnist1d`` is the MNIST-1D pickle (``mnist1d_data.pkl``), ``idx`` the four
@@ -61,6 +61,11 @@ EPOCH_RULES = ("fixed", "code")
 CLUSTERS = ("local", "slurm", "debug")
 #: ``--channels-last``: "auto" = on for image models.
 CHANNELS_LAST = ("auto", "on", "off")
+#: The synthetic gaussian dataset's parameters and their defaults (those of
+#: ``empirical.small_datasets.make_gaussian_dataset``; the ``--gaussian-*`` options): a run's ``synthetic``
+#: dict holds only the keys that differ from these.
+GAUSSIAN_DEFAULTS = {"n_train_per_class": 200, "n_test_per_class": 200, "num_classes": 4, "dim": 8,
+                     "separation": 3.0, "std_ratio": 2.0}
 #: Learning-rate schedules of a training recipe (``recipes.Recipe.schedule``).
 SCHEDULES = ("step", "onecycle", "linear-onecycle", "constant")
 

@@ -54,7 +54,9 @@ PREDICTORS = ("prior-shift", "surrogate", "finite", "no-change")
 
 def allocation_name(cfg: dict) -> str | None:
     """The allocation of a Random run: ``uniform`` (quota none), ``DRoP``, ``DRoP(a=0.7)``, ``probit``,
-    ``minimax``, ``counts``, ...; None for runs of another score.
+    ``minimax``, and for counts read from a file their label (``Learned``, ``Optimum``; ``counts`` when
+    unlabelled: two labelled count files of one seed and density are two allocations); None for runs of
+    another score.
 
     Parameters
     ----------
@@ -72,6 +74,8 @@ def allocation_name(cfg: dict) -> str | None:
         return "uniform"
     if quota == "drop":
         return "DRoP" if alpha == 1.0 else f"DRoP(a={alpha:g})"
+    if quota == "counts" and cfg.get("counts_label"):
+        return str(cfg["counts_label"])
     return quota if alpha == 1.0 else f"{quota}(a={alpha:g})"
 
 

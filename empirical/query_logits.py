@@ -12,7 +12,7 @@ A query model (pipeline step 2) is summed up by a small compressed ``.npz`` unde
                             logits, when the query trains more than one (EL2N, GraNd)
 ``val_recalls_per_init``    (inits, K) float64: each initialisation's recalls
 ``test_logits``             (n_test, K) float32 and ``test_labels``: the test half, for predictions
-``query_id``                the query model's identity (:meth:`empirical.pipeline.RunConfig.query_id`)
+``query_id``                the query model's identity (:meth:`empirical.run_config.RunConfig.query_id`)
 ==========================  ==================================================================
 
 In files written since the logits were kept with the recalls, ``val_recalls_per_init[i]`` is exactly the
@@ -68,8 +68,8 @@ def _load(path) -> dict:
 
 
 def query_arrays(query: dict) -> dict | None:
-    """The arrays of a query stage's result (:func:`empirical.pipeline._run_query`) as written to its
-    ``.npz``; None when the query has no stored outputs."""
+    """The arrays of a query stage's result (:func:`empirical.stage_query.train_query_model`) as written
+    to its ``.npz``; None when the query has no stored outputs."""
     vo, to = query.get("val_outputs"), query.get("test_outputs")
     if vo is None or vo.get("logits") is None:
         return None

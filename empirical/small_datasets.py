@@ -25,9 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import ArrayDataset, _checksum_origin
+from .options import GAUSSIAN_DEFAULTS
 
 __all__ = [
     "read_mnist1d", "read_fashion_mnist", "read_idx", "make_gaussian_dataset", "gaussian_parameters",
+    "gaussian_options", "gaussian_mixture",
     "MNIST1D_FILE", "MNIST1D_MD5", "FASHION_MNIST_CLASSES", "FASHION_MNIST_FILES", "FASHION_MNIST_MD5",
 ]
 
@@ -255,13 +257,58 @@ def gaussian_parameters(num_classes: int = 4, dim: int = 8, separation: float = 
     return means, stds
 
 
-def _sample_mixture(means, stds, n_per_class: int, rng: np.random.Generator):
-    """``n_per_class`` draws of each class from gaussian_theory's mixture sampler."""
+def gaussian_options(**given) -> dict:
+    """The ``synthetic`` options of ``--dataset gaussian`` from the values given (None = not given):
+    validated, and without the keys equal to :data:`GAUSSIAN_DEFAULTS`, so that spelling a default out
+    names the same run as leaving it out. ValueError/TypeError naming the option."""
+    unknown = sorted(set(given) - set(GAUSSIAN_DEFAULTS))
+    if unknown:
+        raise TypeError(f"unknown gaussian option(s) {unknown}; known: {sorted(GAUSSIAN_DEFAULTS)}")
+    out = {}
+    for key, value in given.items():
+        if value is None:
+            continue
+        default = GAUSSIAN_DEFAULTS[key]
+        if isinstance(default, int):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"{key} must be an int, got {value!r}")
+            # the test half is split into validation and test halves: 4 per class keeps 2 in each
+            low = {"n_train_per_class": 2, "n_test_per_class": 4, "num_classes": 2, "dim": 1}[key]
+            if value < low:
+                raise ValueError(f"{key} must be >= {low}, got {value!r}")
+            value = int(value)
+        else:
+            value = float(value)
+            if not (np.isfinite(value) and value > 0):
+                raise ValueError(f"{key} must be a finite number > 0, got {given[key]!r}")
+        if value != default:
+            out[key] = value
+    k = out.get("num_classes", GAUSSIAN_DEFAULTS["num_classes"])
+    p = out.get("dim", GAUSSIAN_DEFAULTS["dim"])
+    if k > p:
+        raise ValueError(f"num_classes ({k}) must be <= dim ({p}): the class means sit on coordinate axes")
+    return out
+
+
+def gaussian_mixture(num_classes: int = 4, dim: int = 8, separation: float = 3.0, std_ratio: float = 2.0,
+                     **sizes):
+    r"""The population the synthetic dataset is drawn from: a
+    :class:`~gaussian_theory.mixture.GaussianMixture` with the means and spreads of
+    :func:`gaussian_parameters` and uniform priors (the classes are drawn in equal numbers). ``sizes``
+    (``n_train_per_class``, ``n_test_per_class``) are accepted and ignored, so a run's ``synthetic`` dict
+    can be passed as it is."""
     from gaussian_theory.mixture import GaussianMixture
 
-    k = len(means)
-    gm = GaussianMixture(means=means, stds=stds, priors=np.full(k, 1.0 / k))
-    x, y = gm.sample(n_per_class * k, rng, class_counts="exact")
+    unknown = sorted(set(sizes) - {"n_train_per_class", "n_test_per_class", "seed"})
+    if unknown:
+        raise TypeError(f"unknown gaussian option(s) {unknown}")
+    means, stds = gaussian_parameters(num_classes, dim, separation, std_ratio)
+    return GaussianMixture(means=means, stds=stds, priors=np.full(num_classes, 1.0 / num_classes))
+
+
+def _sample_mixture(gm, n_per_class: int, rng: np.random.Generator):
+    """``n_per_class`` draws of each class from gaussian_theory's mixture sampler."""
+    x, y = gm.sample(n_per_class * len(gm.priors), rng, class_counts="exact")
     return np.asarray(x, dtype=np.float32), np.asarray(y, dtype=np.int64)
 
 
@@ -270,10 +317,11 @@ def make_gaussian_dataset(n_train_per_class: int = 200, n_test_per_class: int = 
                           seed: int = 0) -> ArrayDataset:
     r"""Synthetic isotropic Gaussian mixture :math:`x\mid y=k\sim\mathcal N(\mu_k,\sigma_k^2I_p)` with
     equal class sizes (see :func:`gaussian_parameters`); float32 features, not images."""
-    means, stds = gaussian_parameters(num_classes, dim, separation, std_ratio)
+    gm = gaussian_mixture(num_classes, dim, separation, std_ratio)
+    means, stds = gm.means, gm.stds
     rng = np.random.default_rng(seed)
-    x_tr, y_tr = _sample_mixture(means, stds, n_train_per_class, rng)
-    x_te, y_te = _sample_mixture(means, stds, n_test_per_class, rng)
+    x_tr, y_tr = _sample_mixture(gm, n_train_per_class, rng)
+    x_te, y_te = _sample_mixture(gm, n_test_per_class, rng)
     return ArrayDataset("gaussian", x_tr, y_tr, x_te, y_te, [f"class{k}" for k in range(num_classes)],
                         source="synthetic:gaussian_theory.mixture",
                         meta={"means": means.tolist(), "stds": stds.tolist(), "seed": seed})

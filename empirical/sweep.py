@@ -34,7 +34,8 @@ from gaussian_theory.validation import check_density, check_int, check_option, c
 
 from .data import describe_data
 from .options import CLUSTERS, DYNAMIC_SCORES, QUOTAS, RULES, SCORES
-from .pipeline import RunConfig, bind_data, check_out_dir, run_path
+from .run_config import RunConfig, check_out_dir, run_path
+from .stage_data import bind_data
 
 __all__ = ["grid", "make_executor", "sweep", "SweepTask", "CLUSTERS"]
 
@@ -93,7 +94,8 @@ class SweepTask(submitit.helpers.Checkpointable):
     """A submitit job: run the given (config dict, seed) points in order, resuming from checkpoints."""
 
     def __call__(self, points: list[tuple[dict, int]], out_dir: str, progress: bool = False) -> list[dict]:
-        from .pipeline import load_data, run_one
+        from .pipeline import run_one
+        from .stage_data import load_data
 
         out, cache = [], {}
         for cfg_dict, seed in points:

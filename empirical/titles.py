@@ -42,7 +42,7 @@ def study_title(dataset: str, model: str) -> str:
 
 def query_title(query_id: str) -> str:
     """A query model's name in prose from its id ``<dataset>_<model>_<score>_s<seed>_<hash>``
-    (:meth:`empirical.pipeline.RunConfig.query_id`): ``CIFAR-10 small CNN s0`` for a random-score query
+    (:meth:`empirical.run_config.RunConfig.query_id`): ``CIFAR-10 small CNN s0`` for a random-score query
     model, ``CIFAR-10 small CNN el2n s0`` for another score; an id of another form is returned as it is.
 
     >>> query_title("cifar10_smallcnn_random_s0_28ad30584c")

@@ -42,7 +42,8 @@ def test_a_class_without_training_samples_is_refused_before_any_run(tmp_path):
     ValueError naming it and the data, before any training (it trained before, ``class_sizes [0, 40, 40]``
     and numpy's divide warning)."""
     pytest.importorskip("torch")
-    from empirical.pipeline import RunConfig, bind_data, run_one
+    from empirical.pipeline import RunConfig, run_one
+    from empirical.stage_data import bind_data
 
     y = np.repeat([1, 2], 40)
     ds = ArrayDataset("imagefolder", np.zeros((80, 3, 4, 4), np.uint8), y,

@@ -126,7 +126,8 @@ def test_shared_original_cifar10_is_bit_exact():
                     reason="shared/data/cifar10-bin or shared/data/cifar10 absent")
 def test_runs_on_the_original_pixels_and_on_the_jpeg_copy_never_share_an_id():
     pytest.importorskip("torch")
-    from empirical.pipeline import RunConfig, bind_data
+    from empirical.run_config import RunConfig
+    from empirical.stage_data import bind_data
 
     grid = dict(dataset="cifar10", model="whitenet-256", recipe="airbench", shift=2, density=1.0,
                 score="random", quota="none")

@@ -426,7 +426,9 @@ def _airbench_tiny(tmp_path, n=12):
 def test_whitenet_airbench_trains_resumes_and_exports_query_logits(tmp_path):
     """A tiny whitenet run with the airbench recipe (lookahead, alternating flips, stem-bias epochs, TTA):
     same result killed and resumed, same seed same result, and the query logits written beside."""
-    from empirical.pipeline import bind_data, query_logits_path, run_query_only
+    from empirical.pipeline import run_query_only
+    from empirical.run_config import query_logits_path
+    from empirical.stage_data import bind_data
 
     c = _airbench_tiny(tmp_path)
     assert c.final_recipe().lookahead and c.final_recipe().tta == 2
@@ -537,8 +539,8 @@ def test_query_logits_file_reproduces_the_allocation_without_training(tmp_path):
     """--query-logits: the run reads its query model's committed logits (no query training) and gets the
     same recalls, quotas and result as the run that trained it; the JSON names the file and its digest;
     the recalls follow from the logits exactly (every initialisation's, for a multi-init query)."""
-    from empirical.pipeline import query_logits_path
     from empirical.query_logits import recalls_from_file, recompute_query
+    from empirical.run_config import query_logits_path
 
     c = cfg(score="random", quota="drop", density=0.3, **STARVED)
     with starves():
@@ -575,7 +577,7 @@ def test_a_retrained_query_model_that_differs_is_said_and_stored_beside(tmp_path
     """A query model of the same identity retrained with different logits (another CPU, another
     precision) never silently replaces the committed file: both are kept, the run names the one it used
     and the one it differs from, and a warning says so."""
-    from empirical.pipeline import query_logits_path
+    from empirical.run_config import query_logits_path
 
     c = cfg(score="random", quota="drop", **STARVED)
     with starves():

@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("submitit")
 
-from empirical.pipeline import RunConfig, run_path  # noqa: E402
+from empirical.run_config import RunConfig, run_path  # noqa: E402
 from empirical.sweep import grid, sweep  # noqa: E402
 from gaussian_theory.cli import main  # noqa: E402
 

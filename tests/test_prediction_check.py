@@ -45,6 +45,10 @@ def test_allocation_names_and_kept_densities():
     assert allocation_name({"score": "random", "quota": "drop", "alpha": None}) == "DRoP"
     assert allocation_name({"score": "random", "quota": "probit", "alpha": 0.5}) == "probit(a=0.5)"
     assert allocation_name({"score": "el2n", "quota": "drop"}) is None
+    # two count files of one seed and density (the learned allocation and the Gaussian optimum) stay two
+    assert allocation_name({"score": "random", "quota": "counts", "counts_label": "Learned"}) == "Learned"
+    assert allocation_name({"score": "random", "quota": "counts", "counts_label": "Optimum"}) == "Optimum"
+    assert allocation_name({"score": "random", "quota": "counts", "counts_label": None}) == "counts"
     run = {"dataset": {"class_sizes": [100, 200]}, "config": {"density": 0.5},
            "selection": {"class_counts": [10, 150]}, "quota": {"counts": [50, 100]}}
     np.testing.assert_allclose(kept_densities(run), [0.1, 0.75])            # the realised counts first

@@ -76,16 +76,21 @@ API_ORDER = (
     # gaussian_theory: the paper's model, the allocations, the own-data route, the theory's tools
     "two_gaussians", "thresholds", "two_isotropic", "allocation", "apportionment", "quota_rules",
     "selection", "own_data", "arrays", "recommend", "pilot_runs", "run_table", "symbolic", "pruning",
-    "learners", "simulation", "finite_allocation", "mixture", "minimax", "montecarlo", "surrogate",
-    "surrogate_recalls", "surrogate_check", "query_allocation", "recall_prediction", "learned_recalls",
-    # empirical: a run's trip, then the reports and the analyses of a folder of runs
-    "pipeline", "data", "dataset", "cifar_readers", "image_folder", "small_datasets", "query_logits",
+    "learners", "simulation", "finite_allocation", "mixture", "mixture_checks", "minimax", "montecarlo",
+    "surrogate", "surrogate_recalls", "surrogate_check", "query_allocation", "recall_prediction",
+    "learned_recalls",
+    # empirical: a run's trip (the conductor, the configuration, the stages in order), then the reports
+    # and the analyses of a folder of runs
+    "pipeline", "run_config", "stage_data", "stage_query", "stage_allocation", "stage_selection",
+    "stage_training", "stage_evaluation", "stage_record", "data", "dataset", "cifar_readers",
+    "image_folder", "small_datasets", "query_logits",
     "scores", "dynamic", "recipes", "train", "evaluation", "device", "models", "augment", "subset",
     "bridge", "stats", "power", "classes", "report", "report_runs", "report_rows", "report_comparisons",
     "report_scorers", "report_tables", "report_figures", "report_figures_accuracy",
     "report_figures_classes", "report_figures_pareto", "report_figures_labels", "prediction_check",
     "prediction_figure", "recommendation_check", "loao", "learned_study", "surrogate_calibration",
-    "metriq_compare", "titles", "sweep", "intervals", "validation", "options", "atomic", "figures",
+    "metriq_compare", "gaussian_study", "titles", "sweep", "intervals", "validation", "options", "atomic",
+    "figures",
 )
 API_NAV_TITLE = "API reference"
 GALLERY = "gallery.md"
