@@ -82,6 +82,10 @@ def add_config_args(p: argparse.ArgumentParser, grid: bool) -> None:
     g.add_argument("--limit-per-class", type=int, metavar="N",
                    help="keep only the first N training samples of each class, N >= 2, for quick runs "
                    "(default: all of them)")
+    g.add_argument("--long-tail", type=float, metavar="RHO",
+                   help="long-tailed training set (Cao et al. 2019): class k of K keeps the first "
+                   "floor(n_k RHO^(-k/(K-1))) of its n_k samples, RHO >= 1 the ratio of the largest class to "
+                   "the smallest (CIFAR-10-LT: 10 or 100); validation and test sets unchanged (default: all)")
     g.add_argument("--image-size", type=_positive_int, nargs="+", metavar="N",
                    help="resize an image folder's images to H W pixels (one number: a square), bilinear; "
                    "the run prints and records how many were resized (default: no resize, the images must "
@@ -238,6 +242,6 @@ def config_from_args(args, **over):
               channels_last={"auto": None, "on": True, "off": False}[args.channels_last],
               precision=args.precision, alpha=args.alpha, min_per_class=args.min_per_class,
               image_size=_image_size(args.image_size), allow_empty_classes=args.allow_empty_classes,
-              synthetic=synthetic_from_args(args))
+              synthetic=synthetic_from_args(args), long_tail=args.long_tail)
     kw.update(over)
     return RunConfig(**kw)

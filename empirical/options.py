@@ -75,7 +75,7 @@ SCHEDULES = ("step", "onecycle", "linear-onecycle", "constant")
 #: fields), and ``droplab empirical report`` treats a run that lacks the field as holding it.
 IDENTITY_NEUTRAL = {"precision": "auto", "alpha": 1.0, "min_per_class": 0, "eval_limit_per_class": None,
                     "class_counts": None, "class_densities": None, "counts_label": None, "data_id": None,
-                    "image_size": None}
+                    "image_size": None, "long_tail": None}
 
 #: Diagnostic fields that change nothing a run trains or measures, pinned in the run and query ids to
 #: the value the recorded runs were named with: the Gaussian surrogate of the query model's features

@@ -102,6 +102,11 @@ class RunConfig:
     #: changes nothing a run trains when the run is allowed, so it is never part of the run id
     #: (:data:`empirical.options.IDENTITY_EXCLUDED`).
     allow_empty_classes: bool = False
+    #: Long-tailed training set (the standard construction of Cao et al. 2019, LDAM): class k keeps the
+    #: first ``round(n_k * long_tail ** (-k / (K - 1)))`` of its ``n_k`` training samples (after
+    #: ``limit_per_class``), so the largest class is ``long_tail`` times the smallest; validation and test
+    #: sets unchanged. None (the default): every sample.
+    long_tail: float | None = None
 
     def validate(self, check_data: bool = True) -> RunConfig:
         """Raise ValueError/TypeError on any bad field (before any training); returns self."""
@@ -139,6 +144,8 @@ class RunConfig:
             raise ValueError(f"model {self.model!r} needs images; the gaussian dataset has feature vectors "
                              f"(use 'mlp' or 'linear')")
         models.check_model_for_dataset(self.model, self.dataset)  # e.g. cnn1d takes 1-D signals only
+        if self.long_tail is not None:
+            self.long_tail = check_real(self.long_tail, "long_tail (--long-tail)", minimum=1.0)
         for name in ("limit_per_class", "eval_limit_per_class"):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 2):
@@ -251,7 +258,7 @@ class RunConfig:
         density and quota of one score and seed shares it (its cache, its logits file)."""
         keys = ("dataset", "data_format", "data_id", "model", "score", "recipe", "epochs", "batch_size", "lr",
                 "query_epochs", "query_inits", "query_augment", "shift", "surrogate", "limit_per_class",
-                "synthetic", "precision", "eval_limit_per_class", "image_size")
+                "synthetic", "precision", "eval_limit_per_class", "image_size", "long_tail")
         d = {k: IDENTITY_PINNED.get(k, getattr(self, k)) for k in keys
              if not (k in IDENTITY_NEUTRAL and getattr(self, k) == IDENTITY_NEUTRAL[k])}
         h = hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]

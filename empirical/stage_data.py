@@ -39,13 +39,36 @@ __all__ = ["RunRequest", "QueryOnlyRequest", "RunData", "QueryOnlyData", "RunTen
 
 def load_data(config: RunConfig) -> ArrayDataset:
     """Load the configured dataset (resized to ``image_size`` when set; then ``limit_per_class``: the first
-    n of each class)."""
+    n of each class; then ``long_tail``: the first :func:`long_tail_sizes` of each class)."""
     ds = data.load_dataset(config.dataset, config.data_dir, config.data_format, image_size=config.image_size,
                            **config.synthetic)
     if config.limit_per_class is not None:
         rank = rank_within_class(ds.y_train, ds.num_classes)
         ds = ds.subset(train_idx=np.flatnonzero(rank < config.limit_per_class))
+    if config.long_tail is not None:
+        sizes = long_tail_sizes(np.bincount(ds.y_train, minlength=ds.num_classes), config.long_tail)
+        rank = rank_within_class(ds.y_train, ds.num_classes)
+        ds = ds.subset(train_idx=np.flatnonzero(rank < sizes[ds.y_train]))
     return ds
+
+
+def long_tail_sizes(class_sizes, ratio: float) -> np.ndarray:
+    r"""Class sizes of the standard long-tailed construction (Cao et al. 2019, LDAM's code): class
+    :math:`k` of :math:`K` keeps :math:`\max(1, \lfloor n_k\,\rho^{-k/(K-1)}\rfloor)` of its
+    :math:`n_k` samples, so that on balanced data the first class keeps all and the last :math:`n/\rho`.
+    The floor (not rounding) gives the sizes the literature reports: CIFAR-10-LT has 12,406 training
+    images at :math:`\rho = 100` and 20,431 at :math:`\rho = 10`.
+
+    >>> long_tail_sizes([5000] * 10, 100).tolist()
+    [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]
+    >>> int(long_tail_sizes([5000] * 10, 10).sum())
+    20431
+    """
+    n = np.asarray(class_sizes, dtype=np.int64)
+    k = np.arange(len(n))
+    # a relative nudge keeps an exact product (e.g. 500.0 at rho = 10) from flooring to 499 on an ulp
+    keep = np.floor(n * float(ratio) ** (-k / max(len(n) - 1, 1)) * (1 + 1e-12)).astype(np.int64)
+    return np.clip(keep, 1, n)
 
 
 def bind_data(config: RunConfig, dataset: ArrayDataset | None = None

@@ -100,7 +100,8 @@ class SweepTask(submitit.helpers.Checkpointable):
         out, cache = [], {}
         for cfg_dict, seed in points:
             cfg = RunConfig(**cfg_dict)
-            data_keys = ("dataset", "data_dir", "data_format", "limit_per_class", "synthetic")
+            data_keys = ("dataset", "data_dir", "data_format", "limit_per_class", "synthetic", "image_size",
+                         "long_tail")
             key = json.dumps({k: cfg_dict[k] for k in data_keys}, sort_keys=True)
             if key not in cache:  # the data's identity is part of the run id: run_one needs the data
                 cache = {key: load_data(cfg)}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Long-tailed CIFAR-10 from the original pixels (issue "Beyond CIFAR-10"): ../shared/data/cifar10-bin with
+# --long-tail RHO, the standard construction (Cao et al. 2019: class k keeps the first floor(5000 RHO^(-k/9))
+# of its images; 20,431 training images at RHO = 10, 12,406 at RHO = 100; validation and test halves
+# unchanged), whitenet-256 with the airbench recipe. Class sizes differ here, and every rule's formula
+# uses them (DRoP's quotas are densities of each class's own size).
+# Run by hand from the repository root, never by CI; resumable (finished runs are skipped). Priced for a
+# GPU: a run is 0.25-0.4 of a full-data run (about 30 min on 2 AVX2 cores in fp32, seconds on a GPU).
+#   nohup bash studies/cifar10-lt-whitenet-256.sh > /tmp/cifar10-lt.log 2>&1 &
+# RHOS (default "100 10"), SEEDS (default 0-9) and EXTRA (more options for every run, e.g. a smoke test's
+# --limit-per-class 20 --eval-limit-per-class 10 --epochs 1) choose the part to run.
+# Protocol, fixed before any result on these data: per RHO and seed, the Random query model once
+# (--query-only, committed) and every recall quota read back from it (--query-logits); d = 0.3 and 0.5:
+# Random, Random+Uniform, Random+DRoP, DRoP(alpha = 0.7), probit, and the learned allocation (four pilots
+# per seed on the long-tailed class sizes). Decisive comparisons, declared here: each method against
+# Random+DRoP on the worst-class test accuracy, paired by seed, better / worse / equivalent within +-0.03 /
+# undecided (droplab empirical report --baseline "Random+DRoP" --margin 0.03), per RHO.
+set -uo pipefail
+DATA=${DATA:-../shared/data/cifar10-bin}
+RHOS=${RHOS:-100 10}
+SEEDS=${SEEDS:-$(seq -s ' ' 0 9)}
+EXTRA=${EXTRA:-}
+for rho in $RHOS; do
+  OUT=${OUT_ROOT:-results}/cifar10-lt${rho}-whitenet-256
+  run() {
+    # shellcheck disable=SC2086
+    droplab empirical run --dataset cifar10 --data-dir "$DATA" --long-tail "$rho" --model whitenet-256 \
+      --recipe airbench --shift 2 --device auto --out "${RUN_OUT:-$OUT}" --resume --no-progress $EXTRA "$@" \
+      || echo "FAILED: rho=$rho $*"
+  }
+  for s in $SEEDS; do
+    run --density 0.5 --score random --quota drop --query-only --seeds "$s"
+    for d in 0.3 0.5; do
+      run --density "$d" --score random --quota none --seeds "$s"
+      run --density "$d" --score random --quota uniform --seeds "$s"
+      for q in "drop" "drop --alpha 0.7" "probit"; do
+        # shellcheck disable=SC2086
+        run --density "$d" --score random --quota $q --query-logits "$OUT/query_logits" --allow-empty-classes \
+          --seeds "$s"
+      done
+    done
+    sizes=$(python -c "from empirical.stage_data import long_tail_sizes as f; print(*f([5000] * 10, $rho))")
+    if [ -n "$EXTRA" ]; then  # a smoke test's --limit-per-class changes the sizes: read them from a run
+      sizes=$(python -c "import json, glob, sys; print(*json.load(open(sorted(glob.glob(sys.argv[1] + '/*_none_*.json'))[0]))['dataset']['class_sizes'])" "$OUT")
+    fi
+    # shellcheck disable=SC2086
+    droplab pilots --sizes $sizes --epochs 10 --seed "$s" --out "$OUT/pilots/allocations" > /dev/null
+    for f in "$OUT"/pilots/allocations/pilot_*_s"$s".json; do
+      dens=$(python -c "import json, sys; print(json.load(open(sys.argv[1]))['density'])" "$f")
+      RUN_OUT="$OUT/pilots" run --seeds "$s" --density "$dens" --score random --quota counts --counts "$f" \
+        > /dev/null
+    done
+    for d in 0.3 0.5; do
+      alloc="$OUT/pilots/allocations/learned_d${d}_s$s.json"
+      [ -f "$alloc" ] || droplab allocate --runs "$OUT/pilots" --seeds "$s" --density "$d" --json \
+        --out "$alloc" > /dev/null || echo "FAILED: learned allocation rho=$rho d=$d seed $s"
+      run --seeds "$s" --density "$d" --score random --quota counts --counts "$alloc"
+    done
+  done
+  droplab empirical report "$OUT"/*.json --out "$OUT/report" --baseline "Random+DRoP" --margin 0.03 \
+    > "$OUT/report.log" 2>&1 || echo "FAILED: report rho=$rho"
+done
+echo "study done"
