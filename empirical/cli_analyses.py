@@ -112,6 +112,7 @@ def _cmd_check_recommendation(args) -> int:
 
 def _cmd_gaussian_optimum(args) -> int:
     import json
+    from pathlib import Path
 
     from gaussian_theory.atomic import atomic_write
 
@@ -124,7 +125,7 @@ def _cmd_gaussian_optimum(args) -> int:
           f"population recalls {recalls} (worst {doc['population_worst_class_recall']:.4f})")
     if args.out:
         text = json.dumps(doc, indent=1) + "\n"
-        atomic_write(args.out, lambda tmp: open(tmp, "w").write(text))
+        atomic_write(args.out, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
         print(f"wrote {args.out}")
     return 0
 
