@@ -16,6 +16,8 @@
 # Random+DRoP on the worst-class test accuracy, paired by seed, better / worse / equivalent within +-0.03 /
 # undecided (droplab empirical report --baseline "Random+DRoP" --margin 0.03), per RHO.
 set -uo pipefail
+# shellcheck source=studies/learned.sh
+. "$(dirname "$0")/learned.sh"
 DATA=${DATA:-../shared/data/cifar10-bin}
 RHOS=${RHOS:-100 10}
 SEEDS=${SEEDS:-$(seq -s ' ' 0 9)}
@@ -44,18 +46,7 @@ for rho in $RHOS; do
       sizes=$(python -c "import json, glob, sys; print(*json.load(open(sorted(glob.glob(sys.argv[1] + '/*_none_*.json'))[0]))['dataset']['class_sizes'])" "$OUT")
     fi
     # shellcheck disable=SC2086
-    droplab pilots --sizes $sizes --epochs 10 --seed "$s" --out "$OUT/pilots/allocations" > /dev/null
-    for f in "$OUT"/pilots/allocations/pilot_*_s"$s".json; do
-      dens=$(python -c "import json, sys; print(json.load(open(sys.argv[1]))['density'])" "$f")
-      RUN_OUT="$OUT/pilots" run --seeds "$s" --density "$dens" --score random --quota counts --counts "$f" \
-        > /dev/null
-    done
-    for d in 0.3 0.5; do
-      alloc="$OUT/pilots/allocations/learned_d${d}_s$s.json"
-      [ -f "$alloc" ] || droplab allocate --runs "$OUT/pilots" --seeds "$s" --density "$d" --json \
-        --out "$alloc" > /dev/null || echo "FAILED: learned allocation rho=$rho d=$d seed $s"
-      run --seeds "$s" --density "$d" --score random --quota counts --counts "$alloc"
-    done
+    learned_allocation "$s" 10 $sizes
   done
   droplab empirical report "$OUT"/*.json --out "$OUT/report" --baseline "Random+DRoP" --margin 0.03 \
     > "$OUT/report.log" 2>&1 || echo "FAILED: report rho=$rho"

@@ -16,6 +16,8 @@
 # test accuracy, paired by seed, better / worse / equivalent within +-0.03 / undecided (droplab empirical
 # report --baseline "Random+DRoP" --margin 0.03).
 set -uo pipefail
+# shellcheck source=studies/learned.sh
+. "$(dirname "$0")/learned.sh"
 DATA=${DATA:-../shared/data/fashion-mnist}
 OUT=${OUT:-results/fashion-mnist-smallcnn}
 SEEDS=${SEEDS:-$(seq -s ' ' 0 19)}
@@ -35,19 +37,7 @@ for s in $SEEDS; do
     done
   done
   if [ "${LEARNED:-1}" = 1 ]; then
-    droplab pilots --sizes 6000 6000 6000 6000 6000 6000 6000 6000 6000 6000 --epochs 5 --seed "$s" \
-      --out "$OUT/pilots/allocations" > /dev/null
-    for f in "$OUT"/pilots/allocations/pilot_*_s"$s".json; do
-      dens=$(python -c "import json, sys; print(json.load(open(sys.argv[1]))['density'])" "$f")
-      RUN_OUT="$OUT/pilots" run --seeds "$s" --density "$dens" --score random --quota counts --counts "$f" \
-        > /dev/null
-    done
-    for d in 0.3 0.5; do
-      alloc="$OUT/pilots/allocations/learned_d${d}_s$s.json"
-      [ -f "$alloc" ] || droplab allocate --runs "$OUT/pilots" --seeds "$s" --density "$d" --json \
-        --out "$alloc" > /dev/null || echo "FAILED: learned allocation d=$d seed $s"
-      run --seeds "$s" --density "$d" --score random --quota counts --counts "$alloc"
-    done
+    learned_allocation "$s" 5 6000 6000 6000 6000 6000 6000 6000 6000 6000 6000
   fi
 done
 droplab empirical report "$OUT"/*.json --out "$OUT/report" --baseline "Random+DRoP" --margin 0.03 \

@@ -19,6 +19,8 @@
 # report --baseline "Random+DRoP" --margin 0.03); and each rule's population regret against the optimum
 # (droplab empirical gaussian-regret: exact theory, no training noise).
 set -uo pipefail
+# shellcheck source=studies/learned.sh
+. "$(dirname "$0")/learned.sh"
 OUT=${OUT:-results/gaussian-mlp}
 SEEDS=${SEEDS:-$(seq -s ' ' 0 29)}
 GAUSS="--gaussian-train-per-class 2000 --gaussian-test-per-class 4000"
@@ -51,20 +53,8 @@ for d in 0.3 0.5; do
 done
 # The learned allocation: per seed, four pilots (uniform d = 0.1 and 0.2, two staircases) into OUT/pilots,
 # the recall model fitted on them (droplab allocate --runs), its counts at d = 0.3 and 0.5.
-SIZES="2000 2000 2000 2000"
 for s in $SEEDS; do
-  droplab pilots --sizes $SIZES --epochs 10 --seed "$s" --out "$OUT/pilots/allocations" > /dev/null
-  for f in "$OUT"/pilots/allocations/pilot_*_s"$s".json; do
-    dens=$(python -c "import json, sys; print(json.load(open(sys.argv[1]))['density'])" "$f")
-    RUN_OUT="$OUT/pilots" run --seeds "$s" --density "$dens" --score random --quota counts --counts "$f" \
-      > /dev/null
-  done
-  for d in 0.3 0.5; do
-    alloc="$OUT/pilots/allocations/learned_d${d}_s$s.json"
-    [ -f "$alloc" ] || droplab allocate --runs "$OUT/pilots" --seeds "$s" --density "$d" --json \
-      --out "$alloc" > /dev/null || echo "FAILED: learned allocation d=$d seed $s"
-    run --seeds "$s" --density "$d" --score random --quota counts --counts "$alloc"
-  done
+  learned_allocation "$s" 10 2000 2000 2000 2000
 done
 droplab empirical report "$OUT"/*.json --out "$OUT/report" --baseline "Random+DRoP" --margin 0.03 \
   > "$OUT/report.log" 2>&1 || echo "FAILED: report"
