@@ -1,5 +1,5 @@
 """The analyses of a folder of runs as ``droplab empirical`` sub-commands: ``check-predictions``,
-``check-recommendation``, ``loao``, ``surrogate-calibration`` and ``metriq-compare``.
+``check-recommendation``, ``class-curves``, ``loao``, ``surrogate-calibration`` and ``metriq-compare``.
 
 :func:`add_subcommands` adds them to the sub-parsers of ``droplab empirical`` (:mod:`empirical.cli`); each
 command's work is in its library module (imported when the command runs, so ``droplab --help`` stays
@@ -8,6 +8,7 @@ fast):
 =========================  ==============================================================================
 ``check-predictions``      :mod:`empirical.prediction_check` (and :mod:`empirical.prediction_figure`)
 ``check-recommendation``   :mod:`empirical.recommendation_check`
+``class-curves``           :mod:`empirical.class_curves` (and :mod:`empirical.class_curves_figure`)
 ``loao``                   :mod:`empirical.loao` (and :mod:`empirical.learned_study` with ``--study``)
 ``surrogate-calibration``  :mod:`empirical.surrogate_calibration`
 ``metriq-compare``         :mod:`empirical.metriq_compare`
@@ -16,6 +17,7 @@ fast):
 Examples::
 
     droplab empirical check-predictions results/cifar10-smallcnn --plot figures/empirical
+    droplab empirical class-curves results/cifar10-smallcnn --out figures/empirical
     droplab empirical loao results/cifar10-smallcnn --study --markdown
     droplab empirical surrogate-calibration --digits --mnist1d ../shared/data/mnist1d results/cifar10-smallcnn
     droplab empirical metriq-compare results/cifar10-whitenet-256
@@ -110,6 +112,25 @@ def _cmd_check_recommendation(args) -> int:
     return 0
 
 
+def _cmd_class_curves(args) -> int:
+    from .class_curves import class_curves, format_class_curves
+
+    curves = class_curves(args.runs)
+    densities = curves.shared_densities(args.method, args.baseline)
+    if args.density is None and not densities:
+        raise ValueError(f"no density has runs of both {args.method!r} and {args.baseline!r}; methods here: "
+                         f"{sorted(set(curves.methods))}")
+    effect = curves.effect(densities[0] if args.density is None else args.density, args.method, args.baseline,
+                           floor=args.floor)
+    print(format_class_curves(curves, [effect]), end="")
+    if args.out:
+        from .class_curves_figure import write_class_curves
+
+        for path in write_class_curves(curves, effect, args.out, args.stem):
+            print(f"wrote {path}")
+    return 0
+
+
 def _cmd_gaussian_optimum(args) -> int:
     import json
     from pathlib import Path
@@ -182,6 +203,28 @@ def add_subcommands(sub) -> None:
     r.set_defaults(func=_cmd_check_recommendation)
 
     from .cli_run_args import add_gaussian_args
+
+    r = sub.add_parser("class-curves",
+                       help="why DRoP is (or is not) far from the best: each class's learning curve",
+                       description="From the random-within-class runs of RUNS (one dataset and model; every "
+                       "allocation and pilot): each class's gain of test recall per doubling of its kept "
+                       "samples at a fixed total (least squares over the runs, bootstrap over seeds), beside "
+                       "the query model's recall that DRoP's rule reads, and what METHOD did to each class "
+                       "against BASELINE at one density: the doublings it gave, the change the curves "
+                       "predict and the measured change (paired t over seeds) (empirical/class_curves.py).")
+    r.add_argument("runs", metavar="RUNS", nargs="+",
+                   help="folders (searched recursively) or files of run JSONs")
+    r.add_argument("--density", type=_density,
+                   help="density of the effect (default: the smallest with runs of both methods)")
+    r.add_argument("--method", default="Random+DRoP", help="the allocation examined (default Random+DRoP)")
+    r.add_argument("--baseline", default="Random", help="what it is compared with (default Random)")
+    r.add_argument("--floor", type=_nonnegative_int,
+                   help="the effect from the runs with this per-class floor (--min-per-class) only; needed "
+                   "when RUNS hold several (the curves pool them)")
+    r.add_argument("--out", metavar="DIR",
+                   help="also write the figure (PNG, PDF) and the per-class CSV into DIR")
+    r.add_argument("--stem", help="file name stem in DIR (default class_curves_<dataset>_<model>)")
+    r.set_defaults(func=_cmd_class_curves)
 
     r = sub.add_parser("gaussian-optimum",
                        help="the worst-class-optimal class densities of the synthetic gaussian dataset",

@@ -65,8 +65,9 @@ NOTEBOOK_CELL_TIMEOUT_S = 600
 CLI_COLUMNS = 78  # argparse wraps at COLUMNS - 2: the help fits the page's code column (76)
 log = logging.getLogger("mkdocs.plugins.droplab_docs")
 #: the report folders under ``figures/`` (``droplab empirical report --out figures/<folder>``) whose
-#: figures the real-data pages show: the small CNN's and whitenet-256's
-REPORTS = ("empirical", "empirical-whitenet-256")
+#: figures the real-data pages show: the small CNN's and whitenet-256's, and the learning curves per class
+#: of every study (``bash studies/class-curves.sh``; "Across datasets")
+REPORTS = ("empirical", "empirical-whitenet-256", "class-curves")
 #: the packages of the API reference; their command-line modules (``cli``, ``cli_*``: the "Command
 #: line" pages document them) are left out of it
 PACKAGES = ("gaussian_theory", "empirical")
@@ -89,7 +90,8 @@ API_ORDER = (
     "report_scorers", "report_tables", "report_figures", "report_figures_accuracy",
     "report_figures_classes", "report_figures_pareto", "report_figures_labels", "prediction_check",
     "prediction_figure", "recommendation_check", "loao", "learned_study", "surrogate_calibration",
-    "metriq_compare", "gaussian_study", "titles", "sweep", "intervals", "validation", "options", "atomic",
+    "metriq_compare", "gaussian_study", "class_curves", "class_curves_figure", "titles", "sweep",
+    "intervals", "validation", "options", "atomic",
     "figures",
 )
 API_NAV_TITLE = "API reference"
