@@ -1,5 +1,6 @@
 """The analyses of a folder of runs as ``droplab empirical`` sub-commands: ``check-predictions``,
-``check-recommendation``, ``class-curves``, ``loao``, ``surrogate-calibration`` and ``metriq-compare``.
+``check-recommendation``, ``class-curves``, ``recompute``, ``loao``, ``surrogate-calibration`` and
+``metriq-compare``.
 
 :func:`add_subcommands` adds them to the sub-parsers of ``droplab empirical`` (:mod:`empirical.cli`); each
 command's work is in its library module (imported when the command runs, so ``droplab --help`` stays
@@ -9,6 +10,7 @@ fast):
 ``check-predictions``      :mod:`empirical.prediction_check` (and :mod:`empirical.prediction_figure`)
 ``check-recommendation``   :mod:`empirical.recommendation_check`
 ``class-curves``           :mod:`empirical.class_curves` (and :mod:`empirical.class_curves_figure`)
+``recompute``              :func:`empirical.query_logits.recompute_all`
 ``loao``                   :mod:`empirical.loao` (and :mod:`empirical.learned_study` with ``--study``)
 ``surrogate-calibration``  :mod:`empirical.surrogate_calibration`
 ``metriq-compare``         :mod:`empirical.metriq_compare`
@@ -131,6 +133,14 @@ def _cmd_class_curves(args) -> int:
     return 0
 
 
+def _cmd_recompute(args) -> int:
+    from .query_logits import format_recompute, recompute_all
+
+    summary = recompute_all(args.results)
+    print(format_recompute(summary), end="")
+    return 0
+
+
 def _cmd_gaussian_optimum(args) -> int:
     import json
     from pathlib import Path
@@ -225,6 +235,16 @@ def add_subcommands(sub) -> None:
                    help="also write the figure (PNG, PDF) and the per-class CSV into DIR")
     r.add_argument("--stem", help="file name stem in DIR (default class_curves_<dataset>_<model>)")
     r.set_defaults(func=_cmd_class_curves)
+
+    r = sub.add_parser("recompute",
+                       help="every run's allocation recomputed from committed files only",
+                       description="For every finished run JSON under RESULTS: its query recalls recomputed "
+                       "from the query-logits file it names and its class quotas from those recalls; prints "
+                       "how many match and names the runs that do not, with the reason "
+                       "(empirical/query_logits.py, recompute_all).")
+    r.add_argument("results", metavar="RESULTS", nargs="?", default="results",
+                   help="folder searched recursively (default results)")
+    r.set_defaults(func=_cmd_recompute)
 
     r = sub.add_parser("gaussian-optimum",
                        help="the worst-class-optimal class densities of the synthetic gaussian dataset",

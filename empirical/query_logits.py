@@ -43,7 +43,7 @@ from .classes import class_recalls
 from .options import RECALL_QUOTAS
 
 __all__ = ["logits_digest", "query_arrays", "write_query_logits", "read_query_logits", "recalls_from_file",
-           "recompute_query", "run_logits_file", "SAME_QUERY_KEYS"]
+           "recompute_query", "recompute_all", "format_recompute", "run_logits_file", "SAME_QUERY_KEYS"]
 
 #: The arrays that say whether two files hold the same query model (every file has them).
 SAME_QUERY_KEYS = ("val_logits", "val_labels", "val_recalls")
@@ -237,3 +237,48 @@ def recompute_query(run: dict, folder, qdir=None) -> dict:
                                  else "quota counts differ")
     return {"ok": ok, "reason": reason, "level": level, "file": str(f), "recall_diff": diff,
             "counts_equal": counts_equal}
+
+
+def recompute_all(root) -> dict:
+    """:func:`recompute_query` for every finished run JSON under ``root`` (searched recursively; checkpoint
+    and cache folders skipped). Returns ``{"runs", "no_recall_quota", "with_recall_quota", "match",
+    "from_logits", "from_stored", "failing": {path relative to root: reason}}`` -- the counts the
+    documentation cites ("The real-data pipeline", "Checked on every committed run")."""
+    import json
+
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"root must be a folder of results, got {str(root)!r}")
+    out = {"runs": 0, "no_recall_quota": 0, "with_recall_quota": 0, "match": 0, "from_logits": 0,
+           "from_stored": 0, "failing": {}}
+    for f in sorted(root.rglob("*.json")):
+        if {"_ckpt", "_query"} & set(f.relative_to(root).parts):
+            continue
+        try:
+            r = json.loads(f.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        if not (isinstance(r, dict) and r.get("status") == "done" and "config" in r and "metrics" in r):
+            continue
+        out["runs"] += 1
+        res = recompute_query(r, f.parent)
+        if res["ok"] and res["level"] is None:
+            out["no_recall_quota"] += 1
+            continue
+        out["with_recall_quota"] += 1
+        if res["ok"]:
+            out["match"] += 1
+            out["from_logits" if res["level"] == "logits" else "from_stored"] += 1
+        else:
+            out["failing"][f.relative_to(root).as_posix()] = res["reason"]
+    return out
+
+
+def format_recompute(summary: dict) -> str:
+    """The lines ``droplab empirical recompute`` prints."""
+    s = summary
+    lines = [f"{s['runs']} finished runs; {s['no_recall_quota']} without a quota computed from a query "
+             f"model; {s['with_recall_quota']} with one: {s['match']} recompute exactly ({s['from_logits']} "
+             f"from the logits, {s['from_stored']} from stored recalls), {len(s['failing'])} do not"]
+    lines += [f"  {path}: {why}" for path, why in s["failing"].items()]
+    return "\n".join(lines) + "\n"

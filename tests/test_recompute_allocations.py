@@ -10,32 +10,27 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from empirical.query_logits import logits_digest, read_query_logits, recalls_from_file, recompute_query
+from empirical.query_logits import (
+    format_recompute,
+    logits_digest,
+    read_query_logits,
+    recalls_from_file,
+    recompute_all,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXCEPTIONS = ROOT / "results" / "recompute_exceptions.json"
 
 
-def _committed_runs():
-    for f in sorted((ROOT / "results").rglob("*.json")):
-        try:
-            r = json.loads(f.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            continue
-        if isinstance(r, dict) and r.get("status") == "done" and "config" in r and "metrics" in r:
-            yield f, r
-
-
 def test_every_committed_allocation_is_recomputable_or_an_explained_exception():
     listed = json.loads(EXCEPTIONS.read_text())["exceptions"]
     assert all(isinstance(why, str) and len(why) > 40 for why in listed.values())
-    failing, checked = {}, 0
-    for f, r in _committed_runs():
-        out = recompute_query(r, f.parent)
-        checked += out["level"] is not None
-        if not out["ok"]:
-            failing[f.relative_to(ROOT).as_posix()] = out["reason"]
-    assert checked > 50   # the recall-quota runs of the committed studies were found
+    summary = recompute_all(ROOT / "results")
+    failing = {f"results/{path}": why for path, why in summary["failing"].items()}
+    assert summary["with_recall_quota"] > 50   # the recall-quota runs of the committed studies were found
+    assert summary["match"] + len(failing) == summary["with_recall_quota"]
+    assert summary["from_logits"] + summary["from_stored"] == summary["match"]
+    assert format_recompute(summary).startswith(f"{summary['runs']} finished runs")
     unexplained = sorted(set(failing) - set(listed))
     assert not unexplained, (f"runs whose allocation cannot be recomputed, not in {EXCEPTIONS.name}: "
                              f"{unexplained}")

@@ -2,11 +2,14 @@
 # Long-tailed CIFAR-10 from the original pixels (issue "Beyond CIFAR-10"): ../shared/data/cifar10-bin with
 # --long-tail RHO, the standard construction (Cao et al. 2019: class k keeps the first floor(5000 RHO^(-k/9))
 # of its images; 20,431 training images at RHO = 10, 12,406 at RHO = 100; validation and test halves
-# unchanged), whitenet-256 with the airbench recipe. Class sizes differ here, and every rule's formula
-# uses them (DRoP's quotas are densities of each class's own size).
-# Run by hand from the repository root, never by CI; resumable (finished runs are skipped). Priced for a
-# GPU: a run is 0.25-0.4 of a full-data run (about 30 min on 2 AVX2 cores in fp32, seconds on a GPU).
-#   nohup bash studies/cifar10-lt-whitenet-256.sh > /tmp/cifar10-lt.log 2>&1 &
+# unchanged). Class sizes differ here, and every rule's formula uses them (DRoP's quotas are densities of
+# each class's own size). Two networks, two studies (results/cifar10-lt<RHO>-<MODEL>):
+#   MODEL=whitenet-256 (default): the airbench recipe (--shift 2), priced for a GPU: a run is 0.25-0.4 of
+#     a full-data run (about 30 min on 2 AVX2 cores in fp32, seconds on a GPU);
+#   MODEL=smallcnn: the CPU study, the small-CNN study's recipe (fast, 8 epochs, query model 3 unaugmented
+#     epochs, --shift 4), minutes a run on one AVX2 core.
+# Run by hand from the repository root, never by CI; resumable (finished runs are skipped):
+#   MODEL=smallcnn nohup bash studies/cifar10-lt.sh > /tmp/cifar10-lt.log 2>&1 &
 # RHOS (default "100 10"), SEEDS (default 0-9) and EXTRA (more options for every run, e.g. a smoke test's
 # --limit-per-class 20 --eval-limit-per-class 10 --epochs 1) choose the part to run.
 # Protocol, fixed before any result on these data: per RHO and seed, the Random query model once
@@ -22,12 +25,18 @@ DATA=${DATA:-../shared/data/cifar10-bin}
 RHOS=${RHOS:-100 10}
 SEEDS=${SEEDS:-$(seq -s ' ' 0 9)}
 EXTRA=${EXTRA:-}
+MODEL=${MODEL:-whitenet-256}
+case "$MODEL" in
+  whitenet-256) RECIPE="--recipe airbench --shift 2" ;;
+  smallcnn) RECIPE="--recipe fast --epochs 8 --query-epochs 3 --shift 4" ;;
+  *) echo "MODEL must be whitenet-256 or smallcnn, got $MODEL" >&2; exit 2 ;;
+esac
 for rho in $RHOS; do
-  OUT=${OUT_ROOT:-results}/cifar10-lt${rho}-whitenet-256
+  OUT=${OUT_ROOT:-results}/cifar10-lt${rho}-${MODEL}
   run() {
     # shellcheck disable=SC2086
-    droplab empirical run --dataset cifar10 --data-dir "$DATA" --long-tail "$rho" --model whitenet-256 \
-      --recipe airbench --shift 2 --device auto --out "${RUN_OUT:-$OUT}" --resume --no-progress $EXTRA "$@" \
+    droplab empirical run --dataset cifar10 --data-dir "$DATA" --long-tail "$rho" --model "$MODEL" $RECIPE \
+      --device auto --out "${RUN_OUT:-$OUT}" --resume --no-progress $EXTRA "$@" \
       || echo "FAILED: rho=$rho $*"
   }
   for s in $SEEDS; do
