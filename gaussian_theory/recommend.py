@@ -31,7 +31,7 @@ import numpy as np
 
 from .validation import check_option, check_real
 
-__all__ = ["PREDICTORS", "recommend"]
+__all__ = ["PREDICTORS", "recommend", "predicted_tradeoff"]
 
 #: The predicted recalls a recommendation can be made from (keys of an allocation's ``"predicted"``).
 PREDICTORS = ("prior_shift", "finite_sample")
@@ -98,3 +98,61 @@ def recommend(result: dict, *, predictor: str = "prior_shift", max_accuracy_loss
               f"class {best['worst_class']}; {predictor.replace('_', ' ')}){cap}")
     return {"recommended": best["allocation"], "predictor": predictor, "baseline": baseline,
             "max_accuracy_loss": max_accuracy_loss, "reason": reason, "table": table}
+
+
+
+def predicted_tradeoff(result: dict, *, predictor: str = "prior_shift", level: float = 0.95) -> list[dict]:
+    r"""Every allocation's predicted balanced accuracy and worst-class recall, with intervals for the
+    validation set's sampling noise: the trade-off :func:`recommend` chooses from, as numbers to draw.
+
+    Each class's predicted recall :math:`\hat r_k` is a proportion over the :math:`n_k` validation samples
+    of the class (``result["val_class_counts"]``). The balanced accuracy :math:`\bar r=\frac1K\sum_k\hat
+    r_k` gets the normal interval :math:`\bar r\pm z\,\frac1K\sqrt{\sum_k\hat r_k(1-\hat r_k)/n_k}`
+    (clipped to [0, 1]); the worst class, the Wilson interval of the predicted-worst class's recall
+    (:func:`gaussian_theory.intervals.wilson_interval`), which always holds the point. They carry the
+    validation sample's noise only, **not** the gap between the query model and the network trained on
+    the pruned data, which is larger (documentation site, "The recommendation, scored": 0.02--0.10 on
+    the worst class).
+
+    Returns one dict per allocation, in ``result``'s order: ``allocation``, ``mean_recall``,
+    ``mean_low``, ``mean_high``, ``worst_class``, ``worst_recall``, ``worst_low``, ``worst_high``.
+
+    >>> res = {"val_class_counts": [100, 100], "allocations": {
+    ...     "Uniform": {"predicted": {"prior_shift": [0.9, 0.6]}},
+    ...     "DRoP": {"predicted": {"prior_shift": [0.8, 0.75]}}}}
+    >>> row = predicted_tradeoff(res)[1]
+    >>> row["worst_class"], round(row["worst_low"], 3), round(row["worst_high"], 3)
+    (1, 0.657, 0.825)
+    """
+    from scipy.stats import norm
+
+    from .intervals import wilson_interval
+
+    check_option(predictor, "predictor", PREDICTORS)
+    level = check_real(level, "level", 0.0, 1.0, strict_minimum=True)
+    if level >= 1.0:
+        raise ValueError(f"level must lie in (0, 1), got {level!r}")
+    if not isinstance(result, dict) or not isinstance(result.get("allocations"), dict) \
+            or not result["allocations"]:
+        raise ValueError("result must be allocate_from_logits' result: a dict with a non-empty "
+                         f"'allocations', got {type(result).__name__}")
+    n_val = np.asarray(result.get("val_class_counts", []), dtype=float)
+    z = float(norm.ppf(0.5 + level / 2.0))
+    rows = []
+    for label, a in result["allocations"].items():
+        pred = (a.get("predicted") or {}).get(predictor)
+        if pred is None:
+            raise ValueError(f"allocation {label!r} has no predicted {predictor} recalls: compute them "
+                             "(allocate_from_logits(..., predict=True))")
+        r = np.clip(np.asarray(pred, dtype=float), 0.0, 1.0)
+        if n_val.shape != r.shape or (n_val < 1).any():
+            raise ValueError(f"result['val_class_counts'] must hold one positive count per class "
+                             f"({r.size}), got {n_val.tolist()}")
+        mean = float(r.mean())
+        half = z * float(np.sqrt(np.sum(r * (1.0 - r) / n_val))) / r.size
+        k = int(np.argmin(r))
+        lo, hi = wilson_interval(np.rint(r[k] * n_val[k]), n_val[k], level)
+        rows.append({"allocation": label, "mean_recall": mean, "mean_low": max(mean - half, 0.0),
+                     "mean_high": min(mean + half, 1.0), "worst_class": k, "worst_recall": float(r[k]),
+                     "worst_low": float(min(lo, r[k])), "worst_high": float(max(hi, r[k]))})
+    return rows

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gaussian_theory.own_data import allocate_from_logits
-from gaussian_theory.recommend import recommend
+from gaussian_theory.recommend import predicted_tradeoff, recommend
 
 
 def _result(rows: dict) -> dict:
@@ -101,6 +101,61 @@ def test_the_command_prints_and_writes_the_recommendation(tmp_path, capsys):
     rec = saved["recommendation"]
     assert rec["recommended"] in saved["allocations"] and rec["max_accuracy_loss"] == 0.02
     assert text.count("-> ") == 1 and f"-> {rec['recommended']}" in text
+    assert "predicted trade-off" in text
+    assert set(saved["tradeoff"]) == {"prior_shift", "finite_sample"}
+    assert [r["allocation"] for r in saved["tradeoff"]["prior_shift"]] == list(saved["allocations"])
+
+
+def test_the_trade_off_intervals_are_the_binomial_ones_of_the_validation_sample():
+    """Against an independent implementation (scipy's Wilson interval) and the normal formula by hand."""
+    from scipy.stats import binomtest, norm
+
+    res = _result({"Uniform": [0.9, 0.6, 0.75], "DRoP": [0.8, 0.75, 0.7]})
+    res["val_class_counts"] = [100, 80, 120]
+    rows = predicted_tradeoff(res)
+    for row, r in zip(rows, ([0.9, 0.6, 0.75], [0.8, 0.75, 0.7])):
+        r = np.array(r)
+        n = np.array([100, 80, 120])
+        k = int(np.argmin(r))
+        ci = binomtest(int(round(r[k] * n[k])), int(n[k])).proportion_ci(method="wilson")
+        assert (row["worst_class"], row["worst_recall"]) == (k, r[k])
+        assert row["worst_low"] == pytest.approx(ci.low, abs=1e-12)
+        assert row["worst_high"] == pytest.approx(ci.high, abs=1e-12)
+        half = norm.ppf(0.975) * np.sqrt(np.sum(r * (1 - r) / n)) / 3
+        assert row["mean_low"] == pytest.approx(r.mean() - half)
+        assert row["mean_high"] == pytest.approx(r.mean() + half)
+        assert row["worst_low"] <= row["worst_recall"] <= row["worst_high"]
+    assert predicted_tradeoff(res, predictor="finite_sample")[1]["worst_class"] == 0   # reversed rows
+    narrow = predicted_tradeoff(res, level=0.5)[0]
+    assert narrow["worst_high"] - narrow["worst_low"] < rows[0]["worst_high"] - rows[0]["worst_low"]
+
+
+@pytest.mark.parametrize("counts, match", [(None, "val_class_counts"), ([100, 0, 100], "val_class_counts"),
+                                           ([100, 100], "val_class_counts")])
+def test_the_trade_off_refuses_missing_validation_counts(counts, match):
+    res = _result({"Uniform": [0.9, 0.6, 0.75]})
+    if counts is not None:
+        res["val_class_counts"] = counts
+    with pytest.raises(ValueError, match=match):
+        predicted_tradeoff(res)
+    res["val_class_counts"] = [100, 100, 100]
+    with pytest.raises(ValueError, match="level"):
+        predicted_tradeoff(res, level=1.0)
+
+
+def test_the_command_draws_the_trade_off(tmp_path, capsys):
+    from gaussian_theory.cli import main
+
+    z, y = _logits(2)
+    np.save(tmp_path / "z.npy", z)
+    np.save(tmp_path / "y.npy", y)
+    base = ["allocate", "--logits", str(tmp_path / "z.npy"), "--labels", str(tmp_path / "y.npy"),
+            "--density", "0.3", "--trials", "2"]
+    plot = tmp_path / "trade.png"
+    assert main([*base, "--plot", str(plot)]) == 0
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"wrote {plot}" in capsys.readouterr().out
+    assert main([*base, "--plot", str(tmp_path / "trade.txt")]) == 2
+    assert "--plot" in capsys.readouterr().err and not (tmp_path / "trade.txt").exists()
 
 
 def test_the_command_refuses_recommendation_options_without_logits(capsys):
@@ -111,3 +166,5 @@ def test_the_command_refuses_recommendation_options_without_logits(capsys):
     assert "--max-accuracy-loss goes with --logits" in capsys.readouterr().err
     assert main([*base, "--predictor", "finite_sample"]) == 2
     assert "--predictor goes with --logits" in capsys.readouterr().err
+    assert main([*base, "--plot", "trade.png"]) == 2
+    assert "--plot goes with --logits" in capsys.readouterr().err

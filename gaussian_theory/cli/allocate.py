@@ -32,6 +32,7 @@ from .allocate_report import (
     recommendation_text,
     rule_label,
     runs_report,
+    tradeoff_text,
     write_result,
 )
 from .class_table import FROM_LAYOUTS, read_class_table
@@ -59,6 +60,15 @@ def _library_warnings(caught) -> list[str]:
                               for w in caught))
 
 
+def _save_plot(fig, path) -> None:
+    """Write ``fig`` to ``path`` atomically, in the format its suffix names (.png, .pdf or .svg)."""
+    from ..atomic import atomic_write
+
+    fmt = Path(path).suffix.lower().lstrip(".")
+    atomic_write(Path(path), lambda tmp: fig.savefig(tmp, format=fmt, dpi=150,
+                                                     metadata={"CreationDate": None} if fmt == "pdf" else {}))
+
+
 def _emit(args, text: str, result: dict) -> None:
     """Print the text (or with --json the JSON) and write the JSON to --out."""
     if args.out is not None:
@@ -75,6 +85,9 @@ def _check_common(args) -> None:
                          f"got {args.alpha:g}")
     if args.out is not None and Path(args.out).is_dir():
         raise ValueError(f"--out {args.out!r}: is a folder, expected the file to write the allocation to")
+    plot = getattr(args, "plot", None)
+    if plot is not None and Path(plot).suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise ValueError(f"--plot {plot!r}: name a .png, .pdf or .svg file")
 
 
 # ----------------------------------------------------------------------------- --logits mode
@@ -112,11 +125,23 @@ def _cmd_allocate_logits(args) -> int:
                                           trials=args.trials, seed=args.seed)
         except (ValueError, TypeError) as exc:
             raise _name_option(exc) from None
-    from ..recommend import recommend
+    from ..recommend import PREDICTORS, predicted_tradeoff, recommend
 
     rec = recommend(result, predictor=args.predictor, max_accuracy_loss=args.max_accuracy_loss)
-    _emit(args, logits_text(result) + "\n\n" + recommendation_text(rec),
-          {"mode": "logits", **result, "recommendation": rec})
+    trade = {p: predicted_tradeoff(result, predictor=p) for p in PREDICTORS}
+    text = "\n\n".join([logits_text(result), recommendation_text(rec),
+                         tradeoff_text(trade[args.predictor])])
+    if args.plot is not None:
+        from ..figures.tradeoff import plot_tradeoff
+
+        other = [p for p in PREDICTORS if p != args.predictor][0]
+        names = args.predictor.replace("_", " "), other.replace("_", " ")
+        fig = plot_tradeoff(trade[args.predictor], rec["recommended"], second=trade[other],
+                            title=f"Predicted trade-off at d = {args.density:g} ({names[0]}; hollow: "
+                                  f"{names[1]})")
+        _save_plot(fig, args.plot)
+        text += f"\nwrote {args.plot}"
+    _emit(args, text, {"mode": "logits", **result, "recommendation": rec, "tradeoff": trade})
     for msg in _library_warnings(caught) + [c for c in result["cautions"] if " keeps 0 samples " in c]:
         warn(msg)
     return 0
@@ -192,7 +217,8 @@ def _cmd_allocate(args) -> int:
     _check_common(args)
     if args.logits is None:
         for opt, val in (("--max-accuracy-loss", args.max_accuracy_loss),
-                         ("--predictor", None if args.predictor == "prior_shift" else args.predictor)):
+                         ("--predictor", None if args.predictor == "prior_shift" else args.predictor),
+                         ("--plot", args.plot)):
             if val is not None:
                 raise ValueError(f"{opt} goes with --logits (the recommendation is made from predicted "
                                  "recalls)")
@@ -310,5 +336,8 @@ def register(sub) -> None:
                    "\"counts\" under \"allocations\" (--runs: the learned counts at the top, the others "
                    "under \"compared\"), what droplab select --counts-file reads")
     p.add_argument("--out", metavar="FILE", help="also write that JSON to FILE")
+    p.add_argument("--plot", metavar="FILE",
+                   help="with --logits: draw the predicted trade-off (balanced accuracy against worst-class "
+                   "recall, every allocation, the recommendation ringed) to FILE (.png, .pdf or .svg)")
     p.add_argument("--no-progress", action="store_true", help="with --runs: no progress line on stderr")
     p.set_defaults(func=_cmd_allocate)

@@ -260,3 +260,15 @@ def recommendation_text(rec: dict) -> str:
         format_table(["allocation", "worst class", "balanced acc.", "loss", "eligible"], rows),
         f"recommended: {rec['reason']}. A prediction from the query model, not a measurement: check it on "
         "your own runs."])
+
+
+def tradeoff_text(rows) -> str:
+    """:func:`gaussian_theory.recommend.predicted_tradeoff` as a table: every allocation's predicted
+    balanced accuracy and worst-class recall with their intervals."""
+    body = [[r["allocation"], f"{r['mean_recall']:.3f} [{r['mean_low']:.3f}, {r['mean_high']:.3f}]",
+             f"{r['worst_class']}: {r['worst_recall']:.3f} [{r['worst_low']:.3f}, {r['worst_high']:.3f}]"]
+            for r in rows]
+    return "\n".join([
+        "predicted trade-off (95% intervals: the validation sample's noise only, not the gap between the "
+        "query model and the trained network)",
+        format_table(["allocation", "balanced acc.", "worst class"], body)])

@@ -15,7 +15,9 @@ marker.
 
 Rooms: ``style`` (colours, matplotlib style, axis helpers), ``table`` (:class:`Table`, CSV),
 ``settings`` (:class:`Settings`, :func:`reference_model`, :func:`subseed`), ``registry``
-(:data:`FIGURES`, :func:`write_figure`, the README writer, :func:`make_figures`), one module per figure.
+(:data:`FIGURES`, :func:`write_figure`, the README writer, :func:`make_figures`), one module per figure;
+``tradeoff`` draws a user's predicted trade-off (``droplab allocate --logits ... --plot``), not a theory
+figure.
 """
 
 from __future__ import annotations
