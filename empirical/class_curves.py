@@ -152,7 +152,7 @@ class ClassCurves:
         a = np.array([pairs[method][s] for s in seeds])
         b = np.array([pairs[baseline][s] for s in seeds])
         n_deleted = (self.counts[a] == 0).sum(axis=0)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):   # a 0 on either side: set to NaN below
             doublings = np.log2(self.counts[a] / self.counts[b]).mean(axis=0)
         undefined = (n_deleted > 0) | (self.counts[b] == 0).any(axis=0)   # no number of doublings reaches 0
         doublings = np.where(undefined, np.nan, doublings)
