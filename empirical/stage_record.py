@@ -36,7 +36,7 @@ from .run_config import RunConfig, method_label
 from .stage_evaluation import EvaluatedRun
 from .stage_query import QueriedRun
 
-__all__ = ["record_stage", "record_query_logits", "dataset_record"]
+__all__ = ["record_stage", "record_query_logits", "dataset_record", "run_json_text"]
 
 
 def record_stage(run: EvaluatedRun) -> dict:
@@ -179,9 +179,29 @@ def _device_name(device: torch.device) -> str:
     return f"{device.type} ({torch.get_num_threads()} threads)"
 
 
+def run_json_text(obj, level: int = 0) -> str:
+    """``obj`` as JSON, objects indented one space per level and every list of plain values (numbers,
+    strings, booleans, null) on one line: a run's per-sample predictions and labels take a line each
+    instead of one line per sample (the file reads back to the same object; NaN written as ``NaN``, as
+    ``json.dumps`` does)."""
+    pad, inner = " " * level, " " * (level + 1)
+    if isinstance(obj, dict):
+        if not obj:
+            return "{}"
+        keys = [k if isinstance(k, str) else json.dumps(k) for k in obj]   # json.dumps's key text
+        items = [f"{inner}{json.dumps(k)}: {run_json_text(v, level + 1)}" for k, v in zip(keys, obj.values())]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(obj, (list, tuple)):
+        if all(not isinstance(v, (dict, list, tuple)) for v in obj):
+            return json.dumps(list(obj), allow_nan=True)
+        return "[\n" + ",\n".join(inner + run_json_text(v, level + 1) for v in obj) + "\n" + pad + "]"
+    return json.dumps(obj, allow_nan=True)
+
+
 def _atomic_json(obj, path: Path) -> None:
-    """Write ``obj`` as indented JSON to ``path`` atomically (:func:`gaussian_theory.atomic.atomic_write`)."""
-    text = json.dumps(obj, indent=1, allow_nan=True)
+    """Write ``obj`` as JSON (:func:`run_json_text`) to ``path`` atomically
+    (:func:`gaussian_theory.atomic.atomic_write`)."""
+    text = run_json_text(obj) + "\n"
     atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
