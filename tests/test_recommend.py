@@ -156,6 +156,8 @@ def test_the_command_draws_the_trade_off(tmp_path, capsys):
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"wrote {plot}" in capsys.readouterr().out
     assert main([*base, "--plot", str(tmp_path / "trade.txt")]) == 2
     assert "--plot" in capsys.readouterr().err and not (tmp_path / "trade.txt").exists()
+    assert main([*base, "--plot", str(tmp_path / "missing" / "trade.png")]) == 2
+    assert "folder does not exist" in capsys.readouterr().err
 
 
 def test_the_command_refuses_recommendation_options_without_logits(capsys):

@@ -88,6 +88,8 @@ def _check_common(args) -> None:
     plot = getattr(args, "plot", None)
     if plot is not None and Path(plot).suffix.lower() not in (".png", ".pdf", ".svg"):
         raise ValueError(f"--plot {plot!r}: name a .png, .pdf or .svg file")
+    if plot is not None and not Path(plot).resolve().parent.is_dir():
+        raise ValueError(f"--plot {plot!r}: its folder does not exist")
 
 
 # ----------------------------------------------------------------------------- --logits mode
