@@ -1,6 +1,6 @@
 """The analyses of a folder of runs as ``droplab empirical`` sub-commands: ``check-predictions``,
-``check-recommendation``, ``class-curves``, ``recompute``, ``loao``, ``surrogate-calibration`` and
-``metriq-compare``.
+``check-recommendation``, ``class-curves``, ``recompute``, ``gaussian-optimum``, ``gaussian-regret``,
+``loao``, ``surrogate-calibration`` and ``metriq-compare``.
 
 :func:`add_subcommands` adds them to the sub-parsers of ``droplab empirical`` (:mod:`empirical.cli`); each
 command's work is in its library module (imported when the command runs, so ``droplab --help`` stays
@@ -11,6 +11,7 @@ fast):
 ``check-recommendation``   :mod:`empirical.recommendation_check`
 ``class-curves``           :mod:`empirical.class_curves` (and :mod:`empirical.class_curves_figure`)
 ``recompute``              :func:`empirical.query_logits.recompute_all`
+``gaussian-optimum``       :mod:`empirical.gaussian_study` (and ``gaussian-regret``)
 ``loao``                   :mod:`empirical.loao` (and :mod:`empirical.learned_study` with ``--study``)
 ``surrogate-calibration``  :mod:`empirical.surrogate_calibration`
 ``metriq-compare``         :mod:`empirical.metriq_compare`
@@ -19,7 +20,7 @@ fast):
 Examples::
 
     droplab empirical check-predictions results/cifar10-smallcnn --plot figures/empirical
-    droplab empirical class-curves results/cifar10-smallcnn --out figures/empirical
+    droplab empirical class-curves results/cifar10-smallcnn --out figures/class-curves
     droplab empirical loao results/cifar10-smallcnn --study --markdown
     droplab empirical surrogate-calibration --digits --mnist1d ../shared/data/mnist1d results/cifar10-smallcnn
     droplab empirical metriq-compare results/cifar10-whitenet-256
@@ -170,8 +171,10 @@ def _cmd_gaussian_regret(args) -> int:
 
 # ----------------------------------------------------------------------------- the parsers
 def add_subcommands(sub) -> None:
-    """Add ``check-predictions``, ``loao``, ``surrogate-calibration`` and ``metriq-compare`` to ``sub``, the
-    sub-parsers (``add_subparsers()``) of ``droplab empirical``."""
+    """Add the analyses of the module docstring's table (``check-predictions``, ``check-recommendation``,
+    ``class-curves``, ``recompute``, ``gaussian-optimum``, ``gaussian-regret``, ``loao``,
+    ``surrogate-calibration``, ``metriq-compare``) to ``sub``, the sub-parsers (``add_subparsers()``) of
+    ``droplab empirical``."""
     r = sub.add_parser("check-predictions",
                        help="recall predictors against the measured recalls of a folder of runs",
                        description="For every (seed, density) of RUNS with a Random run (quota none) and "
@@ -232,7 +235,7 @@ def add_subcommands(sub) -> None:
                    help="the effect from the runs with this per-class floor (--min-per-class) only; needed "
                    "when RUNS hold several (the curves pool them)")
     r.add_argument("--out", metavar="DIR",
-                   help="also write the figure (PNG, PDF) and the per-class CSV into DIR")
+                   help="also write the figure (PNG, PDF), the per-class CSV and the caption (.md) into DIR")
     r.add_argument("--stem", help="file name stem in DIR (default class_curves_<dataset>_<model>)")
     r.set_defaults(func=_cmd_class_curves)
 
