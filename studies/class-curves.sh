@@ -20,7 +20,9 @@ curves class_curves_cifar10_whitenet-256 --density 0.3 \
   $(grep -L '"epochs": 20' results/cifar10-whitenet-256/*.json results/cifar10-whitenet-256/pilots/*.json)
 # MNIST-1D: the curves pool both per-class floors; DRoP's effect is the paper's rule as it is (floor 0)
 curves class_curves_mnist1d_cnn1d --density 0.3 --floor 0 results/mnist1d-cnn1d
-curves class_curves_fashion-mnist_smallcnn-gray --density 0.3 results/fashion-mnist-smallcnn
+# Fashion-MNIST: its complete seeds (0-3; seed 4 is partial)
+curves class_curves_fashion-mnist_smallcnn-gray --density 0.3 results/fashion-mnist-smallcnn/*_s[0-3]_*.json \
+  results/fashion-mnist-smallcnn/pilots/*_s[0-3]_*.json
 curves class_curves_gaussian_mlp --density 0.3 results/gaussian-mlp
 {
   printf '# Why DRoP is, or is not, far from the best: learning curves per class\n\n'
