@@ -52,6 +52,23 @@ _ROWS_FROM = 32
 MAX_N_MC = 10**8
 
 
+def _add_softmax_moments(scores, k, tau, sum_pk, cross, count):
+    r"""Add one chunk's tempered-softmax moments of class ``k`` to the running sums, in place.
+
+    ``scores`` (classes x draws of class k; overwritten) become ``p = softmax(scores / tau)`` along the
+    classes; ``sum_pk[k]`` gains :math:`\sum p_k`, ``cross[k]`` gains :math:`\sum p\,p_k`, ``count[k]``
+    the number of draws: the sums behind the smoothed risks and their Jacobian.
+    """
+    scores -= scores.max(axis=0)
+    scores *= 1.0 / tau
+    p = np.exp(scores, out=scores)
+    p *= 1.0 / p.sum(axis=0)
+    pk = p[k]
+    sum_pk[k] += pk.sum()
+    cross[k] += p @ pk
+    count[k] += scores.shape[1]
+
+
 def check_n_mc(n_mc, name: str = "n_mc", minimum: int = 2) -> int:
     """Monte Carlo draws per class: an integer in ``[minimum, MAX_N_MC]``. Beyond :data:`MAX_N_MC`
     (10**8) a risk's binomial standard error is below 5e-5 and a run would take hours: refused before
@@ -233,29 +250,12 @@ class MCDraws:
         if self.tied:  # the same sums from the scores s_j (the per-point terms cancel in the softmax)
             for h, _ in self._noise_chunks(limit):
                 for k in range(k_):
-                    s = h + (self._offsets[k] + u)[:, None]
-                    s -= s.max(axis=0)
-                    s *= 1.0 / tau
-                    p = np.exp(s, out=s)
-                    p *= 1.0 / p.sum(axis=0)
-                    pk = p[k]
-                    sum_pk[k] += pk.sum()
-                    cross[k] += p @ pk
-                    count[k] += h.shape[1]
+                    _add_softmax_moments(h + (self._offsets[k] + u)[:, None], k, tau, sum_pk, cross, count)
             mean_pk = sum_pk / count
             return 1.0 - mean_pk, -(np.diag(mean_pk) - cross / count[:, None]) / tau
         for k, block in self.blocks(limit):
             for c in range(0, block.shape[1], _SOFT_CHUNK):  # cache-sized pieces: 2-3x faster
-                ll = block[:, c : c + _SOFT_CHUNK]
-                s = ll + u[:, None]
-                s -= s.max(axis=0)
-                s *= 1.0 / tau
-                p = np.exp(s, out=s)
-                p *= 1.0 / p.sum(axis=0)
-                pk = p[k]
-                sum_pk[k] += pk.sum()
-                cross[k] += p @ pk
-                count[k] += ll.shape[1]
+                _add_softmax_moments(block[:, c : c + _SOFT_CHUNK] + u[:, None], k, tau, sum_pk, cross, count)
         mean_pk = sum_pk / count
         jac = -(np.diag(mean_pk) - cross / count[:, None]) / tau
         return 1.0 - mean_pk, jac
