@@ -110,7 +110,8 @@ def _cmd_metriq_compare(args) -> int:
 def _cmd_check_recommendation(args) -> int:
     from .recommendation_check import check_recommendation, format_recommendation_check
 
-    check = check_recommendation(args.runs, args.query, max_accuracy_loss=args.max_accuracy_loss)
+    check = check_recommendation(args.runs, args.query, max_accuracy_loss=args.max_accuracy_loss,
+                                 prefer=args.prefer, seeds=args.seeds)
     print(format_recommendation_check(check), end="")
     return 0
 
@@ -213,6 +214,12 @@ def add_subcommands(sub) -> None:
     r.add_argument("--max-accuracy-loss", type=_nonnegative_float, metavar="X",
                    help="recommend only among allocations predicted to lose at most X balanced accuracy "
                    "against the Random run (default: no cap)")
+    r.add_argument("--prefer", metavar="NAME",
+                   help="keep this allocation (e.g. DRoP) unless another is predicted to beat its worst "
+                   "class with a 95%% paired bootstrap interval above 0 (default: the plain highest "
+                   "prediction)")
+    r.add_argument("--seeds", type=int, nargs="+", metavar="S",
+                   help="score only the groups of these seeds (default: all)")
     r.set_defaults(func=_cmd_check_recommendation)
 
     from .cli_run_args import add_gaussian_args

@@ -6,7 +6,10 @@ For every group of finished Random-score runs of a folder (same seed, density an
 allocation's per-class recalls after pruning are predicted by the prior shift on the seed's query logits
 (:func:`gaussian_theory.recall_prediction.prior_shift_recalls`, the densities the run kept), and the
 allocation with the highest predicted worst-class recall is chosen (optionally within a capped predicted
-loss of balanced accuracy against the Random run, quota none). Then the runs say how it did:
+loss of balanced accuracy against the Random run, quota none). With ``prefer`` (e.g. ``"DRoP"``) the
+recommendation keeps that allocation unless another is predicted to beat its worst class with a paired
+bootstrap interval above 0 (:func:`gaussian_theory.recommend.worst_class_gains`). Then the runs say how
+it did:
 
 * ``regret``: the best measured worst-class test accuracy of the group's allocations (the best rule in
   hindsight) minus the recommended allocation's;
@@ -33,7 +36,7 @@ import numpy as np
 
 from gaussian_theory.pilot_runs import load_query_logits_file
 from gaussian_theory.recall_prediction import prior_shift_recalls
-from gaussian_theory.recommend import recommend
+from gaussian_theory.recommend import recommend, worst_class_gains
 
 from .power import paired_t_interval
 from .prediction_check import allocation_name, kept_densities
@@ -51,6 +54,7 @@ class RecommendationCheck:
 
     folder: str
     max_accuracy_loss: float | None
+    prefer: str | None
     rows: list
     mae_worst: float
     mae_mean: float
@@ -98,7 +102,8 @@ def _t_interval(x) -> tuple[float, float, float]:
     return r["mean"], r["low"], r["high"]
 
 
-def check_recommendation(results, query=None, *, max_accuracy_loss=None) -> RecommendationCheck:
+def check_recommendation(results, query=None, *, max_accuracy_loss=None, prefer=None,
+                         seeds=None) -> RecommendationCheck:
     """Score :func:`gaussian_theory.recommend.recommend` (prior-shift predictions) on the runs of ``results``.
 
     Parameters
@@ -109,6 +114,11 @@ def check_recommendation(results, query=None, *, max_accuracy_loss=None) -> Reco
         The folder of the query logits (default ``results/query_logits``).
     max_accuracy_loss : float, optional
         The recommendation's cap on the predicted loss of balanced accuracy against the Random run.
+    prefer : str, optional
+        An allocation kept unless another is predicted better with evidence (``recommend``'s ``prefer``;
+        the gains' bootstrap: 4,000 resamples, seed 0, 95%). Groups without it are left out, with why.
+    seeds : iterable of int, optional
+        Score only the groups of these seeds (e.g. those trained after a rule was declared).
 
     Returns
     -------
@@ -123,34 +133,47 @@ def check_recommendation(results, query=None, *, max_accuracy_loss=None) -> Reco
     folder = Path(results)
     if not folder.is_dir():
         raise ValueError(f"runs folder {str(folder)!r} does not exist or is not a folder")
+    if prefer is not None and not isinstance(prefer, str):
+        raise TypeError(f"prefer must be an allocation name (str), got {prefer!r}")
+    if seeds is not None:
+        seeds = {int(s) for s in seeds}
     qdir = Path(query) if query is not None else folder / "query_logits"
     rows, skipped, err_worst, err_mean = [], [], [], []
     for (seed, density, floor), runs in sorted(_groups(folder).items()):
+        if seeds is not None and seed not in seeds:
+            continue
+        if prefer is not None and prefer not in runs:
+            skipped.append(f"seed {seed}, d = {density:g}, floor {floor}: no {prefer} run (prefer)")
+            continue
         arrays, why = _query_logits(runs, folder, qdir)
         if arrays is None:
             skipped.append(f"seed {seed}, d = {density:g}, floor {floor}: {why}")
             continue
         z, y = arrays
-        allocations, measured = {}, {}
+        allocations, measured, densities = {}, {}, {}
         for name, run in runs.items():
-            pred = prior_shift_recalls(z, y, kept_densities(run))
+            densities[name] = kept_densities(run)
+            pred = prior_shift_recalls(z, y, densities[name])
             allocations[name] = {"predicted": {"prior_shift": pred.tolist()}}
             m = run["metrics"]
             measured[name] = float(m["worst_class_accuracy"])
             err_worst.append(abs(float(pred.min()) - measured[name]))
             err_mean.append(abs(float(pred.mean()) - float(m["accuracy"])))
         baseline = "Random" if "Random" in allocations else "DRoP"
-        rec = recommend({"allocations": allocations}, max_accuracy_loss=max_accuracy_loss, baseline=baseline)
+        gains = None if prefer is None else worst_class_gains(z, y, densities, prefer, n_boot=4000, seed=0)
+        rec = recommend({"allocations": allocations}, max_accuracy_loss=max_accuracy_loss, baseline=baseline,
+                        prefer=prefer, gains=gains)
         chosen = rec["recommended"]
         best = max(measured, key=measured.get)
         rows.append({"seed": seed, "density": density, "floor": floor, "recommended": chosen, "best": best,
                      "measured": measured, "regret": measured[best] - measured[chosen],
                      "vs_drop": measured[chosen] - measured["DRoP"]})
     if not rows:
-        raise ValueError(f"runs folder {str(folder)!r}: no (seed, density) with a Random+DRoP run, another "
-                         f"Random-score allocation and the query logits that chose them (looked in "
+        picked = "" if seeds is None else f" among seeds {sorted(seeds)}"
+        raise ValueError(f"runs folder {str(folder)!r}: no (seed, density){picked} with a Random+DRoP run, "
+                         f"another Random-score allocation and the query logits that chose them (looked in "
                          f"{str(qdir)!r}){'; ' + skipped[0] if skipped else ''}")
-    return RecommendationCheck(str(folder), max_accuracy_loss, rows, float(np.mean(err_worst)),
+    return RecommendationCheck(str(folder), max_accuracy_loss, prefer, rows, float(np.mean(err_worst)),
                                float(np.mean(err_mean)), len(err_worst), skipped)
 
 
@@ -159,6 +182,9 @@ def format_recommendation_check(check: RecommendationCheck) -> str:
     recommended, the mean regret against the best allocation in hindsight and the mean difference against
     Random+DRoP (95% t-intervals over groups), and the prediction errors."""
     cap = "no cap" if check.max_accuracy_loss is None else f"cap {check.max_accuracy_loss:g}"
+    if check.prefer is not None:
+        cap += (f"; {check.prefer} unless another is predicted better with a 95% paired bootstrap interval "
+                "above 0")
     out = [f"recommendation before training (prior shift on the query logits; {cap}) scored on "
            f"{check.folder}: {len(check.rows)} groups (seed x density x floor)", ""]
     by_cell = defaultdict(list)
@@ -193,6 +219,6 @@ def format_recommendation_check(check: RecommendationCheck) -> str:
             f"prediction error over {check.n_pairs} allocation x group pairs: worst class MAE "
             f"{check.mae_worst:.3f}, balanced accuracy vs measured accuracy MAE {check.mae_mean:.3f}"]
     if check.skipped:
-        out += [f"left out, {len(check.skipped)} group(s) whose allocations do not recompute from the "
-                "committed query logits:", *(f"  {s}" for s in check.skipped)]
+        out += [f"left out, {len(check.skipped)} group(s) (allocations that do not recompute from the "
+                "committed query logits, or no preferred run):", *(f"  {s}" for s in check.skipped)]
     return "\n".join(out) + "\n"

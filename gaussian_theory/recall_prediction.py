@@ -53,9 +53,9 @@ from .validation import (
     derive_seed,
 )
 
-__all__ = ["prior_shift_recalls", "surrogate_prior_shift_recalls", "finite_sample_recalls",
-           "FiniteSampleRecalls", "predict_recalls", "RecallPrediction", "logit_recalls",
-           "check_finite_sample_memory"]
+__all__ = ["prior_shift_recalls", "prior_shift_predictions", "surrogate_prior_shift_recalls",
+           "finite_sample_recalls", "FiniteSampleRecalls", "predict_recalls", "RecallPrediction",
+           "logit_recalls", "check_finite_sample_memory"]
 
 _CHUNK_BYTES = 64 * 2**20
 
@@ -106,10 +106,24 @@ def prior_shift_recalls(logits, labels, densities) -> np.ndarray:
     [1.0, 0.5]
     """
     z, y = check_logits_labels(logits, labels)
+    return class_recalls(prior_shift_predictions(z, densities), y, z.shape[1])
+
+
+def prior_shift_predictions(logits, densities) -> np.ndarray:
+    r"""The classes predicted after the prior shift, :math:`\arg\max_j(z_{ij}+\log(d_j/\max_ld_l))`:
+    one integer per row of ``logits`` (n, K); a class of density 0 is never predicted
+    (:func:`prior_shift_recalls` counts them per class).
+
+    >>> prior_shift_predictions([[2.0, 1.0], [1.0, 1.2]], [1.0, 0.5]).tolist()
+    [0, 0]
+    """
+    z = np.asarray(logits, dtype=float)
+    if z.ndim != 2:
+        raise ValueError(f"logits must be a 2-D array (n, K), got shape {z.shape}")
     d = _check_densities(densities, z.shape[1])
     with np.errstate(divide="ignore"):
         shift = np.log(d / d.max())
-    return class_recalls(np.argmax(z + shift, axis=1), y, z.shape[1])
+    return np.argmax(z + shift, axis=1)
 
 
 def surrogate_prior_shift_recalls(model, densities, *, labels=None, class_sizes=None, n_mc=20_000,

@@ -170,3 +170,130 @@ def test_the_command_refuses_recommendation_options_without_logits(capsys):
     assert "--predictor goes with --logits" in capsys.readouterr().err
     assert main([*base, "--plot", "trade.png"]) == 2
     assert "--plot goes with --logits" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- preferring one rule (worst_class_gains)
+def _naive_gain_draws(z, y, densities, reference, n_boot, seed):
+    """The same paired, class-stratified bootstrap written the slow, obvious way: resample indices."""
+    from gaussian_theory.recall_prediction import prior_shift_recalls
+
+    rng = np.random.default_rng(seed)
+    by_class = [np.flatnonzero(y == k) for k in range(z.shape[1])]
+    out = np.empty((n_boot, len(densities)))
+    for b in range(n_boot):
+        idx = np.concatenate([rng.choice(ix, ix.size) for ix in by_class])
+        worst = [prior_shift_recalls(z[idx], y[idx], d).min() for d in densities.values()]
+        out[b] = np.asarray(worst) - worst[list(densities).index(reference)]
+    return out
+
+
+def _four_allocations():
+    z, y = _logits(3)
+    dens = {"DRoP": [0.2, 0.3, 0.45, 0.9], "Uniform": [0.3] * 4, "Probit": [0.25, 0.3, 0.4, 0.7],
+            "Same": [0.2, 0.3, 0.45, 0.9]}
+    return z, y, dens
+
+
+def test_the_gain_is_the_difference_of_the_predicted_worst_classes():
+    from gaussian_theory.recall_prediction import prior_shift_recalls
+    from gaussian_theory.recommend import worst_class_gains
+
+    z, y, dens = _four_allocations()
+    g = worst_class_gains(z, y, dens, "DRoP", n_boot=200)
+    ref = prior_shift_recalls(z, y, dens["DRoP"]).min()
+    for a, d in dens.items():
+        assert g[a]["gain"] == pytest.approx(prior_shift_recalls(z, y, d).min() - ref, abs=1e-12)
+    assert g["DRoP"] == {"gain": 0.0, "low": 0.0, "high": 0.0}
+    assert g["Same"] == {"gain": 0.0, "low": 0.0, "high": 0.0}  # paired: identical predictions never differ
+
+
+def test_the_pattern_bootstrap_draws_the_same_distribution_as_resampling_indices():
+    """Multinomial draws of right/wrong patterns against index resampling (another generator): the mean
+    and the SD of each gain's bootstrap distribution agree within 4 standard errors of their difference
+    (se of a mean sd/sqrt(n); of an SD about sd/sqrt(2n), both samples counted)."""
+    from gaussian_theory.recommend import _worst_class_gain_draws
+
+    z, y, dens = _four_allocations()
+    n_fast, n_slow = 20000, 2000
+    _, fast = _worst_class_gain_draws(z, y, dens, "DRoP", n_fast, np.random.default_rng(1))
+    slow = _naive_gain_draws(z, y, dens, "DRoP", n_slow, seed=2)
+    assert fast.shape == (n_fast, 4)
+    for i in (1, 2):
+        sd = slow[:, i].std(ddof=1)
+        assert sd > 0.01  # a real spread, not a degenerate case
+        se_mean = sd * np.sqrt(1 / n_fast + 1 / n_slow)
+        se_sd = sd * np.sqrt(1 / (2 * n_fast) + 1 / (2 * n_slow))
+        assert abs(fast[:, i].mean() - slow[:, i].mean()) < 4 * se_mean
+        assert abs(fast[:, i].std(ddof=1) - sd) < 4 * se_sd
+    assert np.all(fast[:, 3] == 0) and np.all(slow[:, 3] == 0)
+
+
+def test_the_gains_are_reproducible_and_named_errors():
+    from gaussian_theory.recommend import worst_class_gains
+
+    z, y, dens = _four_allocations()
+    assert worst_class_gains(z, y, dens, "DRoP", seed=5) == worst_class_gains(z, y, dens, "DRoP", seed=5)
+    for kwargs, match in (({"reference": "nope"}, "reference must be one of"),
+                          ({"level": 1.0}, "level"), ({"n_boot": 10}, "n_boot"),
+                          ({"densities": [0.3] * 4}, "densities must be a non-empty dict")):
+        args = {"densities": dens, "reference": "DRoP", **kwargs}
+        with pytest.raises(ValueError, match=match):
+            worst_class_gains(z, y, args.pop("densities"), args.pop("reference"), **args)
+
+
+def _prefer_result(gains):
+    res = _result({"DRoP": [0.8, 0.7, 0.75], "Probit": [0.78, 0.72, 0.74], "Uniform": [0.9, 0.6, 0.8]})
+    return res, {"DRoP": {"gain": 0.0, "low": 0.0, "high": 0.0}, **gains,
+                 "Uniform": {"gain": -0.1, "low": -0.15, "high": -0.05}}
+
+
+def test_the_preferred_rule_stays_unless_a_gain_interval_lies_above_zero():
+    res, gains = _prefer_result({"Probit": {"gain": 0.02, "low": -0.01, "high": 0.05}})
+    assert recommend(res)["recommended"] == "Probit"  # the plain maximin takes the higher point
+    rec = recommend(res, prefer="DRoP", gains=gains)
+    assert rec["recommended"] == "DRoP" and "(preferred)" in rec["reason"] and "Probit" in rec["reason"]
+    assert {r["allocation"]: r["gain_low"] for r in rec["table"]}["Probit"] == -0.01
+    res, gains = _prefer_result({"Probit": {"gain": 0.02, "low": 0.004, "high": 0.05}})
+    rec = recommend(res, prefer="DRoP", gains=gains)
+    assert rec["recommended"] == "Probit" and "+0.020 [+0.004, +0.050]" in rec["reason"]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"prefer": "nope"}, "prefer must be one of"),
+    ({"prefer": "DRoP"}, "needs gains"),
+    ({"prefer": "DRoP", "predictor": "finite_sample"}, "prior_shift"),
+    ({"gains": {}}, "read only with prefer"),
+    ({"prefer": "Probit"}, "measured against prefer"),
+])
+def test_prefer_errors_are_named(kwargs, match):
+    res, gains = _prefer_result({"Probit": {"gain": 0.02, "low": 0.004, "high": 0.05}})
+    if kwargs.get("prefer") == "Probit":
+        kwargs = {**kwargs, "gains": gains}
+    with pytest.raises(ValueError, match=match):
+        recommend(res, **kwargs)
+
+
+def test_the_command_prefers_a_rule_and_refuses_it_where_it_cannot(tmp_path, capsys):
+    from gaussian_theory.cli import main
+
+    z, y = _logits(1)
+    np.save(tmp_path / "z.npy", z)
+    np.save(tmp_path / "y.npy", y)
+    out = tmp_path / "alloc.json"
+    base = ["allocate", "--logits", str(tmp_path / "z.npy"), "--labels", str(tmp_path / "y.npy"),
+            "--sizes", "500", "500", "500", "100", "--density", "0.3", "--trials", "2"]
+    assert main([*base, "--prefer", "DRoP", "--out", str(out)]) == 0
+    assert "worst-class gain over DRoP [95%]" in capsys.readouterr().out
+    rec = json.loads(out.read_text())["recommendation"]
+    assert rec["prefer"] == "DRoP" and all({"gain", "gain_low", "gain_high"} <= set(r) for r in rec["table"])
+    above = [r for r in rec["table"] if r["gain_low"] > 0]
+    assert rec["recommended"] == (max(above, key=lambda r: r["worst_recall"])["allocation"] if above else "DRoP")
+    for extra, match in ((["--prefer", "Nope"], "--prefer must name one of the allocations"),
+                         (["--prefer", "DRoP", "--predictor", "finite_sample"], "--predictor prior_shift")):
+        assert main([*base, *extra]) == 2
+        assert match in capsys.readouterr().err
+    assert main(["allocate", "--recalls", "0.9", "0.5", "--sizes", "10", "10", "--density", "0.5",
+                 "--prefer", "DRoP"]) == 2
+    assert "--prefer goes with --logits" in capsys.readouterr().err
+    assert main(["allocate", "--runs", str(tmp_path), "--density", "0.5", "--prefer", "DRoP"]) == 2
+    assert "--prefer goes with --logits" in capsys.readouterr().err

@@ -99,3 +99,41 @@ def test_the_command(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["check-recommendation", str(root), "--max-accuracy-loss", "-1"])
     assert "--max-accuracy-loss: expected a finite number >= 0, got '-1'" in capsys.readouterr().err
+
+
+def test_preferring_drop_keeps_it_unless_a_gain_interval_lies_above_zero(tmp_path):
+    from _synthetic_runs import query_logits
+
+    from gaussian_theory.recommend import worst_class_gains
+
+    root = write_study(tmp_path / "runs", seeds=(0, 1, 2), densities=(0.3, 0.5), pilots=False)
+    plain, kept = check_recommendation(root), check_recommendation(root, prefer="DRoP")
+    assert [(r["seed"], r["density"]) for r in kept.rows] == [(r["seed"], r["density"]) for r in plain.rows]
+    label = {"Random": "Random", "Random+DRoP": "DRoP", "Random+DRoP(a=0.7)": "DRoP(a=0.7)",
+             "Random+Learned": "counts"}
+    for row in kept.rows:
+        z, y = query_logits(row["seed"])
+        dens = {label[r["method"]]: np.asarray(r["selection"]["class_counts"], float)
+                / np.asarray(r["dataset"]["class_sizes"]) for r, _ in _by_hand(root, row["seed"], row["density"])}
+        gains = worst_class_gains(z, y, dens, "DRoP", n_boot=4000, seed=0)
+        above = {a: g["gain"] for a, g in gains.items() if g["low"] > 0}
+        if above:
+            assert row["recommended"] == max(above, key=above.get)
+        else:
+            assert row["recommended"] == "DRoP"
+    assert "DRoP unless another is predicted better" in format_recommendation_check(kept)
+
+
+def test_the_groups_can_be_limited_to_seeds(tmp_path, capsys):
+    from empirical.cli_analyses import main
+
+    root = write_study(tmp_path / "runs", seeds=(0, 1, 2), densities=(0.5,), pilots=False)
+    assert [r["seed"] for r in check_recommendation(root, seeds=[2, 0]).rows] == [0, 2]
+    with pytest.raises(ValueError, match="among seeds \\[7\\]"):
+        check_recommendation(root, seeds=[7])
+    with pytest.raises(TypeError, match="prefer must be an allocation name"):
+        check_recommendation(root, prefer=1)
+    assert main(["check-recommendation", str(root), "--prefer", "DRoP", "--seeds", "1"]) == 0
+    assert "1 groups" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="no probit run \\(prefer\\)"):  # this study has no probit runs
+        check_recommendation(root, prefer="probit")

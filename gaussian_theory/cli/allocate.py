@@ -96,6 +96,7 @@ def _check_common(args) -> None:
 def _cmd_allocate_logits(args) -> int:
     from ..arrays import load_labels, load_logits
     from ..own_data import ALL_RULES, allocate_from_logits
+    from ..quota_rules import quota_label
 
     for opt, val in (("--recalls", args.recalls), ("--from", args.from_file)):
         if val is not None:
@@ -114,10 +115,17 @@ def _cmd_allocate_logits(args) -> int:
         raise ValueError(f"--max-accuracy-loss must be a finite number >= 0, got {args.max_accuracy_loss:g}")
     if args.seed < 0:
         raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
-    z, y = load_logits(args.logits, "--logits"), load_labels(args.labels, "--labels")
-    train = None if args.train_labels is None else load_labels(args.train_labels, "--train-labels")
     asked = (args.allocation_rule, args.alpha)
     extra = () if asked in ALL_RULES or args.alpha == 0 else (asked,)
+    if args.prefer is not None:
+        labels = [quota_label(name, alpha) for name, alpha in (*ALL_RULES, *extra)]
+        if args.prefer not in labels:
+            raise ValueError(f"--prefer must name one of the allocations {labels}, got {args.prefer!r}")
+        if args.predictor != "prior_shift":
+            raise ValueError("--prefer goes with --predictor prior_shift (its gains are bootstrapped from "
+                             "the validation logits)")
+    z, y = load_logits(args.logits, "--logits"), load_labels(args.labels, "--labels")
+    train = None if args.train_labels is None else load_labels(args.train_labels, "--train-labels")
     sizes = None if args.sizes is None else [float(s) for s in args.sizes]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -127,9 +135,14 @@ def _cmd_allocate_logits(args) -> int:
                                           trials=args.trials, seed=args.seed)
         except (ValueError, TypeError) as exc:
             raise _name_option(exc) from None
-    from ..recommend import PREDICTORS, predicted_tradeoff, recommend
+    from ..recommend import PREDICTORS, predicted_tradeoff, recommend, worst_class_gains
 
-    rec = recommend(result, predictor=args.predictor, max_accuracy_loss=args.max_accuracy_loss)
+    gains = None
+    if args.prefer is not None:
+        densities = {a: v["densities"] for a, v in result["allocations"].items()}
+        gains = worst_class_gains(z, y, densities, args.prefer, seed=args.seed)
+    rec = recommend(result, predictor=args.predictor, max_accuracy_loss=args.max_accuracy_loss,
+                    prefer=args.prefer, gains=gains)
     trade = {p: predicted_tradeoff(result, predictor=p) for p in PREDICTORS}
     text = "\n\n".join([logits_text(result), recommendation_text(rec),
                          tradeoff_text(trade[args.predictor])])
@@ -182,6 +195,10 @@ def _cmd_allocate_runs(args) -> int:
     if args.trials != TRIALS_DEFAULT:
         raise ValueError(f"--trials {args.trials} goes with --logits (the finite-sample prediction); --runs "
                          "predicts with the recall model fitted on the runs")
+    for opt, val in (("--max-accuracy-loss", args.max_accuracy_loss), ("--plot", args.plot),
+                     ("--prefer", args.prefer)):
+        if val is not None:
+            raise ValueError(f"{opt} goes with --logits (the recommendation before training)")
     # every option checked before the runs are read and the model fitted
     try:
         density = check_density(args.density)
@@ -220,7 +237,7 @@ def _cmd_allocate(args) -> int:
     if args.logits is None:
         for opt, val in (("--max-accuracy-loss", args.max_accuracy_loss),
                          ("--predictor", None if args.predictor == "prior_shift" else args.predictor),
-                         ("--plot", args.plot)):
+                         ("--plot", args.plot), ("--prefer", args.prefer)):
             if val is not None:
                 raise ValueError(f"{opt} goes with --logits (the recommendation is made from predicted "
                                  "recalls)")
@@ -333,6 +350,10 @@ def register(sub) -> None:
     p.add_argument("--max-accuracy-loss", type=float, metavar="X",
                    help="with --logits: recommend only among allocations predicted to lose at most X "
                    "balanced accuracy against class-stratified pruning (Uniform); default: no cap")
+    p.add_argument("--prefer", metavar="LABEL",
+                   help="with --logits: keep this allocation (e.g. DRoP, the paper's rule) unless another is "
+                   "predicted to beat its worst class with a 95%% paired bootstrap interval (over the "
+                   "validation samples) above 0; default: the highest prediction")
     p.add_argument("--json", action="store_true",
                    help="print the allocations as one JSON object instead of the tables: every rule's "
                    "\"counts\" under \"allocations\" (--runs: the learned counts at the top, the others "

@@ -250,14 +250,21 @@ def write_result(path, result: dict) -> None:
 def recommendation_text(rec: dict) -> str:
     """The recommendation of :func:`gaussian_theory.recommend.recommend` as text: the predicted worst class
     and balanced accuracy of every allocation, the recommended one marked."""
+    prefer = rec.get("prefer")
     rows = [[("-> " if r["allocation"] == rec["recommended"] else "   ") + r["allocation"],
              f"{r['worst_class']} ({r['worst_recall']:.3f})", f"{r['mean_recall']:.3f}",
-             f"{r['accuracy_loss']:+.3f}", "yes" if r["eligible"] else "no"] for r in rec["table"]]
+             f"{r['accuracy_loss']:+.3f}", "yes" if r["eligible"] else "no"]
+            + ([] if prefer is None else [f"{r['gain']:+.3f} [{r['gain_low']:+.3f}, {r['gain_high']:+.3f}]"])
+            for r in rec["table"]]
     cap = "no cap" if rec["max_accuracy_loss"] is None else f"at most {rec['max_accuracy_loss']:g}"
+    header = ["allocation", "worst class", "balanced acc.", "loss", "eligible"]
+    if prefer is not None:
+        cap += f"; {prefer} unless another is predicted better with a 95% interval above 0"
+        header.append(f"worst-class gain over {prefer} [95%]")
     return "\n".join([
         f"recommended before training ({rec['predictor'].replace('_', ' ')} predictions; accuracy loss "
         f"against {rec['baseline']}: {cap})",
-        format_table(["allocation", "worst class", "balanced acc.", "loss", "eligible"], rows),
+        format_table(header, rows),
         f"recommended: {rec['reason']}. A prediction from the query model, not a measurement: check it on "
         "your own runs."])
 
