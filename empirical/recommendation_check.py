@@ -102,6 +102,12 @@ def _t_interval(x) -> tuple[float, float, float]:
     return r["mean"], r["low"], r["high"]
 
 
+def _mean_ci(x) -> str:
+    """``+0.012 [-0.004, +0.028]``: the mean with its 95% t-interval over groups (no interval for one)."""
+    m, lo, hi = _t_interval(x)
+    return f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}]" if len(x) > 1 else f"{m:+.3f} (one group)"
+
+
 def check_recommendation(results, query=None, *, max_accuracy_loss=None, prefer=None,
                          seeds=None) -> RecommendationCheck:
     """Score :func:`gaussian_theory.recommend.recommend` (prior-shift predictions) on the runs of ``results``.
@@ -198,11 +204,10 @@ def format_recommendation_check(check: RecommendationCheck) -> str:
         for r in rs:
             picks[r["recommended"]] += 1
         chosen = ", ".join(f"{k} {v}" for k, v in sorted(picks.items(), key=lambda kv: -kv[1]))
-        m, lo, hi = _t_interval([r["regret"] for r in rs])
-        dm, dlo, dhi = _t_interval([r["vs_drop"] for r in rs])
         hits = sum(r["recommended"] == r["best"] for r in rs)
-        out.append(f"{d:>5g} {floor:>5d} {len(rs):>3d}  {chosen:<34} {m:+.3f} [{lo:+.3f}, {hi:+.3f}]"
-                   f"{'':<4} {dm:+.3f} [{dlo:+.3f}, {dhi:+.3f}]{'':<4} {hits:>3d}/{len(rs)}")
+        regret, vs_drop = _mean_ci([r["regret"] for r in rs]), _mean_ci([r["vs_drop"] for r in rs])
+        out.append(f"{d:>5g} {floor:>5d} {len(rs):>3d}  {chosen:<34} {regret:<26} {vs_drop:<26} "
+                   f"{hits:>3d}/{len(rs)}")
     out += ["", "for reference, the regret of always choosing one allocation (the best measured allocation "
             "of a group is the highest of noisy numbers: even a rule as good as any has a positive regret):"]
     for (d, floor), rs in sorted(by_cell.items()):
@@ -211,11 +216,9 @@ def format_recommendation_check(check: RecommendationCheck) -> str:
                  for a in sorted(common)}
         out.append(f"  d = {d:g}, floor {floor}: " + ", ".join(f"{a} {v:+.3f}" for a, v in
                                                               sorted(fixed.items(), key=lambda kv: kv[1])))
-    m, lo, hi = _t_interval([r["regret"] for r in check.rows])
-    dm, dlo, dhi = _t_interval([r["vs_drop"] for r in check.rows])
-    out += ["", f"all groups: regret {m:+.3f} [{lo:+.3f}, {hi:+.3f}], vs DRoP {dm:+.3f} [{dlo:+.3f}, "
-            f"{dhi:+.3f}] (worst-class test accuracy; regret = best allocation in hindsight minus the "
-            "recommended one)",
+    out += ["", f"all groups: regret {_mean_ci([r['regret'] for r in check.rows])}, vs DRoP "
+            f"{_mean_ci([r['vs_drop'] for r in check.rows])} (worst-class test accuracy; regret = best "
+            "allocation in hindsight minus the recommended one)",
             f"prediction error over {check.n_pairs} allocation x group pairs: worst class MAE "
             f"{check.mae_worst:.3f}, balanced accuracy vs measured accuracy MAE {check.mae_mean:.3f}"]
     if check.skipped:
