@@ -157,7 +157,7 @@ def recommend(result: dict, *, predictor: str = "prior_shift", max_accuracy_loss
 
 
 def worst_class_gains(logits, labels, densities: dict, reference: str, *, level: float = 0.95,
-                      n_boot: int = 4000, seed=0) -> dict:
+                      n_boot: int = 4000, max_boot: int = 2**20, seed=0) -> dict:
     r"""Each allocation's predicted worst-class recall minus ``reference``'s, with a paired bootstrap
     interval over the validation samples.
 
@@ -172,6 +172,13 @@ def worst_class_gains(logits, labels, densities: dict, reference: str, *, level:
     the validation sample's noise only, not the gap between the query model and the network trained on
     the pruned data.
 
+    Whether an interval lies above 0 must not depend on the bootstrap's seed. Its lower end is above 0
+    when fewer than :math:`(1-\mathrm{level})/2` of the resampled gains are at or below 0; while that
+    fraction :math:`\hat p` lies within 4 Monte Carlo standard errors :math:`\sqrt{\hat p(1-\hat p)/B}`
+    of the threshold for some allocation, the resamples are doubled (up to ``max_boot``), so a rerun with
+    another seed reaches the same side of 0 except where :math:`\hat p` is that close to the threshold at
+    ``max_boot`` resamples (the result's ``n_boot`` says how many were drawn).
+
     Parameters
     ----------
     logits, labels : array_like
@@ -181,14 +188,19 @@ def worst_class_gains(logits, labels, densities: dict, reference: str, *, level:
     level : float
         Two-sided level of the percentile interval.
     n_boot : int
-        Bootstrap resamples (at least 100).
+        Bootstrap resamples to start with (at least 100).
+    max_boot : int
+        Most resamples drawn while a decision is unsure (at least ``n_boot``; memory: 8 bytes per
+        resample and allocation).
     seed : int or numpy.random.Generator
         The bootstrap's randomness (the same seed gives the same intervals).
 
     Returns
     -------
     dict
-        ``{label: {"gain", "low", "high"}}`` in ``densities``' order; ``reference`` has 0, 0, 0.
+        ``{label: {"gain", "low", "high", "p_not_above", "n_boot"}}`` in ``densities``' order:
+        ``p_not_above`` is the fraction of resampled gains at or below 0, ``n_boot`` the resamples drawn
+        (the same for every allocation); ``reference`` has gain, low and high 0.
 
     >>> z = [[2.0, 0.0], [0.0, 1.0], [1.0, 0.8], [0.5, 0.0], [0.2, 0.9], [0.0, 2.0]]
     >>> g = worst_class_gains(z, [0, 1, 1, 0, 1, 1], {"A": [1.0, 1.0], "B": [0.8, 1.0]}, "A", n_boot=200)
@@ -207,10 +219,27 @@ def worst_class_gains(logits, labels, densities: dict, reference: str, *, level:
     if level >= 1.0:
         raise ValueError(f"level must lie in (0, 1), got {level!r}")
     n_boot = check_int(n_boot, "n_boot", minimum=100)
-    gain, diff = _worst_class_gain_draws(z, y, densities, reference, n_boot, as_generator(seed))
-    low, high = np.quantile(diff, [(1.0 - level) / 2.0, (1.0 + level) / 2.0], axis=0)
-    return {a: {"gain": float(gain[i]), "low": float(low[i]), "high": float(high[i])}
+    max_boot = check_int(max_boot, "max_boot", minimum=n_boot)
+    rng = as_generator(seed)
+    tail = (1.0 - level) / 2.0
+    gain, diff = _worst_class_gain_draws(z, y, densities, reference, n_boot, rng)
+    others = np.arange(len(densities)) != list(densities).index(reference)
+    while True:
+        p = np.mean(diff <= 0.0, axis=0)
+        se = np.sqrt(np.maximum(p * (1.0 - p), 1.0 / diff.shape[0]) / diff.shape[0])
+        unsure = others & (np.abs(p - tail) < 4.0 * se)
+        if not unsure.any() or diff.shape[0] >= max_boot:
+            break
+        more = min(diff.shape[0], max_boot - diff.shape[0])
+        diff = np.vstack([diff, _worst_class_gain_draws(z, y, densities, reference, more, rng)[1]])
+    low, high = np.quantile(diff, [tail, 1.0 - tail], axis=0)
+    return {a: {"gain": float(gain[i]), "low": float(low[i]), "high": float(high[i]),
+                "p_not_above": float(p[i]), "n_boot": int(diff.shape[0])}
             for i, a in enumerate(densities)}
+
+
+#: most multinomial counts drawn at once by :func:`worst_class_gains` (32 MiB of int64)
+_GAIN_DRAW_CELLS = 2**22
 
 
 def _worst_class_gain_draws(z, y, densities, reference, n_boot, rng):
@@ -221,16 +250,18 @@ def _worst_class_gain_draws(z, y, densities, reference, n_boot, rng):
     labels_ = list(densities)
     right = np.stack([prior_shift_predictions(z, densities[a]) == y for a in labels_])  # (A, n)
     k_ = z.shape[1]
-    recalls = np.empty((n_boot, len(labels_), k_))
+    worst = np.full((n_boot, len(labels_)), np.inf)  # running minimum over classes: (B, A), not (B, A, K)
     point = np.empty((len(labels_), k_))
     for k in range(k_):  # one multinomial draw of right/wrong patterns per class: no loop over samples
         cols = right[:, y == k]
         n_k = cols.shape[1]
         patterns, counts = np.unique(cols.T, axis=0, return_counts=True)  # (P, A), (P,)
-        draws = rng.multinomial(n_k, counts / n_k, size=n_boot)  # (B, P)
-        recalls[:, :, k] = draws @ patterns / n_k
         point[:, k] = counts @ patterns / n_k
-    worst = recalls.min(axis=2)
+        step = max(1, _GAIN_DRAW_CELLS // patterns.shape[0])  # bound the (draws, patterns) block
+        for start in range(0, n_boot, step):
+            rows = slice(start, min(start + step, n_boot))
+            draws = rng.multinomial(n_k, counts / n_k, size=rows.stop - rows.start)
+            np.minimum(worst[rows], draws @ patterns / n_k, out=worst[rows])
     ref = labels_.index(reference)
     return point.min(axis=1) - point[ref].min(), worst - worst[:, [ref]]
 

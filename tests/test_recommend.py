@@ -203,8 +203,8 @@ def test_the_gain_is_the_difference_of_the_predicted_worst_classes():
     ref = prior_shift_recalls(z, y, dens["DRoP"]).min()
     for a, d in dens.items():
         assert g[a]["gain"] == pytest.approx(prior_shift_recalls(z, y, d).min() - ref, abs=1e-12)
-    assert g["DRoP"] == {"gain": 0.0, "low": 0.0, "high": 0.0}
-    assert g["Same"] == {"gain": 0.0, "low": 0.0, "high": 0.0}  # paired: identical predictions never differ
+    for a in ("DRoP", "Same"):  # paired: identical predictions never differ
+        assert (g[a]["gain"], g[a]["low"], g[a]["high"], g[a]["p_not_above"]) == (0.0, 0.0, 0.0, 1.0)
 
 
 def test_the_pattern_bootstrap_draws_the_same_distribution_as_resampling_indices():
@@ -297,3 +297,29 @@ def test_the_command_prefers_a_rule_and_refuses_it_where_it_cannot(tmp_path, cap
     assert "--prefer goes with --logits" in capsys.readouterr().err
     assert main(["allocate", "--runs", str(tmp_path), "--density", "0.5", "--prefer", "DRoP"]) == 2
     assert "--prefer goes with --logits" in capsys.readouterr().err
+
+
+def test_the_gain_draws_do_not_depend_on_the_memory_bound(monkeypatch):
+    import gaussian_theory.recommend as recommend_module
+
+    z, y, dens = _four_allocations()
+    whole = recommend_module.worst_class_gains(z, y, dens, "DRoP", n_boot=500, seed=3)
+    monkeypatch.setattr(recommend_module, "_GAIN_DRAW_CELLS", 7)  # a few draws at a time
+    assert recommend_module.worst_class_gains(z, y, dens, "DRoP", n_boot=500, seed=3) == whole
+
+
+def test_resamples_are_added_while_a_gain_sits_at_the_threshold():
+    """A level whose tail equals a gain's fraction at or below 0 makes the decision unsure: the resamples
+    double up to max_boot; a level far from every fraction stops at n_boot."""
+    from gaussian_theory.recommend import _worst_class_gain_draws, worst_class_gains
+
+    z, y, dens = _four_allocations()
+    _, diff = _worst_class_gain_draws(z, y, dens, "DRoP", 100000, np.random.default_rng(0))
+    p = float(np.mean(diff[:, 2] <= 0))  # Probit
+    assert 0.05 < p < 0.45
+    g = worst_class_gains(z, y, dens, "DRoP", level=1 - 2 * p, n_boot=400, max_boot=6400, seed=1)
+    assert g["Probit"]["n_boot"] == 6400 and abs(g["Probit"]["p_not_above"] - p) < 4 * np.sqrt(p * (1 - p) / 6400)
+    far = worst_class_gains(z, y, dens, "DRoP", level=0.5 if p > 0.4 else 0.99, n_boot=400, max_boot=6400)
+    assert far["Probit"]["n_boot"] == 400
+    with pytest.raises(ValueError, match="max_boot"):
+        worst_class_gains(z, y, dens, "DRoP", n_boot=400, max_boot=300)
