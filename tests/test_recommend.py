@@ -287,7 +287,8 @@ def test_the_command_prefers_a_rule_and_refuses_it_where_it_cannot(tmp_path, cap
     rec = json.loads(out.read_text())["recommendation"]
     assert rec["prefer"] == "DRoP" and all({"gain", "gain_low", "gain_high"} <= set(r) for r in rec["table"])
     above = [r for r in rec["table"] if r["gain_low"] > 0]
-    assert rec["recommended"] == (max(above, key=lambda r: r["worst_recall"])["allocation"] if above else "DRoP")
+    expected = max(above, key=lambda r: r["worst_recall"])["allocation"] if above else "DRoP"
+    assert rec["recommended"] == expected
     for extra, match in ((["--prefer", "Nope"], "--prefer must name one of the allocations"),
                          (["--prefer", "DRoP", "--predictor", "finite_sample"], "--predictor prior_shift")):
         assert main([*base, *extra]) == 2
@@ -318,7 +319,8 @@ def test_resamples_are_added_while_a_gain_sits_at_the_threshold():
     p = float(np.mean(diff[:, 2] <= 0))  # Probit
     assert 0.05 < p < 0.45
     g = worst_class_gains(z, y, dens, "DRoP", level=1 - 2 * p, n_boot=400, max_boot=6400, seed=1)
-    assert g["Probit"]["n_boot"] == 6400 and abs(g["Probit"]["p_not_above"] - p) < 4 * np.sqrt(p * (1 - p) / 6400)
+    assert g["Probit"]["n_boot"] == 6400
+    assert abs(g["Probit"]["p_not_above"] - p) < 4 * np.sqrt(p * (1 - p) / 6400)
     far = worst_class_gains(z, y, dens, "DRoP", level=0.5 if p > 0.4 else 0.99, n_boot=400, max_boot=6400)
     assert far["Probit"]["n_boot"] == 400
     with pytest.raises(ValueError, match="max_boot"):
