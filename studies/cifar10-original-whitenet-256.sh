@@ -4,7 +4,8 @@
 # Run by hand from the repository root, never by CI; resumable (finished runs are skipped, a killed run
 # continues from its last epoch with --resume):
 #   nohup bash studies/cifar10-original-whitenet-256.sh > /tmp/original-study.log 2>&1 &
-# TIERS (default "0 1 D") and SEEDS choose the part to run; OMP_NUM_THREADS sets the threads of a lane.
+# TIERS (default "0 1 D"; "Q": only the seeds' query models) and SEEDS choose the part to run;
+# OMP_NUM_THREADS sets the threads of a lane.
 #
 # Protocol, fixed before any result on these pixels was seen (issues "The original CIFAR-10" and
 # "Statistics that can answer 'does anything beat DRoP?'"):
@@ -79,6 +80,7 @@ decisive() {
 for tier in $TIERS; do
   case $tier in
     0) for s in 0 1 2; do run "$OUT" --density 1 --score random --quota none --seeds "$s"; done ;;
+    Q) for s in $SEEDS; do query "$s"; done ;;  # the query models alone (tier 1 trains them first too)
     1) for s in $SEEDS; do tier1 "$s"; done ;;
     D) for s in $SEEDS_D; do decisive "$s"; done ;;
   esac
