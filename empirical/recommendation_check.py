@@ -142,6 +142,9 @@ def check_recommendation(results, query=None, *, max_accuracy_loss=None, prefer=
     if prefer is not None and not isinstance(prefer, str):
         raise TypeError(f"prefer must be an allocation name (str), got {prefer!r}")
     if seeds is not None:
+        if isinstance(seeds, (str, bytes)) or not all(isinstance(s, (int, np.integer)) and not isinstance(
+                s, bool) and s >= 0 for s in seeds):
+            raise TypeError(f"seeds must be non-negative integers, got {seeds!r}")
         seeds = {int(s) for s in seeds}
     qdir = Path(query) if query is not None else folder / "query_logits"
     rows, skipped, err_worst, err_mean = [], [], [], []

@@ -132,6 +132,8 @@ def test_the_groups_can_be_limited_to_seeds(tmp_path, capsys):
     assert [r["seed"] for r in check_recommendation(root, seeds=[2, 0]).rows] == [0, 2]
     with pytest.raises(ValueError, match="among seeds \\[7\\]"):
         check_recommendation(root, seeds=[7])
+    with pytest.raises(TypeError, match="seeds must be non-negative integers"):
+        check_recommendation(root, seeds=["1"])
     with pytest.raises(TypeError, match="prefer must be an allocation name"):
         check_recommendation(root, prefer=1)
     assert main(["check-recommendation", str(root), "--prefer", "DRoP", "--seeds", "1"]) == 0
