@@ -202,6 +202,8 @@ def worst_class_gains(logits, labels, densities: dict, reference: str, *, level:
         ``p_not_above`` is the fraction of resampled gains at or below 0, ``n_boot`` the resamples drawn
         (the same for every allocation); ``reference`` has gain, low and high 0.
 
+    Examples
+    --------
     >>> z = [[2.0, 0.0], [0.0, 1.0], [1.0, 0.8], [0.5, 0.0], [0.2, 0.9], [0.0, 2.0]]
     >>> g = worst_class_gains(z, [0, 1, 1, 0, 1, 1], {"A": [1.0, 1.0], "B": [0.8, 1.0]}, "A", n_boot=200)
     >>> g["B"]["gain"]  # log 0.8 turns the third sample (class 1) right and keeps class 0: 0.75 -> 1.0
