@@ -97,14 +97,10 @@ def _query_logits(runs: dict, folder: Path, qdir: Path):
     return (z["val_logits"], z["val_labels"]), None
 
 
-def _t_interval(x) -> tuple[float, float, float]:
-    r = paired_t_interval(x)
-    return r["mean"], r["low"], r["high"]
-
-
 def _mean_ci(x) -> str:
     """``+0.012 [-0.004, +0.028]``: the mean with its 95% t-interval over groups (no interval for one)."""
-    m, lo, hi = _t_interval(x)
+    r = paired_t_interval(x)
+    m, lo, hi = r["mean"], r["low"], r["high"]
     return f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}]" if len(x) > 1 else f"{m:+.3f} (one group)"
 
 
